@@ -1,0 +1,117 @@
+"""Provenance: what produced a report (versions, commit, device, date).
+
+Every file written under ``reports/`` carries this block so that a number can
+be traced back to the code and machine that made it. Keys are sorted and
+values are plain strings, so two runs on the same checkout and machine differ
+only in ``date``.
+"""
+import datetime
+import importlib
+import os
+import platform
+import subprocess
+import sys
+
+#: Packages whose versions matter to the numbers, in report order.
+PACKAGES = ('numpy', 'chainer', 'chainercv', 'cupy', 'tensorflow', 'pandas',
+            'pycocotools', 'cv2', 'PIL')
+
+
+def _version(name, import_missing):
+    """Version string of ``name``; TensorFlow is imported only on request
+    (its import costs ~20 s), otherwise reported only if already loaded."""
+    module = sys.modules.get(name)
+    if module is None and import_missing:
+        try:
+            module = importlib.import_module(name)
+        except Exception as exc:  # a missing optional package is a fact, not an error
+            return 'not available ({})'.format(type(exc).__name__)
+    if module is None:
+        return 'not loaded'
+    version = getattr(module, '__version__', None)
+    if version is None:  # e.g. pycocotools has no __version__
+        try:
+            from importlib import metadata
+            version = metadata.version(name)
+        except Exception:
+            version = 'unknown'
+    return str(version)
+
+
+def git_commit(repo_dir=None):
+    """``<sha>`` or ``<sha>+dirty`` of the checkout holding this file;
+    ``unknown`` outside git."""
+    repo_dir = repo_dir or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        sha = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=repo_dir, capture_output=True,
+                             text=True, check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'],
+                               cwd=repo_dir, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return 'unknown'
+    return sha + ('+dirty' if dirty else '')
+
+
+def cpu_name():
+    """The CPU model as the kernel reports it (``platform.processor()`` is
+    often empty on Linux)."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_description(device=None):
+    """Human description of where the computation ran.
+
+    Args:
+        device: ``None``/``'@numpy'``/``-1`` for the CPU, or a Chainer device
+            spec such as ``'@cupy:0'``.
+    """
+    spec = str(device) if device is not None else '@numpy'
+    if spec in ('@numpy', '-1', 'cpu'):
+        return 'CPU: {} ({} logical cores visible)'.format(cpu_name(), os.cpu_count())
+    try:
+        import cupy
+        dev_id = int(spec.rsplit(':', 1)[-1]) if ':' in spec else 0
+        props = cupy.cuda.runtime.getDeviceProperties(dev_id)
+        name = props['name'].decode() if isinstance(props['name'], bytes) else props['name']
+        return 'GPU {}: {}'.format(dev_id, name)
+    except Exception as exc:
+        return '{} (unresolved: {})'.format(spec, type(exc).__name__)
+
+
+def provenance(device=None, import_tensorflow=False, extra=None):
+    """A flat ``{str: str}`` dict, sorted by key.
+
+    Args:
+        device: the Chainer device spec the numbers were computed on.
+        import_tensorflow: import TensorFlow to report its version even if
+            the caller has not loaded it.
+        extra: more ``key: value`` pairs (arguments, weights and checksums).
+    """
+    info = {
+        'commit': git_commit(),
+        'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
+        'device': device_description(device),
+        'platform': platform.platform(),
+        'python': platform.python_version(),
+    }
+    for name in PACKAGES:
+        wanted = import_tensorflow or name != 'tensorflow'
+        info['version.' + name] = _version(name, import_missing=wanted)
+    for key, value in (extra or {}).items():
+        info[str(key)] = str(value)
+    return dict(sorted(info.items()))
+
+
+def provenance_markdown(info):
+    """Provenance as a two-column Markdown table."""
+    lines = ['| key | value |', '| --- | --- |']
+    lines += ['| {} | {} |'.format(k, str(v).replace('|', '\\|')) for k, v in sorted(info.items())]
+    return '\n'.join(lines) + '\n'
