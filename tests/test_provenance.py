@@ -1,0 +1,43 @@
+"""The provenance block and table writer every report relies on."""
+import re
+
+import pandas as pd
+
+from replicate.provenance import provenance, provenance_markdown
+from replicate.tables import frame_to_markdown, write_table
+
+
+def test_provenance_has_versions_commit_device_date():
+    info = provenance(extra={'seed': 3})
+    assert list(info) == sorted(info)
+    assert re.fullmatch(r'[0-9a-f]{40}(\+dirty)?|unknown', info['commit'])
+    assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ', info['date'])
+    assert info['device'].startswith('CPU: ')
+    assert info['version.numpy'] == '1.26.4'
+    assert info['version.chainer'] == '7.8.1'
+    assert info['seed'] == '3'
+    assert all(isinstance(v, str) for v in info.values())
+
+
+def test_provenance_markdown_escapes_pipes():
+    text = provenance_markdown({'b': 'x|y', 'a': '1'})
+    assert text.splitlines() == ['| key | value |', '| --- | --- |', '| a | 1 |', '| b | x\\|y |']
+
+
+def test_write_table_sorted_fixed_format_and_rerun_identical(tmp_path):
+    frame = pd.DataFrame({'name': ['b', 'a', 'c'], 'err': [1e-7, 0.5, 123456789.0]})
+    stem = str(tmp_path / 'sub' / 't')
+    out = write_table(frame, stem, sort_by=['name'])
+    assert list(out['name']) == ['a', 'b', 'c']
+    csv_text = (tmp_path / 'sub' / 't.csv').read_text()
+    assert csv_text == 'name,err\na,0.5\nb,1e-07\nc,1.23457e+08\n'
+    md_first = (tmp_path / 'sub' / 't.md').read_text()
+    assert md_first.splitlines()[2] == '| a | 0.5 |'
+    write_table(frame.iloc[::-1], stem, sort_by=['name'])
+    assert (tmp_path / 'sub' / 't.csv').read_text() == csv_text
+    assert (tmp_path / 'sub' / 't.md').read_text() == md_first
+
+
+def test_frame_to_markdown_header_and_rule():
+    text = frame_to_markdown(pd.DataFrame({'x': [1], 'y': ['z']}))
+    assert text == '| x | y |\n| --- | --- |\n| 1 | z |\n'
