@@ -1,0 +1,185 @@
+"""Detection accuracy with the field's own evaluators; this file only converts.
+
+- VOC: ``chainercv.evaluations.eval_detection_voc`` (IoU 0.5, ``difficult``
+  ignored) with ``use_07_metric=True`` (VOC2007 11-point) and ``False`` (area
+  under the monotone PR curve, VOC2010+). ChainerCV ADDS +1 to the max
+  coordinates (integer pixel convention); the TF OD API Pascal evaluator does
+  not, and reads slightly lower on the same boxes (0.4805 vs 0.4882 seen).
+  PR curves come from ``calc_detection_voc_prec_rec``. The code paths used
+  here do not touch ``np.bool`` (only ``VOCBboxDataset`` does, which is not
+  used), so no numpy shim is needed.
+- COCO: ``pycocotools`` ``COCOeval`` (``iouType='bbox'``, defaults: 10 IoUs
+  .50:.05:.95, 101 recall points, at most 100 detections per image, area
+  ``all``): AP@[.5:.95] (``stats[0]``) and AP50 (``stats[1]``); per class,
+  the same average taken over one class of ``eval['precision']``. Boxes are
+  continuous (no +1). ``difficult`` boxes are passed as ``iscrowd=1``.
+
+A detector is scored on the annotation classes it can name (canonical names,
+:mod:`compare.classmap`); ground truth of classes it cannot predict is left
+out of its evaluation and the class out of its mean; its detections of
+classes the annotation does not define are dropped and counted.
+"""
+import contextlib
+import dataclasses
+import io as _stdlib_io
+
+import numpy as np
+from chainercv.evaluations import calc_detection_voc_prec_rec, eval_detection_voc
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from compare.classmap import canonical
+from compare.detections import BOX_KEYS
+
+
+@dataclasses.dataclass
+class EvalSet:
+    """One detector's detections and the ground truth, in ChainerCV's format.
+
+    Attributes:
+        classes: canonical class names; label ``l`` is ``classes[l]``.
+        images: image names, one per entry of the lists below.
+        pred_bboxes / gt_bboxes: lists of ``(R, 4)`` float32
+            ``(y_min, x_min, y_max, x_max)``.
+        pred_labels / gt_labels: lists of ``(R,)`` int32 in ``[0, len(classes))``.
+        pred_scores: list of ``(R,)`` float32.
+        gt_difficults: list of ``(R,)`` bool.
+        sizes: list of ``(height, width)``.
+        dropped: detections of classes the annotation does not define.
+    """
+    classes: tuple
+    images: list
+    pred_bboxes: list
+    pred_labels: list
+    pred_scores: list
+    gt_bboxes: list
+    gt_labels: list
+    gt_difficults: list
+    sizes: list
+    dropped: int
+
+
+def build_eval_set(detections, truths, classes, sizes):
+    """Gather one detector's evaluation input.
+
+    Args:
+        detections: that detector's rows of the detections table.
+        truths: ``{image: GroundTruth}`` for the images it processed.
+        classes: sorted canonical classes to evaluate.
+        sizes: ``{image: (height, width)}``.
+    """
+    index = {name: label for label, name in enumerate(classes)}
+    by_image = dict(tuple(detections.groupby('image', sort=True)))
+    data = EvalSet(tuple(classes), [], [], [], [], [], [], [], [], 0)
+    for image in sorted(truths):
+        rows = by_image.get(image, detections.iloc[:0])
+        known = rows['class'].isin(index)
+        data.dropped += int((~known).sum())
+        rows = rows[known]
+        data.images.append(image)
+        data.sizes.append(sizes[image])
+        data.pred_bboxes.append(rows[list(BOX_KEYS)].to_numpy(np.float32).reshape(-1, 4))
+        data.pred_labels.append(rows['class'].map(index).to_numpy(np.int32))
+        data.pred_scores.append(rows['score'].to_numpy(np.float32))
+        truth = truths[image]
+        gt_classes = [canonical(name) for name in truth.names]
+        keep = np.array([name in index for name in gt_classes], bool)
+        data.gt_bboxes.append(truth.boxes[keep].reshape(-1, 4))
+        data.gt_labels.append(np.array([index[c] for c in gt_classes if c in index], np.int32))
+        data.gt_difficults.append(truth.difficult[keep])
+    return data
+
+
+def _pad(values, n_class):
+    """ChainerCV's per-class output stops at the largest label seen; pad with NaN."""
+    values = list(values)
+    return np.array(values + [np.nan] * (n_class - len(values)), dtype=np.float64)
+
+
+def voc_ap(data, use_07_metric):
+    """``(ap, map)``: ``(C,)`` float64 per class (NaN: no ground truth) and the
+    mean over classes with ground truth, from ``eval_detection_voc``."""
+    if not data.images:
+        return np.full(len(data.classes), np.nan), float('nan')
+    result = eval_detection_voc(data.pred_bboxes, data.pred_labels, data.pred_scores,
+                                data.gt_bboxes, data.gt_labels, data.gt_difficults,
+                                use_07_metric=use_07_metric)
+    return _pad(result['ap'], len(data.classes)), float(result['map'])
+
+
+def voc_prec_rec(data):
+    """``(prec, rec)``: lists of ``len(classes)``, each an array or None."""
+    if not data.images:
+        return [None] * len(data.classes), [None] * len(data.classes)
+    prec, rec = calc_detection_voc_prec_rec(data.pred_bboxes, data.pred_labels,
+                                            data.pred_scores, data.gt_bboxes, data.gt_labels,
+                                            data.gt_difficults)
+    missing = [None] * (len(data.classes) - len(prec))
+    return list(prec) + missing, list(rec) + missing
+
+
+def _xywh(box):
+    """``(y_min, x_min, y_max, x_max)`` -> COCO ``[x, y, w, h]`` (python floats)."""
+    y_min, x_min, y_max, x_max = (float(v) for v in box)
+    return [x_min, y_min, x_max - x_min, y_max - y_min]
+
+
+def to_coco(data):
+    """``(gt COCO, list of detection dicts)``; image id = position + 1,
+    category id = label + 1."""
+    images = [{'id': k + 1, 'height': int(h), 'width': int(w), 'file_name': name}
+              for k, (name, (h, w)) in enumerate(zip(data.images, data.sizes, strict=True))]
+    annotations, results = [], []
+    for k in range(len(data.images)):
+        for box, label, difficult in zip(data.gt_bboxes[k], data.gt_labels[k],
+                                         data.gt_difficults[k], strict=True):
+            xywh = _xywh(box)
+            annotations.append({'id': len(annotations) + 1, 'image_id': k + 1,
+                                'category_id': int(label) + 1, 'bbox': xywh,
+                                'area': xywh[2] * xywh[3], 'iscrowd': int(difficult)})
+        results += [{'image_id': k + 1, 'category_id': int(label) + 1, 'bbox': _xywh(box),
+                     'score': float(score)}
+                    for box, label, score in zip(data.pred_bboxes[k], data.pred_labels[k],
+                                                 data.pred_scores[k], strict=True)]
+    gt = _coco_from_dataset({'images': images, 'annotations': annotations,
+                             'categories': [{'id': c + 1, 'name': name}
+                                            for c, name in enumerate(data.classes)]})
+    return gt, results
+
+
+def _coco_from_dataset(dataset):
+    coco = COCO()
+    coco.dataset = dataset
+    with contextlib.redirect_stdout(_stdlib_io.StringIO()):  # pycocotools prints progress
+        coco.createIndex()
+    return coco
+
+
+def coco_ap(data):
+    """``(ap, ap50, stats)``: per class ``(C,)`` AP@[.5:.95] and AP50 (NaN: no
+    ground truth) and ``COCOeval.stats`` (``stats[0]`` AP, ``stats[1]`` AP50)."""
+    nan = np.full(len(data.classes), np.nan)
+    if not data.images or not data.classes:
+        return nan, nan.copy(), np.full(12, np.nan)
+    gt, results = to_coco(data)
+    with contextlib.redirect_stdout(_stdlib_io.StringIO()):
+        if results:
+            dt = gt.loadRes(results)
+        else:  # loadRes cannot take an empty list: an empty result set by hand
+            dt = _coco_from_dataset({'images': gt.dataset['images'], 'annotations': [],
+                                     'categories': gt.dataset['categories']})
+        evaluator = COCOeval(gt, dt, 'bbox')
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    # precision: (T IoUs, R recalls, K classes, A areas, M maxDets); area 'all', 100 dets
+    precision = evaluator.eval['precision'][:, :, :, 0, -1]
+    ap = np.array([_mean_valid(precision[:, :, k]) for k in range(len(data.classes))])
+    ap50 = np.array([_mean_valid(precision[0, :, k]) for k in range(len(data.classes))])
+    return ap, ap50, np.asarray(evaluator.stats, np.float64)
+
+
+def _mean_valid(values):
+    """Mean of the entries > -1 (COCOeval marks 'no ground truth' with -1)."""
+    valid = values[values > -1]
+    return float(np.mean(valid)) if valid.size else float('nan')

@@ -1,0 +1,116 @@
+"""summary.md: what ran, loud banners, the tables a person reads first.
+
+Sections are built by small functions returning lists of lines; the HTML page
+(:mod:`compare.report.html`) reuses the same texts (banners, conventions).
+Nothing here depends on the clock: the only date is the run's own provenance
+from meta.json, so re-scoring a run gives the same file.
+"""
+import json
+
+import pandas as pd
+
+from replicate.provenance import provenance_markdown
+from replicate.tables import frame_to_markdown
+
+SPEED_SHOWN = ('detector', 'batch_size', 'repeats', 'preprocess_p50_per_image_s',
+               'inference_p50_per_image_s', 'postprocess_p50_per_image_s',
+               'total_p50_per_image_s', 'total_p90_per_image_s', 'images_per_s', 'device',
+               'threads')
+
+MATCHING_RULE = (
+    'Detections are matched within one image and one canonical class (VOC and COCO '
+    'spellings joined, see classes.csv), greedily by IoU (highest first; ties by smallest '
+    'score difference, then rank), a pair needing IoU >= 0.5. IoU has no +1 pixel term. '
+    'Only images both processed and classes both can name are compared; `unshared_*` '
+    'counts detections of classes the other detector cannot name.')
+
+MAP_CONVENTIONS = (
+    '`map_voc07`: PASCAL VOC2007 11-point AP; `map_voc`: VOC area under the PR curve; both '
+    'from ChainerCV `eval_detection_voc` (IoU 0.5, difficult objects ignored, **+1 pixel '
+    'convention**: the TF OD API Pascal evaluator omits the +1 and reads slightly lower on '
+    'the same boxes). `map_coco`: COCO AP@[.5:.95] and `ap50_coco`: COCO AP50, both '
+    'pycocotools COCOeval (continuous boxes, at most 100 detections per image, difficult '
+    'boxes passed as crowd). A detector is scored only on the annotation classes it can '
+    'name: the others are excluded from its mean (`classes_excluded`); its detections of '
+    'classes the annotation lacks are dropped (`detections_dropped`).')
+
+
+def banners(run):
+    """Loud one-line warnings: random weights, failed detectors."""
+    lines = []
+    state = run.meta.get('state', 'complete')
+    if state != 'complete':
+        lines.append('⚠ RUN {}: meta.json says the run did not finish; tables cover the '
+                     'images done so far'.format(str(state).upper()))
+    for name, entry in run.detectors.items():
+        if entry.get('random_weights'):
+            lines.append('⚠ RANDOM WEIGHTS: detections and mAP from {} are meaningless, the '
+                         'run only exercises the pipeline (weights: {})'.format(
+                             name, entry.get('weights', 'unknown')))
+        status = str(entry.get('status', 'ok'))
+        if status != 'ok':
+            lines.append('⚠ FAILED: {}: {}'.format(name, status))
+    return lines
+
+
+def provenance_of(meta):
+    """The run's provenance dict from meta.json (nested or flat)."""
+    nested = meta.get('provenance')
+    if isinstance(nested, dict):
+        return nested
+    return {k: v for k, v in meta.items() if isinstance(v, (str, int, float, bool))}
+
+
+def detectors_frame(run):
+    """One row per detector: status, weights, where it ran, how much it produced."""
+    rows = []
+    for name, entry in run.detectors.items():
+        images = run.images[run.images['detector'] == name]
+        rows.append({'detector': name, 'status': str(entry.get('status', 'unknown')),
+                     'weights': str(entry.get('weights', 'unknown')),
+                     'weights_sha256': str(entry.get('weights_sha256') or '-')[:16],
+                     'random_weights': bool(entry.get('random_weights', False)),
+                     'device': str(entry.get('device', 'unknown')),
+                     'threads': str(entry.get('threads', 'unknown')),
+                     'images': len(images),
+                     'detections': int((run.detections['detector'] == name).sum())})
+    return pd.DataFrame(rows)
+
+
+def _section(title, frame, text=None, columns=None):
+    lines = ['', '## ' + title, '']
+    if text:
+        lines += [text, '']
+    if frame is None or frame.empty:
+        return lines + ['(none)']
+    shown = frame[[c for c in columns if c in frame.columns]] if columns else frame
+    return lines + [frame_to_markdown(shown).rstrip('\n')]
+
+
+def summary_markdown(scored, gallery):
+    """The text of summary.md."""
+    run, tables = scored.run, scored.tables
+    lines = ['# Detector comparison: {}'.format(run.run_dir.rstrip('/').split('/')[-1]), '']
+    lines += ['> **{}**'.format(text) for text in banners(run)]
+    lines += ['', 'Images folder: `{}`; annotations: `{}`; skipped images: {}.'.format(
+        scored.images_dir, scored.annotations, len(run.skipped))]
+    lines += _section('What ran', detectors_frame(run))
+    lines += _section('Agreement between detectors', tables['agreement_summary'],
+                      MATCHING_RULE)
+    lines += _section('Speed (seconds per image, p50 unless named)', tables['speed'],
+                      'Full percentiles per batch and per image: speed.csv.', SPEED_SHOWN)
+    if 'map_summary' in tables:
+        lines += _section('Accuracy (mAP)', tables['map_summary'], MAP_CONVENTIONS)
+        lines += _section('AP per class', tables['map_per_class'])
+    else:
+        lines += ['', '## Accuracy (mAP)', '', 'No annotations: no mAP.']
+    lines += _section('Skipped images', run.skipped)
+    lines += _section('Warnings', tables['score_warnings'])
+    lines += ['', '## Figures', ''] + ['- ' + note for note in gallery.notes]
+    lines += ['- report.html shows the tables and figures/*.png.']
+    lines += ['', '## Provenance (meta.json)', '', provenance_markdown(
+        {str(k): str(v) for k, v in provenance_of(run.meta).items()}).rstrip('\n')]
+    args = run.meta.get('args', run.meta.get('arguments'))
+    if args is not None:
+        lines += ['', 'Arguments: `{}`'.format(json.dumps(args, sort_keys=True))]
+    return '\n'.join(lines) + '\n'

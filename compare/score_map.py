@@ -1,0 +1,85 @@
+"""mAP tables of a run: per detector and class, and per detector.
+
+Conventions (the summary repeats them): ``ap_voc07`` = VOC2007 11-point,
+``ap_voc`` = VOC area under the PR curve, both ChainerCV's
+``eval_detection_voc`` (+1 pixel convention, IoU 0.5, difficult ignored);
+``ap_coco`` = COCO AP@[.5:.95] and ``ap50_coco`` = COCO AP50, pycocotools.
+Means are over the annotation classes the detector can name that have
+ground truth; the other annotation classes are listed as excluded.
+"""
+import numpy as np
+import pandas as pd
+
+from compare.classmap import canonical, canonical_set
+from compare.metrics import build_eval_set, coco_ap, voc_ap, voc_prec_rec
+
+PER_CLASS_COLUMNS = ('detector', 'class', 'predictable', 'gt', 'gt_difficult', 'detections',
+                     'ap_voc07', 'ap_voc', 'ap_coco', 'ap50_coco')
+SUMMARY_COLUMNS = ('detector', 'images', 'classes_evaluated', 'classes_excluded',
+                   'detections_dropped', 'map_voc07', 'map_voc', 'map_coco', 'ap50_coco')
+
+
+def gt_counts(truths, images):
+    """``{class: (non-difficult, difficult)}`` over ``images`` (canonical names)."""
+    found = {}
+    for image in images:
+        truth = truths[image]
+        for name, difficult in zip(truth.names, truth.difficult, strict=True):
+            easy, hard = found.get(canonical(name), (0, 0))
+            found[canonical(name)] = (easy, hard + 1) if difficult else (easy + 1, hard)
+    return found
+
+
+def score_detector(run, detector, truths, annotation_classes):
+    """``(per-class rows, summary row, (classes, prec, rec))`` for one detector.
+
+    Args:
+        run: :class:`compare.score_inputs.Run`.
+        truths: ``{image: GroundTruth}`` (already clipped).
+        annotation_classes: sorted canonical classes of the annotation.
+    """
+    predictable = canonical_set(run.label_names(detector))
+    classes = sorted(set(annotation_classes) & predictable)
+    processed = set(run.images.loc[run.images['detector'] == detector, 'image'])
+    mine = {image: truths[image] for image in sorted(processed & set(truths))}
+    rows = run.detections[run.detections['detector'] == detector]
+    data = build_eval_set(rows[rows['image'].isin(set(mine))], mine, classes, run.sizes())
+    ap07, map07 = voc_ap(data, use_07_metric=True)
+    ap, map_voc = voc_ap(data, use_07_metric=False)
+    ap_coco, ap50_coco, stats = coco_ap(data)
+    counts = gt_counts(mine, mine)
+    det_counts = rows[rows['image'].isin(set(mine))]['class'].value_counts()
+    per_class = []
+    for name in annotation_classes:
+        easy, hard = counts.get(name, (0, 0))
+        k = classes.index(name) if name in classes else None
+        values = [np.nan] * 4 if k is None else [ap07[k], ap[k], ap_coco[k], ap50_coco[k]]
+        per_class.append([detector, name, k is not None, easy, hard,
+                          int(det_counts.get(name, 0))] + [float(v) for v in values])
+    excluded = [name for name in annotation_classes
+                if name not in predictable and sum(counts.get(name, (0, 0))) > 0]
+    summary = [detector, len(mine), len(classes), ' '.join(excluded) or '-', data.dropped,
+               map07, map_voc, float(stats[0]), float(stats[1])]
+    return per_class, summary, (tuple(classes),) + voc_prec_rec(data)
+
+
+def map_tables(run, truths, vocabulary):
+    """``(per_class, summary, curves)`` for every detector that ran.
+
+    Args:
+        vocabulary: the annotation's class names (any spelling).
+
+    Returns:
+        two DataFrames (:data:`PER_CLASS_COLUMNS`, :data:`SUMMARY_COLUMNS`)
+        and ``{detector: (classes, prec, rec)}`` for PR curves.
+    """
+    annotation_classes = sorted(canonical_set(vocabulary) |
+                                {canonical(n) for t in truths.values() for n in t.names})
+    per_class, summary, curves = [], [], {}
+    for detector in run.ok_detectors():
+        rows, row, curves[detector] = score_detector(run, detector, truths,
+                                                     annotation_classes)
+        per_class += rows
+        summary.append(row)
+    return (pd.DataFrame(per_class, columns=list(PER_CLASS_COLUMNS)),
+            pd.DataFrame(summary, columns=list(SUMMARY_COLUMNS)), curves)
