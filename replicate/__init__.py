@@ -1,0 +1,15 @@
+"""A from-scratch Chainer SSD300 that computes what ChainerCV's SSD300 computes.
+
+Public names match ChainerCV's (``chainercv.links.SSD300`` ->
+``replicate.SSD300``), and so do parameter names, so ChainerCV .npz files load.
+"""
+from replicate.coder import MultiboxCoder, default_box_counts, default_boxes  # noqa: F401
+from replicate.errors import InputError, PretrainedModelError, UserError, WeightsError  # noqa: F401
+from replicate.loss import multibox_loss  # noqa: F401
+from replicate.multibox import Multibox  # noqa: F401
+from replicate.nms import non_maximum_suppression  # noqa: F401
+from replicate.normalize import Normalize  # noqa: F401
+from replicate.ssd import SSD  # noqa: F401
+from replicate.ssd300 import SSD300  # noqa: F401
+from replicate.vgg16 import VGG16Extractor300  # noqa: F401
+from replicate.weights import load_weights, seeded_random_weights  # noqa: F401

@@ -1,0 +1,125 @@
+"""SSD as a composition: extractor + multibox head + coder (+ preprocessing)."""
+import chainer
+import numpy as np
+from chainer.backends import cuda
+
+from replicate.coder import MultiboxCoder
+from replicate.preprocess import RESIZE_BACKENDS, check_images, check_resize_backend, prepare
+
+# name -> (nms_thresh, score_thresh), ChainerCV's numbers
+PRESETS = {'visualize': (0.45, 0.6), 'evaluate': (0.45, 0.01)}
+
+
+class SSD(chainer.Chain):
+    """Single Shot MultiBox Detector (Liu et al., ECCV 2016).
+
+    Args:
+        extractor: link with ``insize`` (int), ``grids`` (side of each source
+            map) and ``forward(x) -> list of (B, C_k, G_k, G_k)`` maps.
+        multibox: link with ``n_class`` (background included),
+            ``aspect_ratios`` and ``forward(maps) -> (mb_locs, mb_confs)``.
+        steps, sizes, variance: default box geometry, see
+            :class:`replicate.MultiboxCoder`.
+        mean: RGB mean subtracted after resizing, broadcastable to (3, 1, 1).
+        resize (str): resize backend, 'cv2' (ChainerCV's default when OpenCV
+            is installed) or 'PIL'; stored as :attr:`resize`.
+
+    Attributes:
+        nms_thresh, score_thresh (float): used by :meth:`predict`; set by
+            :meth:`use_preset` ('visualize' on construction).
+        coder (MultiboxCoder): follows the model's device.
+    """
+
+    def __init__(self, extractor, multibox, steps, sizes, variance=(0.1, 0.2),
+                 mean=0, resize='cv2'):
+        super().__init__()
+        self.mean = mean
+        self.resize = check_resize_backend(resize)
+        self.use_preset('visualize')
+        with self.init_scope():
+            self.extractor = extractor
+            self.multibox = multibox
+        self.coder = MultiboxCoder(extractor.grids, multibox.aspect_ratios,
+                                   steps, sizes, variance)
+
+    @property
+    def insize(self):
+        return self.extractor.insize
+
+    @property
+    def n_fg_class(self):
+        return self.multibox.n_class - 1
+
+    def device_resident_accept(self, visitor):
+        """Move the coder's default boxes with the parameters (to_device,
+        to_cpu, to_gpu all come through here)."""
+        super().device_resident_accept(visitor)
+        self.coder.to_device(self.device)
+
+    def forward(self, x):
+        """Network outputs for a batch of prepared images.
+
+        Args:
+            x: float32 (B, 3, insize, insize), RGB minus the mean.
+
+        Returns:
+            (mb_locs, mb_confs): Variables, float32 (B, K, 4) offsets
+            (dy, dx, dh, dw) and float32 (B, K, n_fg_class + 1) logits,
+            class 0 = background; K = 8732 for SSD300.
+        """
+        return self.multibox(self.extractor(x))
+
+    def use_preset(self, preset):
+        """Set ``nms_thresh`` and ``score_thresh`` from a named preset:
+        'visualize' (0.45, 0.6) or 'evaluate' (0.45, 0.01)."""
+        if preset not in PRESETS:
+            raise ValueError('unknown preset {!r}; valid presets: {}'.format(
+                preset, ', '.join(sorted(PRESETS))))
+        self.nms_thresh, self.score_thresh = PRESETS[preset]
+
+    def _prepare(self, img):
+        """(3, H, W) image -> float32 (3, insize, insize) network input."""
+        return prepare(img, self.insize, self.mean, RESIZE_BACKENDS[self.resize])
+
+    def _to_input_pixels(self, bbox, size):
+        """Boxes in insize x insize pixels -> boxes in an (H, W) image."""
+        y_scale = float(size[0]) / self.insize
+        x_scale = float(size[1]) / self.insize
+        scale = self.xp.array([y_scale, x_scale, y_scale, x_scale], dtype=bbox.dtype)
+        return bbox * scale
+
+    def predict(self, imgs):
+        """Detect objects in images of any size.
+
+        Args:
+            imgs: non-empty list of numpy (3, H, W) RGB images, values in
+                [0, 255], any real dtype (converted to float32).
+
+        Returns:
+            (bboxes, labels, scores): lists with one numpy array per image:
+            float32 (R, 4) boxes (y_min, x_min, y_max, x_max) in that image's
+            pixels, int32 (R,) labels in [0, n_fg_class), float32 (R,)
+            scores. Boxes are grouped by class, by descending score inside.
+
+        Raises:
+            replicate.errors.InputError (a ValueError): bad ``imgs``.
+        """
+        check_images(imgs)
+        sizes = [img.shape[1:] for img in imgs]
+        x = self.xp.stack([self.device.send(self._prepare(img)) for img in imgs])
+        with chainer.using_config('train', False), chainer.no_backprop_mode():
+            mb_locs, mb_confs = self.forward(x)
+        results = ([], [], [])
+        for mb_loc, mb_conf, size in zip(mb_locs.array, mb_confs.array, sizes, strict=True):
+            bbox, label, score = self.coder.decode(
+                mb_loc, mb_conf, self.nms_thresh, self.score_thresh)
+            bbox = self._to_input_pixels(bbox, size)
+            for out, array in zip(results, (bbox, label, score), strict=True):
+                out.append(cuda.to_cpu(array))
+        return results
+
+    def info(self):
+        """Settings that change results, as a dict of str -> str."""
+        return {'resize_backend': self.resize, 'nms_thresh': str(self.nms_thresh),
+                'score_thresh': str(self.score_thresh),
+                'mean': str(np.asarray(self.mean).ravel().tolist())}

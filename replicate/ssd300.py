@@ -1,0 +1,65 @@
+"""SSD300: the builder that fixes the paper's numbers for 300x300 inputs."""
+import numpy as np
+
+from replicate.multibox import Multibox
+from replicate.pretrained import PRETRAINED, fetch
+from replicate.ssd import SSD
+from replicate.vgg16 import VGG16Extractor300
+from replicate.weights import load_weights
+
+#: Per source map (38, 19, 10, 5, 3, 1): 4, 6, 6, 6, 4, 4 boxes per location.
+ASPECT_RATIOS = ((2,), (2, 3), (2, 3), (2, 3), (2,), (2,))
+#: Pixels between neighbouring default box centers on each map.
+STEPS = (8, 16, 32, 64, 100, 300)
+#: Default box sizes in input pixels; map k uses sizes k and k + 1.
+SIZES = (30, 60, 111, 162, 213, 264, 315)
+VARIANCE = (0.1, 0.2)
+#: ImageNet mean, RGB, (3, 1, 1).
+MEAN = np.array((123, 117, 104), dtype=np.float32).reshape(3, 1, 1)
+
+
+def _n_fg_class(n_fg_class, pretrained_model):
+    """Resolve n_fg_class against a named pretrained model (ChainerCV's rules)."""
+    required = PRETRAINED[pretrained_model].n_fg_class \
+        if pretrained_model in PRETRAINED else None
+    if required is not None and n_fg_class not in (None, required):
+        raise ValueError('pretrained_model={!r} has n_fg_class={}, got {}'.format(
+            pretrained_model, required, n_fg_class))
+    n_fg_class = n_fg_class or required
+    if n_fg_class is None:
+        raise ValueError('n_fg_class is required with pretrained_model={!r}'.format(
+            pretrained_model))
+    return n_fg_class
+
+
+class SSD300(SSD):
+    """SSD with a VGG-16 extractor for 300x300 inputs: 8732 default boxes.
+
+    Same constructor, parameter names and outputs as
+    ``chainercv.links.SSD300``; only this builder subclasses :class:`SSD`.
+
+    Args:
+        n_fg_class (int): classes without the background; 20 or None with
+            'voc0712', required otherwise.
+        pretrained_model (str or None): 'voc0712' (all weights), 'imagenet'
+            (VGG-16 base only; the rest keeps its random initialisation), a
+            path to an .npz, or None. Named files come from ChainerCV's cache
+            (see :mod:`replicate.pretrained`) or are downloaded.
+        resize (str): resize backend, 'cv2' (default, as ChainerCV) or 'PIL'.
+
+    Raises:
+        ValueError: bad n_fg_class; replicate.errors.PretrainedModelError: a
+        named file is not cached and cannot be downloaded;
+        replicate.errors.WeightsError: the file does not fit the model.
+    """
+
+    def __init__(self, n_fg_class=None, pretrained_model=None, resize='cv2'):
+        n_fg_class = _n_fg_class(n_fg_class, pretrained_model)
+        extractor = VGG16Extractor300()
+        multibox = Multibox(n_fg_class + 1, ASPECT_RATIOS, extractor.channels)
+        super().__init__(extractor, multibox, STEPS, SIZES, VARIANCE, MEAN, resize)
+        if pretrained_model in PRETRAINED:
+            load_weights(self, fetch(pretrained_model),
+                         allow_missing=PRETRAINED[pretrained_model].optional)
+        elif pretrained_model:
+            load_weights(self, pretrained_model)
