@@ -1,0 +1,205 @@
+"""``python -m replicate.parity``: ours vs ChainerCV's SSD300, layer by layer.
+
+Exit codes: 0 every compared output matches; 1 some output diverges (the
+report names the first); 2 a user error (one line ``error: ...``).
+"""
+import argparse
+import json
+import os
+import re
+import sys
+
+from replicate.parity import capture, inputs, metrics, models, report
+from replicate.parity.errors import ParityError
+from replicate.provenance import provenance
+
+GPU_RTOL = 1e-4
+GPU_NOTE = (
+    'Tolerance {rtol:g} on scaled_err (GPU default, looser than the CPU 1e-6): cuDNN chooses '
+    'convolution algorithms (implicit GEMM, Winograd, FFT) that sum in another order than the '
+    "CPU's im2col + BLAS; float32 reordering over reductions of up to 4608 terms (3x3x512) gives "
+    'differences of order 1e-6 to 1e-5 of a layer\'s scale, compounding over 23 convolutions. '
+    'Run with NVIDIA_TF32_OVERRIDE=0: TF32 tensor-core math (about 1e-3) is meant to fail this '
+    'bound.')
+CPU_NOTE = ('Tolerance {rtol:g} on scaled_err = max|ours - ref| / max|ref| per layer '
+            '(float32 on the CPU, the default).')
+
+
+def parser():
+    """The argument parser (options documented in reports/parity/README.md)."""
+    p = argparse.ArgumentParser(prog='python -m replicate.parity', description=__doc__)
+    p.add_argument('--ours', choices=models.OURS_CHOICES, default='replicate',
+                   help='model under test; chainercv = self-check of the tool')
+    p.add_argument('--weights', default='random', help='random | voc0712 | path to an .npz')
+    p.add_argument('--seed', type=int, default=0, help='seed of weights and generated images')
+    p.add_argument('--batch', type=int, default=2, help='number of input images')
+    p.add_argument('--n-fg-class', type=int, default=20)
+    p.add_argument('--out', default=os.path.join('reports', 'parity'), help='report folder')
+    p.add_argument('--images', nargs='+', help='image files for the predict comparison')
+    p.add_argument('--device', default='@numpy', help='where ours runs: @numpy or @cupy:N')
+    p.add_argument('--rtol', type=float, help='tolerance on scaled_err (1e-6 CPU, 1e-4 GPU)')
+    p.add_argument('--rtol-reason', help='required justification for --rtol above 1e-6')
+    p.add_argument('--preset', choices=('visualize', 'evaluate'), default='evaluate')
+    p.add_argument('--resize-backend', choices=('cv2', 'PIL'), default='cv2')
+    p.add_argument('--perturb', metavar='PARAM', help='add 1e-3 to one parameter of ours')
+    p.add_argument('--only', metavar='REGEX', default='',
+                   help='compare/save only records whose name matches (re.search)')
+    p.add_argument('--name-map', metavar='JSON', help='{reference name: our name} file')
+    io = p.add_mutually_exclusive_group()
+    io.add_argument('--save-reference', metavar='NPZ', help='save ChainerCV run, then stop')
+    io.add_argument('--reference', metavar='NPZ', help='compare against a saved reference')
+    return p
+
+
+def check_device(device):
+    """Raise :class:`ParityError` if ``device`` is a CuPy device that this
+    machine cannot use."""
+    if 'cupy' not in device:
+        return
+    import chainer
+    if not chainer.backends.cuda.available:
+        raise ParityError('--device {}: CuPy with a CUDA GPU is not available here; run '
+                          'on a GPU machine or use --device @numpy'.format(device))
+
+
+def tolerance(args):
+    """``(rtol, note)``: the tolerance on scaled_err and its justification."""
+    gpu = 'cupy' in args.device
+    if args.rtol is None:
+        rtol = GPU_RTOL if gpu else report.DEFAULT_RTOL
+        return rtol, (GPU_NOTE if gpu else CPU_NOTE).format(rtol=rtol)
+    if args.rtol > report.DEFAULT_RTOL and not args.rtol_reason:
+        raise ParityError('--rtol {:g} is looser than 1e-6: say why with --rtol-reason'
+                          .format(args.rtol))
+    note = CPU_NOTE.format(rtol=args.rtol)
+    return args.rtol, note + (' Reason given: ' + args.rtol_reason if args.rtol_reason else '')
+
+
+def run_config(args):
+    """The settings that define the reference run (saved with it)."""
+    return {'seed': args.seed, 'n_fg_class': args.n_fg_class, 'weights': args.weights,
+            'batch': args.batch, 'preset': args.preset, 'resize_backend': args.resize_backend,
+            'images': ' '.join(args.images) if args.images else 'generated',
+            'only': args.only}
+
+
+def parity_inputs(config, mean, image_files):
+    """``(x, images)``: the prepared batch (noise / structured 300x300
+    images) and the raw images for ``predict`` (files, or generated ones of
+    odd sizes)."""
+    batch = config['batch']
+    x = inputs.prepared_batch(inputs.generated_images(batch, config['seed'], ((300, 300),)), mean)
+    if image_files:
+        return x, inputs.read_images(image_files)
+    return x, inputs.generated_images(batch, config['seed'] + 1, inputs.RAW_SIZES)
+
+
+def run_reference(config, image_files):
+    """ChainerCV on the CPU: ``(records, x, images, weights description)``."""
+    weights_path = models.resolve_weights(config['weights'], config['n_fg_class'])
+    model = models.build_reference(config['n_fg_class'])
+    description = models.load_weights(model, weights_path, config['seed'])
+    x, images = parity_inputs(config, model.mean, image_files)
+    return capture.capture(model, x, images, config['preset'], config['resize_backend']), \
+        x, images, description
+
+
+def run_ours(args, config, x, images):
+    """Our model on ``args.device``: its records and weights description."""
+    weights_path = models.resolve_weights(config['weights'], config['n_fg_class'])
+    model = models.build_ours(args.ours, config['n_fg_class'])
+    description = models.load_weights(model, weights_path, config['seed'])
+    if args.perturb:
+        models.perturb(model, args.perturb)
+    import chainer
+    model.to_device(chainer.get_device(args.device))
+    return capture.capture(model, x, images, config['preset'], config['resize_backend']), \
+        description
+
+
+def selected(records, pattern):
+    """The records whose name matches ``pattern`` (all for ``''``), in order.
+
+    Raises:
+        ParityError: ``pattern`` is not a regular expression.
+    """
+    try:
+        regex = re.compile(pattern)
+    except re.error as exc:
+        raise ParityError('--only {!r} is not a regular expression: {}'
+                          .format(pattern, exc)) from exc
+    return type(records)((k, v) for k, v in records.items() if regex.search(k))
+
+
+def read_name_map(path):
+    """``{reference name: our name}`` from a JSON file (empty if no path)."""
+    if not path:
+        return {}
+    try:
+        with open(path) as f:
+            return {str(k): str(v) for k, v in json.load(f).items()}
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ParityError('--name-map {}: cannot read a JSON object ({})'
+                          .format(path, exc)) from exc
+
+
+def save_reference_run(args):
+    """``--save-reference``: run ChainerCV, save, print where."""
+    from replicate.parity.reference import save_reference
+    config = run_config(args)
+    records, x, images, description = run_reference(config, args.images)
+    records = selected(records, config['only'])
+    config.update(reference_weights=description,
+                  provenance=provenance(device='@numpy', extra={'role': 'reference run'}))
+    save_reference(args.save_reference, records, config, x, images)
+    print('saved reference ({} records) to {}'.format(len(records), args.save_reference))
+    return 0
+
+
+def reference_records(args):
+    """``(records, config, x, images, source)`` from a file or a fresh run."""
+    if args.reference:
+        from replicate.parity.reference import load_reference
+        records, config, x, images = load_reference(args.reference)
+        return records, config, x, images, 'file {} (settings taken from it)'.format(
+            args.reference)
+    config = run_config(args)
+    records, x, images, description = run_reference(config, args.images)
+    config['reference_weights'] = description
+    return records, config, x, images, 'ChainerCV run on the CPU in this process'
+
+
+def compare_run(args):
+    """Run (or load) the reference, run ours, write the report; exit code."""
+    rtol, note = tolerance(args)
+    name_map = read_name_map(args.name_map)
+    ref_records, config, x, images, source = reference_records(args)
+    ours_records, ours_weights = run_ours(args, config, x, images)
+    only = config.get('only', '')
+    rows = metrics.compare_traces(selected(ours_records, only), selected(ref_records, only),
+                                  rtol, name_map)
+    settings = dict((k, v) for k, v in config.items() if k != 'provenance')
+    settings.update(rtol=rtol, ours=args.ours, ours_device=args.device, reference=source,
+                    reference_device='@numpy', ours_weights=ours_weights,
+                    perturb=args.perturb or 'none', only=only or '(all records)')
+    stem = report.report_stem(args.out, args.device, config['weights'], args.ours)
+    info = report.write_report(rows, stem, settings, provenance(device=args.device), name_map,
+                               note)
+    print('{}: {} rows; first diverging: {}; report {}.md'.format(
+        info['verdict'], info['rows'], info['first_diverging'], stem))
+    return 0 if info['verdict'] == 'PASS' else 1
+
+
+def main(argv=None):
+    """Entry point; returns the exit code."""
+    args = parser().parse_args(argv)
+    try:
+        if args.batch < 1:
+            raise ParityError('--batch {}: give at least 1'.format(args.batch))
+        check_device(args.device)
+        if args.save_reference:
+            return save_reference_run(args)
+        return compare_run(args)
+    except ParityError as exc:
+        print('error: {}'.format(exc), file=sys.stderr)
+        return 2

@@ -1,0 +1,125 @@
+"""The parity tool end to end on ChainerCV vs ChainerCV (the tool's self-check),
+through a saved reference file, and its one-line user errors.
+
+One ChainerCV reference run (batch 1, 4 foreground classes, weights from an
+.npz written here, only the records matching ONLY to keep the file small) is
+saved once per module and reused.
+"""
+import json
+import os
+
+import chainer
+import pandas as pd
+import pytest
+
+from replicate.parity import cli, models
+from replicate.parity.reference import load_reference
+from replicate.weights import seeded_random_weights
+
+ONLY = r'^(input|extractor/conv3|extractor\[|mb_|decode|predict)'
+
+
+@pytest.fixture(scope='module')
+def reference(tmp_path_factory):
+    """``(reference .npz, weights .npz)`` of a ChainerCV run saved by the CLI."""
+    tmp = tmp_path_factory.mktemp('parity')
+    model = models.build_reference(4)
+    seeded_random_weights(model, seed=3)
+    weights = str(tmp / 'weights4.npz')
+    chainer.serializers.save_npz(weights, model)
+    ref = str(tmp / 'ref.npz')
+    code = cli.main(['--save-reference', ref, '--weights', weights, '--n-fg-class', '4',
+                     '--batch', '1', '--seed', '3', '--only', ONLY])
+    assert code == 0
+    return ref, weights
+
+
+def _rows(out_dir, stem):
+    return pd.read_csv(os.path.join(out_dir, stem + '.csv'), keep_default_na=False)
+
+
+def test_reference_file_round_trip(reference):
+    records, config, x, images = load_reference(reference[0])
+    assert config['n_fg_class'] == 4 and config['weights'] == reference[1]
+    assert config['provenance']['version.chainercv'] == '0.13.1'
+    assert x.shape == (1, 3, 300, 300) and len(images) == 1
+    assert images[0].shape == (3, 217, 311)
+    assert list(records)[0] == 'input' and records['input'].shape == x.shape
+    assert 'extractor/conv3_2>relu' in records and 'extractor/conv4_1' not in records
+    assert 'predict[0]/score' in records and len(records) == 25
+    assert records['mb_confs'].shape == (1, 8732, 5)
+
+
+def test_chainercv_against_itself_is_exact(reference, tmp_path):
+    code = cli.main(['--reference', reference[0], '--ours', 'chainercv', '--out', str(tmp_path)])
+    assert code == 0
+    rows = _rows(tmp_path, 'selfcheck_cpu_weights4')
+    assert set(rows['verdict']) == {'exact'}
+    assert len(rows) == len(load_reference(reference[0])[0])
+    meta = json.load(open(tmp_path / 'selfcheck_cpu_weights4.meta.json'))
+    assert meta['summary']['verdict'] == 'PASS'
+    assert meta['provenance']['version.chainer'] == '7.8.1'
+    md = open(tmp_path / 'selfcheck_cpu_weights4.md').read()
+    assert '**PASS**' in md and '| version.numpy |' in md
+
+
+def test_perturbed_copy_names_the_first_diverging_layer(reference, tmp_path):
+    code = cli.main(['--reference', reference[0], '--ours', 'chainercv', '--out', str(tmp_path),
+                     '--perturb', 'extractor/conv3_2/b'])
+    assert code == 1
+    rows = _rows(tmp_path, 'selfcheck_cpu_weights4')
+    names = list(rows['name'])
+    first = names.index('extractor/conv3_2')
+    assert set(rows['verdict'][:first]) == {'exact'}
+    assert rows['verdict'][first] == 'DIVERGES'
+    assert rows['max_abs_err'][first] == pytest.approx(1e-3, rel=1e-2)
+    md = open(tmp_path / 'selfcheck_cpu_weights4.md').read()
+    assert 'the first diverging layer is `extractor/conv3_2`' in md
+
+
+def _error(capsys, argv):
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith('error: ') and err.count('\n') == 1
+    return err
+
+
+def test_user_errors_are_one_line(capsys, tmp_path):
+    if not chainer.backends.cuda.available:
+        assert 'CuPy' in _error(capsys, ['--device', '@cupy:0'])
+    assert 'nope.npz' in _error(capsys, ['--weights', str(tmp_path / 'nope.npz')])
+    assert 'ref.npz not found' in _error(capsys, ['--reference', str(tmp_path / 'ref.npz')])
+    assert '--rtol-reason' in _error(capsys, ['--rtol', '1e-3'])
+    assert '--n-fg-class 20' in _error(capsys, ['--weights', 'voc0712', '--n-fg-class', '4'])
+    if not os.path.isfile(models.voc0712_path()):
+        err = _error(capsys, ['--weights', 'voc0712'])
+        assert models.voc0712_path() in err
+
+
+def test_weights_that_do_not_fit_are_a_user_error(reference, capsys):
+    # the saved weights have 4 foreground classes, the model 20
+    assert 'does not fit' in _error(capsys, ['--weights', reference[1]])
+
+
+@pytest.mark.pretrained
+def test_voc0712_weights(tmp_path):
+    path = models.voc0712_path()
+    if not os.path.isfile(path):
+        pytest.skip('place {} at {} to run this test'.format(models.VOC0712_FILE, path))
+    code = cli.main(['--weights', 'voc0712', '--batch', '1', '--out', str(tmp_path)])
+    assert code == 0
+    assert set(_rows(tmp_path, 'cpu_voc0712')['verdict']) <= {'exact', 'within tolerance'}
+
+
+def test_voc0712_is_looked_up_in_chainercv_cache(tmp_path):
+    root = chainer.dataset.get_dataset_root()
+    try:
+        chainer.dataset.set_dataset_root(str(tmp_path))
+        expected = tmp_path / 'pfnet' / 'chainercv' / 'models' / models.VOC0712_FILE
+        assert models.voc0712_path() == str(expected)
+        expected.parent.mkdir(parents=True)
+        expected.write_bytes(b'placeholder')
+        assert models.resolve_weights('voc0712', 20) == str(expected)
+    finally:
+        chainer.dataset.set_dataset_root(root)
