@@ -76,9 +76,10 @@ class Detections:
         if image is not None:
             prefix['image'] = image
         rows = []
-        for box, label, name, score in zip(self.boxes, self.labels, self.names, self.scores):
+        for box, label, name, score in zip(self.boxes, self.labels, self.names, self.scores,
+                                           strict=True):
             row = dict(prefix)
-            row.update({key: float(value) for key, value in zip(BOX_KEYS, box)})
+            row.update({key: float(value) for key, value in zip(BOX_KEYS, box, strict=True)})
             row.update(label=int(label), name=name, score=float(score))
             rows.append(row)
         return rows

@@ -1,0 +1,106 @@
+"""Shared by the TF Object Detection API adapters: importing TensorFlow,
+finding label maps, and converting OD API outputs to the common format.
+
+# TF OD API emits: detection_boxes [1, N, 4] normalized [ymin, xmin, ymax, xmax]
+# relative to the image FED (so scaling by the original size is exact, the
+# model resizes internally), detection_classes [1, N] 1-based class ids as
+# float32, detection_scores [1, N], num_detections [1] (float) valid rows.
+"""
+import hashlib
+import os
+
+import numpy as np
+
+from compare.detections import Detections
+from compare.errors import UserError
+from compare.label_map import COCO_LABEL_MAP, parse_label_map
+
+OUTPUT_KEYS = ('detection_boxes', 'detection_classes', 'detection_scores', 'num_detections')
+INSTALL_HINT = 'install with: uv pip install tensorflow==2.20.0 (or pip install tensorflow)'
+
+
+def import_tensorflow():
+    """``tensorflow`` module, or UserError saying why not and how to install."""
+    try:
+        import tensorflow as tf
+    except Exception as exc:  # ImportError, or a broken install raising anything
+        raise UserError('tensorflow not importable: {}: {}; {}'.format(
+            type(exc).__name__, ' '.join(str(exc).split()), INSTALL_HINT)) from None
+    return tf
+
+
+def od_outputs_to_detections(boxes, classes, scores, num, size, label_names):
+    """OD API outputs of ONE image -> :class:`Detections` in original pixels.
+
+    Args:
+        boxes: ``(N, 4)`` float, normalized ``(y_min, x_min, y_max, x_max)``.
+        classes: ``(N,)`` float, 1-based class ids.
+        scores: ``(N,)`` float.
+        num: number of valid rows (``num_detections``).
+        size: ``(H, W)`` of the image fed.
+        label_names: ``{id: name}``; ids missing from it are named
+            ``unlisted_id_<id>`` (visible in the outputs, never dropped).
+    """
+    count = int(np.asarray(num).reshape(-1)[0])
+    height, width = size
+    # normalized yxyx -> pixel yxyx of the original image
+    pixels = np.asarray(boxes, np.float32)[:count] * np.array([height, width, height, width],
+                                                               np.float32)
+    labels = np.rint(np.asarray(classes)[:count]).astype(np.int32)
+    names = [label_names.get(int(i), 'unlisted_id_{}'.format(int(i))) for i in labels]
+    return Detections(pixels, labels, names, np.asarray(scores)[:count])
+
+
+def find_label_map(option, search_dirs, owner):
+    """``(path, {id: name})`` of the label map to use.
+
+    Args:
+        option: ``'coco'`` (the shipped COCO map), a path, or None to look
+            for ``label_map.pbtxt`` in ``search_dirs``.
+        owner: the model path, for the error message.
+    """
+    if option == 'coco':
+        return COCO_LABEL_MAP, parse_label_map(COCO_LABEL_MAP)
+    if option:
+        if not os.path.isfile(option):
+            raise UserError('label map {} does not exist (given for {})'.format(option, owner))
+        return os.path.abspath(option), parse_label_map(option)
+    for folder in search_dirs:
+        candidate = os.path.join(folder, 'label_map.pbtxt')
+        if os.path.isfile(candidate):
+            return os.path.abspath(candidate), parse_label_map(candidate)
+    raise UserError('no label_map.pbtxt for {} (looked in {}); place one there or add '
+                    ',labels=PATH or ,labels=coco to the detector spec'.format(
+                        owner, ', '.join(search_dirs)))
+
+
+def tree_sha256(path):
+    """sha256 of a file, or of a folder: over sorted (relative path, file sha256)."""
+    if os.path.isfile(path):
+        return _file_sha256(path)
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            relative = os.path.relpath(full, path).replace(os.sep, '/')
+            digest.update('{}\0{}\n'.format(relative, _file_sha256(full)).encode())
+    return digest.hexdigest()
+
+
+def _file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def tf_runtime_info(tf):
+    """Device and thread settings TensorFlow runs with."""
+    intra = tf.config.threading.get_intra_op_parallelism_threads()
+    inter = tf.config.threading.get_inter_op_parallelism_threads()
+    devices = [d.name for d in tf.config.list_logical_devices()]
+    threads = 'intra_op={} inter_op={} (0 = TF default, all {} cores)'.format(
+        intra, inter, os.cpu_count())
+    return ', '.join(devices) or 'unknown', threads

@@ -1,0 +1,11 @@
+"""``python compare/run.py IMAGES [options]``: see ``compare/cli.py``."""
+import os
+import sys
+
+if __name__ == '__main__':
+    # `python compare/run.py` puts compare/ first on sys.path; import the package instead
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != here]
+    sys.path.insert(0, os.path.dirname(here))
+    from compare.cli import main
+    sys.exit(main())

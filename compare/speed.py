@@ -1,0 +1,71 @@
+"""Speed benchmark: each detector on fixed batches, after a warm-up.
+
+For each batch size ``B`` the batch is the first ``B`` readable images
+(repeated cyclically if there are fewer). ``warmup`` calls are discarded, then
+``repeats`` calls are timed. Each timed call gives one row per stage
+(``preprocess``, ``inference``, ``postprocess``: the adapter's own split) and
+one ``total`` row (wall clock of the whole ``predict`` call, so it also holds
+the adapter's overhead). ``seconds`` is for the WHOLE BATCH; divide by
+``batch_size`` for per-image numbers (:func:`summarize` does).
+"""
+import csv
+import time
+
+import numpy as np
+
+from compare.adapters.base import STAGES
+
+COLUMNS = ('detector', 'batch_size', 'repeat', 'stage', 'seconds')
+
+
+def benchmark(adapter, images, batch_sizes=(1,), warmup=1, repeats=5):
+    """Timing rows (dicts with :data:`COLUMNS`) for one loaded adapter.
+
+    Args:
+        images: list of ``(H, W, 3)`` uint8 RGB arrays (at least one).
+    """
+    rows = []
+    for batch_size in batch_sizes:
+        batch = [images[i % len(images)] for i in range(batch_size)]
+        for _ in range(warmup):
+            adapter.predict(batch)
+        for repeat in range(repeats):
+            start = time.perf_counter()
+            prediction = adapter.predict(batch)
+            total = time.perf_counter() - start
+            times = dict(prediction.times, total=total)
+            rows += [{'detector': adapter.name, 'batch_size': batch_size, 'repeat': repeat,
+                      'stage': stage, 'seconds': times[stage]} for stage in STAGES + ('total',)]
+    return rows
+
+
+def write_timings(rows, path):
+    """``raw/timings.csv`` with :data:`COLUMNS`, rows in benchmark order."""
+    with open(path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(dict(row, seconds='{:.6g}'.format(row['seconds'])))
+
+
+def summarize(rows):
+    """``[(detector, batch_size, stage, p50, p90, p50 per image)]`` sorted."""
+    groups = {}
+    for row in rows:
+        key = (row['detector'], row['batch_size'], row['stage'])
+        groups.setdefault(key, []).append(row['seconds'])
+    summary = []
+    for (detector, batch_size, stage), seconds in sorted(groups.items()):
+        p50, p90 = np.percentile(seconds, [50, 90])
+        summary.append((detector, batch_size, stage, float(p50), float(p90),
+                        float(p50) / batch_size))
+    return summary
+
+
+def format_summary(summary):
+    """Plain-text table of :func:`summarize` (stage ``total`` only)."""
+    lines = ['{:<32} {:>5} {:>10} {:>10} {:>12}'.format(
+        'detector', 'batch', 'p50 s', 'p90 s', 'p50 s/image')]
+    lines += ['{:<32} {:>5} {:>10.4f} {:>10.4f} {:>12.4f}'.format(d, b, p50, p90, per)
+              for d, b, stage, p50, p90, per in summary if stage == 'total']
+    return '\n'.join(lines)

@@ -1,0 +1,148 @@
+"""compare.runner: per-image loop, resume without lost or duplicated rows,
+--force, failing detectors, unreadable images (fake detectors only)."""
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from compare import runner
+from compare.adapters import build
+from compare.errors import UserError
+
+
+def make_images(folder, count=6):
+    folder.mkdir(exist_ok=True)
+    rng = np.random.RandomState(0)
+    names = []
+    for i in range(count):
+        name = 'img{:02d}.png'.format(i)
+        Image.fromarray(rng.randint(0, 255, (20 + i, 30, 3), np.uint8)).save(folder / name)
+        names.append(name)
+    return names
+
+
+class Interrupting:
+    """Wraps an adapter; raises ``error`` on the predict call number ``after``."""
+
+    def __init__(self, adapter, after, error):
+        self.adapter, self.after, self.error, self.calls = adapter, after, error, 0
+        self.name = adapter.name
+
+    def load(self):
+        self.adapter.load()
+
+    def predict(self, images):
+        self.calls += 1
+        if self.calls > self.after:
+            raise self.error
+        return self.adapter.predict(images)
+
+    def info(self):
+        return self.adapter.info()
+
+
+def records(raw, name):
+    with open(os.path.join(raw, name + '.jsonl')) as f:
+        return [json.loads(line) for line in f]
+
+
+def run(adapters, folder, images, raw, force=False):
+    statuses = runner.load_adapters(adapters, raw, log=lambda message: None)
+    counts = runner.run_images(adapters, str(folder), images, raw, statuses, force=force,
+                               progress=False)
+    return statuses, counts
+
+
+def test_every_image_gets_one_record(tmp_path):
+    images = make_images(tmp_path / 'images')
+    raw = str(tmp_path / 'raw')
+    statuses, counts = run([build('fake:1'), build('fake:2,name=f2')], tmp_path / 'images',
+                           images, raw)
+    assert statuses == {'fake': 'ok', 'f2': 'ok'}
+    assert counts['new'] == {'fake': 6, 'f2': 6} and counts['unreadable'] == []
+    rows = records(raw, 'fake')
+    assert [r['image'] for r in rows] == images
+    assert [(r['height'], r['width']) for r in rows] == [(20 + i, 30) for i in range(6)]
+    assert set(rows[0]['times']) == {'preprocess', 'inference', 'postprocess'}
+
+
+def test_resume_after_interruption_loses_and_duplicates_nothing(tmp_path):
+    images = make_images(tmp_path / 'images')
+    clean_raw, raw = str(tmp_path / 'clean'), str(tmp_path / 'raw')
+    run([build('fake:3')], tmp_path / 'images', images, clean_raw)
+    with pytest.raises(KeyboardInterrupt):
+        run([Interrupting(build('fake:3'), 4, KeyboardInterrupt())], tmp_path / 'images',
+            images, raw)
+    assert len(records(raw, 'fake')) == 4
+    again = build('fake:3')
+    _, counts = run([again], tmp_path / 'images', images, raw)
+    assert counts['new'] == {'fake': 2} and counts['done'] == {'fake': 6}
+    resumed = records(raw, 'fake')
+    assert [r['image'] for r in resumed] == images
+    strip = lambda rows: [dict(r, times=None) for r in rows]  # noqa: E731 (times vary)
+    assert strip(resumed) == strip(records(clean_raw, 'fake'))
+
+
+def test_partial_last_line_is_dropped_and_redone(tmp_path):
+    images = make_images(tmp_path / 'images', 3)
+    raw = str(tmp_path / 'raw')
+    with pytest.raises(KeyboardInterrupt):
+        run([Interrupting(build('fake:0'), 2, KeyboardInterrupt())], tmp_path / 'images',
+            images, raw)
+    with open(os.path.join(raw, 'fake.jsonl'), 'a') as f:
+        f.write('{"image": "img02.png", "detections": [{"y_mi')  # killed mid-write
+    _, counts = run([build('fake:0')], tmp_path / 'images', images, raw)
+    assert counts['new'] == {'fake': 1}
+    assert [r['image'] for r in records(raw, 'fake')] == images
+
+
+def test_corrupt_middle_line_is_a_user_error(tmp_path):
+    images = make_images(tmp_path / 'images', 2)
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    (raw / 'fake.jsonl').write_text('not json\n{"image": "img00.png"}\n')
+    with pytest.raises(UserError, match='line 1 is not JSON.*--force'):
+        run([build('fake:0')], tmp_path / 'images', images, str(raw))
+    run([build('fake:0')], tmp_path / 'images', images, str(raw), force=True)
+    assert len(records(str(raw), 'fake')) == 2
+
+
+def test_force_redoes_everything_once(tmp_path):
+    images = make_images(tmp_path / 'images', 3)
+    raw = str(tmp_path / 'raw')
+    run([build('fake:0')], tmp_path / 'images', images, raw)
+    _, counts = run([build('fake:0')], tmp_path / 'images', images, raw)
+    assert counts['new'] == {'fake': 0}
+    _, counts = run([build('fake:0')], tmp_path / 'images', images, raw, force=True)
+    assert counts['new'] == {'fake': 3}
+    assert [r['image'] for r in records(raw, 'fake')] == images
+
+
+def test_failing_detectors_do_not_stop_the_others(tmp_path):
+    images = make_images(tmp_path / 'images', 4)
+    raw = str(tmp_path / 'raw')
+    broken = Interrupting(build('fake:0,name=broken'), 2, RuntimeError('kaboom'))
+    statuses, counts = run([build('fake:0,fail=no weights'), broken, build('fake:1,name=good')],
+                           tmp_path / 'images', images, raw)
+    assert statuses['fake'] == 'failed: fake detector asked to fail: no weights'
+    assert statuses['broken'].startswith('failed: on img02.png: RuntimeError: kaboom')
+    assert os.path.exists(os.path.join(raw, 'broken.error.txt'))
+    assert statuses['good'] == 'ok' and counts['new']['good'] == 4
+    assert len(records(raw, 'broken')) == 2
+
+
+def test_unreadable_images_are_skipped_with_reason(tmp_path):
+    images = make_images(tmp_path / 'images', 2)
+    (tmp_path / 'images' / 'broken.jpg').write_bytes(b'\xff\xd8 not really')
+    raw = str(tmp_path / 'raw')
+    _, counts = run([build('fake:0')], tmp_path / 'images', ['broken.jpg'] + images, raw)
+    assert [image for image, _ in counts['unreadable']] == ['broken.jpg']
+    assert 'cannot read image' in counts['unreadable'][0][1]
+    runner.write_skipped(os.path.join(raw, 'skipped.csv'),
+                         counts['unreadable'] + [('a.txt', 'not an image file (suffix .txt)')])
+    lines = open(os.path.join(raw, 'skipped.csv')).read().splitlines()
+    assert lines[0] == 'image,reason' and lines[1].startswith('a.txt,')
+    assert lines[2].startswith('broken.jpg,') and len(lines) == 3
+    assert [r['image'] for r in records(raw, 'fake')] == images
