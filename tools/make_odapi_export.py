@@ -183,7 +183,7 @@ def calibrate_batch_norm(model, images):
         layer.momentum, layer._training = 0.0, None
     preprocessed, _ = model.preprocess(tf.constant(images))
     model._feature_extractor(preprocessed, training=True)
-    for layer, (momentum, training) in zip(layers, saved):
+    for layer, (momentum, training) in zip(layers, saved, strict=True):
         layer.momentum, layer._training = momentum, training
     return len(layers)
 

@@ -86,7 +86,7 @@ def calibrate_batch_norm(sess, images_ph, images):
         raise RuntimeError('no FusedBatchNorm op found to calibrate')
     # inputs of FusedBatchNorm: x, scale, offset, mean, variance
     moments = [tf.nn.moments(op.inputs[0], axes=[0, 1, 2]) for op in bn_ops]
-    for op, (mean, variance) in zip(bn_ops, moments):
+    for op, (mean, variance) in zip(bn_ops, moments, strict=True):
         mean_value, variance_value = sess.run(
             [mean, variance], {images_ph: images})
         _variable_behind(op.inputs[3], variables).load(mean_value, sess)
