@@ -17,6 +17,7 @@ import hashlib
 import os
 
 from compare.errors import UserError
+from compare.paths import display_path
 
 #: Named pretrained SSD300 files, as ChainerCV 0.13.1 names them.
 PRETRAINED_FILES = {
@@ -91,7 +92,7 @@ def resolve(spec):
     if spec.endswith('.npz') or os.path.sep in spec or os.path.exists(spec):
         if not os.path.isfile(spec):
             raise UserError('weight file {} does not exist; pass an existing .npz'.format(spec))
-        return _file_weights('file', os.path.abspath(spec), spec)
+        return _file_weights('file', display_path(spec), spec)
     raise UserError('unknown weights {!r}; use one of {}, a path to a .npz, random or '
                     'random:<seed>'.format(spec, ', '.join(sorted(PRETRAINED_FILES))))
 

@@ -12,6 +12,7 @@ from compare import meta, rawstore, runner, speed
 from compare.adapters import BUILDERS, build_all, parse_spec
 from compare.errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, UserError
 from compare.images import list_images, load_rgb
+from compare.paths import display_path, from_run
 
 DEFAULT_DETECTORS = ('ours', 'chainercv')
 
@@ -23,7 +24,9 @@ def parser():
                     '(raw/<detector>.jsonl, raw/timings.csv, raw/skipped.csv, meta.json).',
         epilog='Detector specs: KIND[:ARG][,KEY=VALUE...], kinds: {}. Examples: ours:random, '
                'chainercv:voc0712, tf:exports/my_model, tfzoo:ssd_mobilenet_v2_320x320_coco17_tpu-8'
-               ', tf1:path/frozen_inference_graph.pb,labels=coco, fake:0. ours and chainercv are '
+               ', tf1:path/frozen_inference_graph.pb,labels=coco, fake:0. Every kind also takes '
+               'name=NAME and random_weights=yes (marks an untrained export as RANDOM '
+               'weights in meta.json and in the report banner). ours and chainercv are '
                'always run (voc0712 if cached, else random weights, recorded loudly) unless given '
                'explicitly or --no-default-detectors.'.format(', '.join(BUILDERS)))
     p.add_argument('images', help='folder of images (walked recursively, sorted)')
@@ -70,6 +73,15 @@ def batch_sizes(text):
     return sizes
 
 
+def recorded_args(args, specs):
+    """The CLI arguments for meta.json, paths as :func:`compare.paths.display_path`
+    (relative to the cwd when inside it) so reruns in another clone match."""
+    record = dict(vars(args), detector=specs)
+    for key in ('images', 'out', 'annotations', 'tf_zoo_dir'):
+        record[key] = display_path(record[key])
+    return record
+
+
 def log(message):
     print(message, file=sys.stderr, flush=True)
 
@@ -92,8 +104,9 @@ def run(args):
     _refuse_mixed_resume(out, adapters, statuses, args.force)
     uses_tf = any(parse_spec(s)[0] in meta.TF_KINDS and statuses[a.name] == 'ok'
                   for s, a in zip(specs, adapters, strict=True))
-    record = dict(vars(args), images=os.path.abspath(args.images), detector=specs)
-    images_info = {'folder': os.path.abspath(args.images), 'listed': len(images),
+    record = recorded_args(args, specs)
+    images_info = {'folder': display_path(args.images),
+                   'folder_from_run': from_run(args.images, out), 'listed': len(images),
                    'not_images': len(listed_skipped)}
     write = lambda state, counts=None: meta.write_meta(out, meta.build_meta(  # noqa: E731
         record, adapters, statuses, images_info, state, counts, uses_tf))

@@ -29,6 +29,8 @@ from compare.errors import UserError
 #: File suffixes treated as images when walking a folder (lower case).
 IMAGE_SUFFIXES = ('.bmp', '.gif', '.jpeg', '.jpg', '.png', '.ppm', '.pgm', '.tif', '.tiff',
                   '.webp')
+#: Start of the raw/skipped.csv reason of a file skipped by its suffix (not read).
+NOT_AN_IMAGE = 'not an image file'
 _SIXTEEN_BIT_MODES = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I')
 
 
@@ -110,7 +112,7 @@ def list_images(folder):
                 images.append(relative)
             else:
                 suffix = os.path.splitext(name)[1] or '(none)'
-                skipped.append((relative, 'not an image file (suffix {})'.format(suffix)))
+                skipped.append((relative, '{} (suffix {})'.format(NOT_AN_IMAGE, suffix)))
     if not images:
         raise UserError('no images found in {} (looked for {}); put images there'.format(
             folder, ' '.join(IMAGE_SUFFIXES)))

@@ -4,11 +4,17 @@ Layout::
 
     {"provenance": {...replicate.provenance.provenance()...},
      "args": {...the parsed CLI arguments...},
-     "images": {"folder": abs path, "listed": N, "skipped": N},
+     "images": {"folder": path, "folder_from_run": path, "listed": N, "not_images": N},
      "state": "complete" | "interrupted" | "running",
      "detectors": [{"name", "status", "weights", "weights_sha256", "random_weights",
                     "device", "threads", "label_names", "info", "images_done",
                     "images_new"}, ...]}
+
+Every path (``args``, ``images``, detector weights and label maps) is recorded
+relative to the cwd of the run when inside it, absolute otherwise
+(:mod:`compare.paths`), so the same command in another clone writes the same
+strings; ``images.folder_from_run`` is the images folder relative to the run
+folder, which :func:`compare.paths.resolve_images_dir` tries first.
 
 Written when the detectors are loaded (state "running") and again at the end,
 so an interrupted run still explains itself.
@@ -65,8 +71,11 @@ def read_meta(out_dir):
 
 
 def _identity(entry):
-    """What must not change between a run and its resumption."""
-    return (entry.get('weights'), entry.get('weights_sha256'),
+    """What must not change between a run and its resumption: the weights' content
+    (their sha256 when known, else their recorded name) and the preset. The path is
+    not part of it, so a run recorded with another spelling of the same file (absolute
+    before, relative now) resumes."""
+    return (entry.get('weights_sha256') or entry.get('weights'),
             (entry.get('info') or {}).get('preset'))
 
 

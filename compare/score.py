@@ -6,15 +6,25 @@ so it can be re-run; every table is written with
 :func:`replicate.tables.write_table` (sorted, fixed float format) so a rerun
 diffs cleanly. Files written under RUN_DIR:
 
-- ``detections.csv/.md``: one row per detection (see :mod:`compare.score_inputs`).
+- ``detections.csv``: one row per detection (see :mod:`compare.score_inputs`).
 - ``agreement_summary`` / ``agreement_per_class`` / ``agreement_per_image`` /
-  ``agreement_pairs``: every pair of detectors (:mod:`compare.agreement`).
+  ``agreement_pairs``: every pair of detectors (:mod:`compare.agreement`);
+  ``agreement_pairs.csv`` has one row per detection of a pair.
+- The two per-detection tables (:data:`CSV_ONLY`) are written as CSV only
+  (hundreds of KB of Markdown nobody reads); every other table as ``.csv``
+  and ``.md``.
 - ``speed``: percentiles of raw/timings.csv (:mod:`compare.score_speed`).
 - ``map_summary`` / ``map_per_class``: when annotations are given or found
   (:mod:`compare.score_map`).
 - ``classes``: each detector's (and the annotation's) spelling per canonical class.
 - ``score_warnings``: everything skipped, clipped or assumed.
 - ``summary.md``, ``report.html``, ``figures/*.png`` (:mod:`compare.report`).
+
+The images folder (for annotations found beside it, and the gallery) comes
+from meta.json via :func:`compare.paths.resolve_images_dir`: first relative to
+RUN_DIR (``images.folder_from_run``), then relative to the current directory.
+Paths shown in the reports are relative to the current directory when inside
+it, so scoring from the root of a clone gives the same text in any clone.
 """
 import argparse
 import dataclasses
@@ -31,14 +41,16 @@ from compare.annotations import find_annotations, load_annotations
 from compare.annotations_match import attach
 from compare.classmap import mapping_table
 from compare.errors import EXIT_USER_ERROR, UserError
+from compare.paths import display_path, resolve_images_dir
 from compare.score_inputs import read_run
 from compare.score_map import map_tables
 from compare.score_speed import speed_table
-from replicate.tables import write_table
+from replicate.tables import FLOAT_FORMAT, sorted_frame, write_table
 
 LOG = logging.getLogger('compare.score')
 
-#: table name -> sort keys (every table is written as <run dir>/<name>.csv/.md).
+#: table name -> sort keys (every table is written as <run dir>/<name>.csv, and .md
+#: unless in :data:`CSV_ONLY`).
 SORT_KEYS = {
     'detections': ('detector', 'image', 'rank'),
     'agreement_summary': ('detector_a', 'detector_b'),
@@ -52,6 +64,8 @@ SORT_KEYS = {
     'classes': ('canonical',),
     'score_warnings': (),
 }
+#: Per-detection tables: CSV only (a stale .md of an older scoring is removed).
+CSV_ONLY = ('detections', 'agreement_pairs')
 
 
 @dataclasses.dataclass
@@ -74,14 +88,16 @@ class Scored:
     images_dir: object
 
 
-def images_dir_of(meta):
-    """The images folder the run read, from meta.json's CLI arguments, or None."""
-    args, images = meta.get('args'), meta.get('images')
-    if isinstance(args, dict) and isinstance(args.get('images'), str):
-        return args['images']
-    if isinstance(images, dict) and isinstance(images.get('folder'), str):
-        return images['folder']
-    return None
+def write_scored_table(frame, run_dir, name):
+    """Write table ``name`` under ``run_dir`` sorted by :data:`SORT_KEYS`; returns it sorted."""
+    stem = os.path.join(run_dir, name)
+    if name not in CSV_ONLY:
+        return write_table(frame, stem, SORT_KEYS[name])
+    frame = sorted_frame(frame, SORT_KEYS[name])
+    frame.to_csv(stem + '.csv', index=False, float_format=FLOAT_FORMAT, lineterminator='\n')
+    if os.path.exists(stem + '.md'):
+        os.remove(stem + '.md')
+    return frame
 
 
 def agreement_tables(run):
@@ -110,7 +126,7 @@ def ground_truth(run, annotations, images_dir):
         path = find_annotations(images_dir)
     if path is None:
         run.warnings.append('no annotations given or found beside the images ({}): no mAP'
-                            .format(images_dir))
+                            .format(display_path(images_dir)))
         return None, {}, ()
     truths, vocabulary = load_annotations(path)
     attached, warnings = attach(truths, run.sizes())
@@ -136,7 +152,7 @@ def score_run(run_dir, annotations=None):
             images named in meta.json.
     """
     run = read_run(run_dir)
-    images_dir = images_dir_of(run.meta)
+    images_dir = resolve_images_dir(run.meta, run_dir)
     tables = {'detections': run.detections}
     tables.update(agreement_tables(run))
     tables['speed'] = speed_table(run.timings, run.detectors)
@@ -148,7 +164,7 @@ def score_run(run_dir, annotations=None):
     tables['classes'] = class_table(run, vocabulary)
     tables['score_warnings'] = pd.DataFrame({'warning': run.warnings}, columns=['warning'])
     for name, frame in tables.items():
-        tables[name] = write_table(frame, os.path.join(run_dir, name), SORT_KEYS[name])
+        tables[name] = write_scored_table(frame, run_dir, name)
     report.write_reports(Scored(run, tables, curves, truths, path, images_dir))
     return tables
 

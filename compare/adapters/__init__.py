@@ -14,12 +14,17 @@ tf1            path to frozen_inference_graph.pb           labels=PATH|coco
 fake           seed (synthetic detections, no model)       count=N, delay=S, fail=MSG
 =============  ==========================================  =========================
 
-Every kind also takes ``name=NAME`` (the raw output file name). Frameworks are
-imported inside each adapter's ``load``, never here.
+Every kind also takes ``name=NAME`` (the raw output file name) and
+``random_weights=yes|no``: ``yes`` records the detector as holding RANDOM
+(untrained) weights, so the report's banner names it -- for exports that cannot
+know it themselves, such as an OD API model exported before training
+(:mod:`compare.adapters.declared`). Frameworks are imported inside each
+adapter's ``load``, never here.
 """
 import re
 
 from compare.adapters.chainer_ssd import build_chainercv, build_ours
+from compare.adapters.declared import DeclaredRandom, parse_flag
 from compare.adapters.fake import build_fake
 from compare.adapters.tf_frozen import build_tf1
 from compare.adapters.tf_saved_model import build_tf
@@ -63,6 +68,7 @@ def build(spec, settings=None):
             'tf_zoo_dir': None}``.
     """
     kind, arg, options = parse_spec(spec)
+    declared_random = parse_flag(options.pop('random_weights', None), spec)
     adapter = BUILDERS[kind](arg, options, settings or {})
     if options:
         raise UserError('unknown option(s) {} for detector kind {!r} in {!r}'.format(
@@ -70,7 +76,7 @@ def build(spec, settings=None):
     if not _SAFE_NAME.match(adapter.name):
         raise UserError('detector name {!r} must use only letters, digits, "-", "_", "." '
                         '(set name=...)'.format(adapter.name))
-    return adapter
+    return DeclaredRandom(adapter) if declared_random else adapter
 
 
 def build_all(specs, settings=None):

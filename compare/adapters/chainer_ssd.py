@@ -25,6 +25,7 @@ from compare.adapters.base import Prediction, StageTimer, numpy_threads
 from compare.detections import Detections
 from compare.errors import UserError
 from compare.label_map import VOC_NAMES
+from compare.paths import display_path
 
 PRESETS = ('auto', 'visualize', 'evaluate')
 _IMAGENET_NOTE = ('imagenet weights cover the VGG-16 base only; the other layers keep the '
@@ -110,7 +111,7 @@ class ChainerSSDAdapter:
             'info': {'library': _library_version(self.library), 'preset': self.preset,
                      'score_thresh': getattr(self.model, 'score_thresh', None),
                      'nms_thresh': getattr(self.model, 'nms_thresh', None),
-                     'weights_path': weights.get('path'), 'seed': weights.get('seed'),
+                     'weights_path': display_path(weights.get('path')), 'seed': weights.get('seed'),
                      'params_sha256': self.params_sha256,
                      'weights_choice': self.note or 'given on the command line',
                      'stages': 'preprocess=_prepare, inference=forward, postprocess=decode+NMS',

@@ -15,6 +15,7 @@ from compare.adapters import tf_common
 from compare.adapters.base import Prediction, StageTimer
 from compare.adapters.tf_saved_model import slug
 from compare.errors import UserError
+from compare.paths import display_path
 
 INPUT = 'image_tensor:0'
 FETCHES = tuple(key + ':0' for key in tf_common.OUTPUT_KEYS)
@@ -75,12 +76,13 @@ class TFFrozenGraphAdapter:
         return Prediction(detections, timer.times)
 
     def info(self):
-        return {'name': self.name, 'weights': os.path.abspath(self.path),
+        return {'name': self.name, 'weights': display_path(self.path),
                 'weights_sha256': self.sha256, 'random_weights': False,
                 'device': self.device, 'threads': self.threads,
                 'label_names': [self.label_names[k] for k in sorted(self.label_names)],
                 'info': {'format': 'TF1 frozen graph (OD API export)',
-                         'label_map': self.label_map_path, 'label_ids': sorted(self.label_names),
+                         'label_map': display_path(self.label_map_path),
+                         'label_ids': sorted(self.label_names),
                          'batching': 'one image per session.run'}}
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from compare.adapters import tf_common
 from compare.adapters.base import Prediction, StageTimer
 from compare.errors import UserError
+from compare.paths import display_path
 
 SIGNATURE = 'serving_default'
 EXPECTED = ('signature serving_default with input input_tensor uint8 [1, H, W, 3] and '
@@ -109,12 +110,13 @@ class TFSavedModelAdapter:
         return Prediction(detections, timer.times)
 
     def info(self):
-        return {'name': self.name, 'weights': os.path.abspath(self.model_dir or self.path),
+        return {'name': self.name, 'weights': display_path(self.model_dir or self.path),
                 'weights_sha256': self.sha256, 'random_weights': False,
                 'device': self.device, 'threads': self.threads,
                 'label_names': [self.label_names[k] for k in sorted(self.label_names)],
                 'info': {'format': 'TF2 SavedModel (OD API export)', 'signature': SIGNATURE,
-                         'label_map': self.label_map_path, 'origin': self.note or self.path,
+                         'label_map': display_path(self.label_map_path),
+                         'origin': self.note or self.path,
                          'label_ids': sorted(self.label_names),
                          'batching': 'one image per call (image_tensor export: batch 1)'}}
 

@@ -12,6 +12,7 @@ import os
 from compare.report.markdown import (
     MAP_CONVENTIONS,
     MATCHING_RULE,
+    SPEED_NOTE,
     SPEED_SHOWN,
     banners,
     detectors_frame,
@@ -78,7 +79,8 @@ def report_html(scored, gallery):
     parts += _section('What ran', table_html(detectors_frame(run)))
     parts += _section('Agreement between detectors', table_html(tables['agreement_summary']),
                       MATCHING_RULE)
-    parts += _section('Speed (seconds per image)', table_html(tables['speed'], SPEED_SHOWN))
+    parts += _section('Speed (seconds per image)', table_html(tables['speed'], SPEED_SHOWN),
+                      SPEED_NOTE)
     if 'map_summary' in tables:
         parts += _section('Accuracy (mAP)', table_html(tables['map_summary']), MAP_CONVENTIONS)
         parts += _section('AP per class', table_html(tables['map_per_class']))

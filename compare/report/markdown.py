@@ -9,6 +9,8 @@ import json
 
 import pandas as pd
 
+from compare.images import NOT_AN_IMAGE
+from compare.paths import display_path
 from replicate.provenance import provenance_markdown
 from replicate.tables import frame_to_markdown
 
@@ -22,7 +24,10 @@ MATCHING_RULE = (
     'spellings joined, see classes.csv), greedily by IoU (highest first; ties by smallest '
     'score difference, then rank), a pair needing IoU >= 0.5. IoU has no +1 pixel term. '
     'Only images both processed and classes both can name are compared; `unshared_*` '
-    'counts detections of classes the other detector cannot name.')
+    'counts detections of classes the other detector cannot name. No common score threshold '
+    'is applied: each detector keeps its own (e.g. the Chainer SSDs\' preset, the TF '
+    'export\'s built-in one), so two detectors with different thresholds disagree on the '
+    'low-score detections only one of them keeps (see the `detections` column of "What ran").')
 
 MAP_CONVENTIONS = (
     '`map_voc07`: PASCAL VOC2007 11-point AP; `map_voc`: VOC area under the PR curve; both '
@@ -33,6 +38,12 @@ MAP_CONVENTIONS = (
     'boxes passed as crowd). A detector is scored only on the annotation classes it can '
     'name: the others are excluded from its mean (`classes_excluded`); its detections of '
     'classes the annotation lacks are dropped (`detections_dropped`).')
+
+SPEED_NOTE = (
+    'Each detector is timed on the same first readable image(s) of the folder (one batch '
+    'of each batch size, images repeated to fill it): `repeats` timed calls after the '
+    'untimed warm-up, so p50/p90 are over those repeats, not over the whole folder. '
+    'Full percentiles per batch and per image: speed.csv.')
 
 
 def banners(run):
@@ -87,24 +98,33 @@ def _section(title, frame, text=None, columns=None):
     return lines + [frame_to_markdown(shown).rstrip('\n')]
 
 
+def inputs_line(scored):
+    """Images folder, annotations (relative to the cwd when inside it) and skip counts."""
+    reasons = [str(reason) for reason in scored.run.skipped['reason']]
+    not_images = sum(reason.startswith(NOT_AN_IMAGE) for reason in reasons)
+    return ('Images folder: `{}`; annotations: `{}`; unreadable images skipped: {}; '
+            'files ignored as not images (by suffix): {}.'.format(
+                display_path(scored.images_dir), display_path(scored.annotations),
+                len(reasons) - not_images, not_images))
+
+
 def summary_markdown(scored, gallery):
     """The text of summary.md."""
     run, tables = scored.run, scored.tables
     lines = ['# Detector comparison: {}'.format(run.run_dir.rstrip('/').split('/')[-1]), '']
     lines += ['> **{}**'.format(text) for text in banners(run)]
-    lines += ['', 'Images folder: `{}`; annotations: `{}`; skipped images: {}.'.format(
-        scored.images_dir, scored.annotations, len(run.skipped))]
+    lines += ['', inputs_line(scored)]
     lines += _section('What ran', detectors_frame(run))
     lines += _section('Agreement between detectors', tables['agreement_summary'],
                       MATCHING_RULE)
     lines += _section('Speed (seconds per image, p50 unless named)', tables['speed'],
-                      'Full percentiles per batch and per image: speed.csv.', SPEED_SHOWN)
+                      SPEED_NOTE, SPEED_SHOWN)
     if 'map_summary' in tables:
         lines += _section('Accuracy (mAP)', tables['map_summary'], MAP_CONVENTIONS)
         lines += _section('AP per class', tables['map_per_class'])
     else:
         lines += ['', '## Accuracy (mAP)', '', 'No annotations: no mAP.']
-    lines += _section('Skipped images', run.skipped)
+    lines += _section('Skipped files', run.skipped)
     lines += _section('Warnings', tables['score_warnings'])
     lines += ['', '## Figures', ''] + ['- ' + note for note in gallery.notes]
     lines += ['- report.html shows the tables and figures/*.png.']

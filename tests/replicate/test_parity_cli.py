@@ -106,7 +106,8 @@ def test_weights_that_do_not_fit_are_a_user_error(reference, capsys):
 def test_voc0712_weights(tmp_path):
     path = models.voc0712_path()
     if not os.path.isfile(path):
-        pytest.skip('place {} at {} to run this test'.format(models.VOC0712_FILE, path))
+        pytest.skip('no pretrained weights: place {} at {} to run this test'.format(
+            models.VOC0712_FILE, path))
     code = cli.main(['--weights', 'voc0712', '--batch', '1', '--out', str(tmp_path)])
     assert code == 0
     assert set(_rows(tmp_path, 'cpu_voc0712')['verdict']) <= {'exact', 'within tolerance'}

@@ -106,7 +106,7 @@ def test_n_fg_class_rules(kwargs, message):
 def test_voc0712_equal_to_chainercv(smooth_image):
     path = pretrained.cached_path('voc0712')
     if not os.path.exists(path):
-        pytest.skip('place {} at {} to run this test'.format(
+        pytest.skip('no pretrained weights: download {} and place it at {}'.format(
             pretrained.PRETRAINED['voc0712'].url, path))
     import chainercv.links
     ours = replicate.SSD300(pretrained_model='voc0712')
