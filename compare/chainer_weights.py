@@ -18,6 +18,7 @@ import os
 
 from compare.errors import UserError
 from compare.paths import display_path
+from replicate.provenance import file_sha256
 
 #: Named pretrained SSD300 files, as ChainerCV 0.13.1 names them.
 PRETRAINED_FILES = {
@@ -42,15 +43,6 @@ def cached_pretrained_path(name):
 def is_cached(name):
     """Whether the named pretrained file is already on disk."""
     return os.path.isfile(cached_pretrained_path(name))
-
-
-def sha256_of(path, chunk=1 << 20):
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def parse_random_seed(spec):
@@ -99,7 +91,7 @@ def resolve(spec):
 
 def _file_weights(kind, name, path):
     return {'kind': kind, 'weights': name, 'path': os.path.abspath(path), 'seed': None,
-            'weights_sha256': sha256_of(path), 'random_weights': False}
+            'weights_sha256': file_sha256(path), 'random_weights': False}
 
 
 def default_spec():

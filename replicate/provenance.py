@@ -6,6 +6,7 @@ values are plain strings, so two runs on the same checkout and machine differ
 only in ``date``.
 """
 import datetime
+import hashlib
 import importlib
 import os
 import platform
@@ -36,6 +37,15 @@ def _version(name, import_missing):
         except Exception:
             version = 'unknown'
     return str(version)
+
+
+def file_sha256(path, chunk=1 << 20):
+    """Hex SHA-256 of a file's bytes (weights and model files in reports)."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def git_commit(repo_dir=None):

@@ -41,3 +41,14 @@ def test_write_table_sorted_fixed_format_and_rerun_identical(tmp_path):
 def test_frame_to_markdown_header_and_rule():
     text = frame_to_markdown(pd.DataFrame({'x': [1], 'y': ['z']}))
     assert text == '| x | y |\n| --- | --- |\n| 1 | z |\n'
+
+
+def test_file_sha256_matches_hashlib_over_chunks(tmp_path):
+    import hashlib
+
+    from replicate.provenance import file_sha256
+    data = bytes(range(256)) * 5000  # 1.28 MB: two 1 MiB chunks
+    path = tmp_path / 'w.npz'
+    path.write_bytes(data)
+    assert file_sha256(str(path)) == hashlib.sha256(data).hexdigest()
+    assert file_sha256(str(path), chunk=7) == hashlib.sha256(data).hexdigest()

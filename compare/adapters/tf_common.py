@@ -14,6 +14,7 @@ import numpy as np
 from compare.detections import Detections
 from compare.errors import UserError
 from compare.label_map import COCO_LABEL_MAP, parse_label_map
+from replicate.provenance import file_sha256
 
 OUTPUT_KEYS = ('detection_boxes', 'detection_classes', 'detection_scores', 'num_detections')
 INSTALL_HINT = 'install with: uv pip install tensorflow==2.20.0 (or pip install tensorflow)'
@@ -77,22 +78,14 @@ def find_label_map(option, search_dirs, owner):
 def tree_sha256(path):
     """sha256 of a file, or of a folder: over sorted (relative path, file sha256)."""
     if os.path.isfile(path):
-        return _file_sha256(path)
+        return file_sha256(path)
     digest = hashlib.sha256()
     for root, dirs, files in os.walk(path):
         dirs.sort()
         for name in sorted(files):
             full = os.path.join(root, name)
             relative = os.path.relpath(full, path).replace(os.sep, '/')
-            digest.update('{}\0{}\n'.format(relative, _file_sha256(full)).encode())
-    return digest.hexdigest()
-
-
-def _file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
+            digest.update('{}\0{}\n'.format(relative, file_sha256(full)).encode())
     return digest.hexdigest()
 
 

@@ -11,10 +11,10 @@ parameter name; ``voc0712`` loads ChainerCV's cached pretrained file (never
 downloads); any other value is a path to an ``.npz`` in ChainerCV's layout.
 Loading is strict (every key present, every shape equal).
 """
-import hashlib
 import os
 
 from replicate.parity.errors import ParityError
+from replicate.provenance import file_sha256
 
 #: ChainerCV's file name for SSD300 voc0712 (the basename of its model URL).
 VOC0712_FILE = 'ssd300_voc0712_converted_2017_06_06.npz'
@@ -89,16 +89,7 @@ def load_weights(model, weights_path, seed):
     except (KeyError, ValueError) as exc:
         raise ParityError('weights file {} does not fit SSD300 with these settings: {}'
                           .format(weights_path, str(exc).splitlines()[0])) from exc
-    return '{} (sha256 {})'.format(weights_path, sha256(weights_path))
-
-
-def sha256(path):
-    """Hex SHA-256 of a file, for the report's provenance."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
+    return '{} (sha256 {})'.format(weights_path, file_sha256(weights_path))
 
 
 def perturb(model, param_name, amount=1e-3):
