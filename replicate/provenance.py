@@ -49,13 +49,16 @@ def file_sha256(path, chunk=1 << 20):
 
 
 def git_commit(repo_dir=None):
-    """``<sha>`` or ``<sha>+dirty`` of the checkout holding this file;
-    ``unknown`` outside git."""
+    """``<sha>``, or ``<sha>+dirty`` when tracked files outside ``reports/``
+    differ from it, of the checkout holding this file; ``unknown`` outside git."""
     repo_dir = repo_dir or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
         sha = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=repo_dir, capture_output=True,
                              text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'],
+        # reports/ is excluded: regenerating a committed report must not mark
+        # the code that produced it as modified
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no', '--',
+                                '.', ':(exclude)reports'],
                                cwd=repo_dir, capture_output=True, text=True,
                                timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
