@@ -182,6 +182,8 @@ class MultiboxCoder:
         """
         xp = self.xp
         boxes = self.decode_boxes(mb_loc)
+        # softmax without subtracting the row max, as ChainerCV computes it
+        # (needed for bit-identical scores); float32 logits above ~88 overflow
         score = xp.exp(mb_conf)
         score /= score.sum(axis=1, keepdims=True)
         out = [self._detect_class(boxes, score[:, l + 1], l, nms_thresh,
