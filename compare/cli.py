@@ -10,7 +10,7 @@ import sys
 
 from compare import meta, rawstore, runner, speed
 from compare.adapters import BUILDERS, build_all, parse_spec
-from compare.errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, UserError
+from compare.errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, UserError, is_user_error
 from compare.images import list_images, load_rgb
 from compare.paths import display_path, from_run
 
@@ -190,7 +190,7 @@ def main(argv=None):
             'or add --force to start over')
         return EXIT_INTERRUPTED
     except Exception as exc:
-        if not runner._is_user_error(exc):
+        if not is_user_error(exc):
             raise
         log('error: {}'.format(' '.join(str(exc).split())))
         return EXIT_USER_ERROR

@@ -18,7 +18,7 @@ import traceback
 
 from compare import rawstore
 from compare.detections import image_record
-from compare.errors import UserError
+from compare.errors import UserError, is_user_error
 from compare.images import load_rgb
 
 
@@ -57,20 +57,13 @@ def _load_one(adapter, raw_dir):
 def _describe(exc, name, raw_dir):
     """One line for meta.json; for non-user errors (bugs, library failures)
     the full traceback goes to raw/<name>.error.txt."""
-    if _is_user_error(exc):
+    if is_user_error(exc):
         return ' '.join(str(exc).split())
     os.makedirs(raw_dir, exist_ok=True)
     path = os.path.join(raw_dir, name + '.error.txt')
     with open(path, 'w') as f:
         f.write(traceback.format_exc())
     return '{}: {} (traceback in {})'.format(type(exc).__name__, ' '.join(str(exc).split()), path)
-
-
-def _is_user_error(exc):
-    """compare's UserError or the model library's own (replicate.errors)."""
-    replicate_errors = sys.modules.get('replicate.errors')
-    return isinstance(exc, UserError) or (
-        replicate_errors is not None and isinstance(exc, replicate_errors.UserError))
 
 
 def prepare_outputs(raw_dir, names, force):
