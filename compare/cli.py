@@ -101,6 +101,7 @@ def run(args):
     os.makedirs(raw_dir, exist_ok=True)
     rawstore.write_readme(raw_dir)
     statuses = runner.load_adapters(adapters, raw_dir, log=log)
+    _refuse_all_failed(statuses)
     _refuse_mixed_resume(out, adapters, statuses, args.force)
     uses_tf = any(parse_spec(s)[0] in meta.TF_KINDS and statuses[a.name] == 'ok'
                   for s, a in zip(specs, adapters, strict=True))
@@ -128,6 +129,14 @@ def run(args):
     if not args.no_score:
         _score(out, args.annotations)
     return out
+
+
+def _refuse_all_failed(statuses):
+    """Some detectors may fail (the run reports why); all failing is an error."""
+    if not any(status == 'ok' for status in statuses.values()):
+        raise UserError('no detector could be loaded ({}); fix the cause above or pass other '
+                        '--detector specs'.format('; '.join(
+                            '{} {}'.format(name, status) for name, status in statuses.items())))
 
 
 def _refuse_mixed_resume(out, adapters, statuses, force):

@@ -151,3 +151,11 @@ def test_default_detectors_and_overrides():
     assert cli.detector_specs(args) == ['ours', 'tf:m', 'chainercv:random']
     args = cli.parser().parse_args(['x', '--no-default-detectors', '-d', 'fake'])
     assert cli.detector_specs(args) == ['fake']
+
+
+def test_every_detector_failing_is_a_user_error(tmp_path):
+    images = make_images(tmp_path / 'imgs', 2)
+    result = run_cli(images, '--no-default-detectors', '-d', 'fake:0,fail=broken',
+                     '--out', tmp_path / 'out', '--no-speed')
+    assert_one_line_error(result, 'no detector could be loaded', 'fake detector asked to fail')
+    assert not (tmp_path / 'out' / 'raw' / 'fake.jsonl').exists()
