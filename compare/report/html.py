@@ -8,6 +8,7 @@ run gives the same bytes.
 import base64
 import html
 import os
+import re
 
 from compare.report.markdown import (
     MAP_CONVENTIONS,
@@ -48,10 +49,18 @@ def image_html(run_dir, path, alt):
         html.escape(alt), html.escape(path), data)
 
 
+def inline_markdown(text):
+    """Escape ``text``, then render the two inline forms the shared notes
+    use: `code` -> <code>, **bold** -> <b>."""
+    escaped = html.escape(text)
+    escaped = re.sub(r'`([^`]+)`', r'<code>\1</code>', escaped)
+    return re.sub(r'\*\*([^*]+)\*\*', r'<b>\1</b>', escaped)
+
+
 def _section(title, body, text=None):
     parts = ['<h2>{}</h2>'.format(html.escape(title))]
     if text:
-        parts.append('<p class="note">{}</p>'.format(html.escape(text)))
+        parts.append('<p class="note">{}</p>'.format(inline_markdown(text)))
     return parts + [body]
 
 

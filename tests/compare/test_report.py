@@ -75,3 +75,10 @@ def test_without_annotations_images_or_timings_it_says_so(tmp_path):
     assert 'no speed-against-accuracy chart' in text
     assert sorted(os.listdir(os.path.join(run_dir, 'figures'))) == ['detections_000.png',
                                                                      'detections_001.png']
+
+
+def test_inline_markdown_is_escaped_then_rendered():
+    from compare.report.html import inline_markdown
+    assert inline_markdown('a `x<y` and **+1 px** & b') == (
+        'a <code>x&lt;y</code> and <b>+1 px</b> &amp; b')
+    assert inline_markdown('no marks') == 'no marks'
