@@ -8,11 +8,14 @@ import argparse
 import os
 import sys
 
+import pandas as pd
+
 from compare import meta, rawstore, runner, speed
 from compare.adapters import BUILDERS, build_all, parse_spec
 from compare.errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, UserError, is_user_error
 from compare.images import list_images, load_rgb
 from compare.paths import display_path, from_run
+from compare.score_speed import speed_table
 
 DEFAULT_DETECTORS = ('ours', 'chainercv')
 
@@ -156,7 +159,7 @@ def _speed(adapters, statuses, args, images, sizes, raw_dir):
         rows += speed.benchmark(adapter, sample, sizes, args.warmup, args.repeats)
     speed.write_timings(rows, os.path.join(raw_dir, 'timings.csv'))
     if rows:
-        log(speed.format_summary(speed.summarize(rows)))
+        log(speed.format_summary(speed_table(pd.DataFrame(rows), {})))
 
 
 def _readable(folder, images, count):

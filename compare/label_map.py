@@ -1,4 +1,4 @@
-"""Class vocabularies: the TF OD API ``label_map.pbtxt`` and VOC's 20 names.
+"""The TF OD API ``label_map.pbtxt``: parsing, and the COCO map shipped as data.
 
 A label map file is text protobuf of the form::
 
@@ -15,11 +15,6 @@ import os
 import re
 
 from compare.errors import UserError
-
-#: PASCAL VOC foreground classes, in the order of the SSD300 label ids 0..19.
-VOC_NAMES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair',
-             'cow', 'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant',
-             'sheep', 'sofa', 'train', 'tvmonitor')
 
 #: The COCO label map of the TF model zoo (90 ids, 80 used), shipped as data.
 COCO_LABEL_MAP = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data',

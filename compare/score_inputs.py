@@ -13,6 +13,7 @@ import os
 
 import pandas as pd
 
+from compare.adapters.base import STAGES as ADAPTER_STAGES
 from compare.classmap import canonical
 from compare.detections import BOX_KEYS
 from compare.errors import UserError
@@ -23,7 +24,8 @@ DETECTION_COLUMNS = ('detector', 'image', 'rank') + BOX_KEYS + ('label', 'name',
 #: Columns of the per-image table.
 IMAGE_COLUMNS = ('detector', 'image', 'height', 'width', 'preprocess', 'inference',
                  'postprocess')
-STAGES = ('preprocess', 'inference', 'postprocess', 'total')
+#: the adapters' stages plus ``total`` (wall clock of a whole predict call)
+STAGES = ADAPTER_STAGES + ('total',)
 
 
 @dataclasses.dataclass
@@ -152,7 +154,7 @@ def read_jsonl(path, warnings):
 def _image_row(detector, record):
     times = record.get('times', {})
     return [detector, record['image'], int(record['height']), int(record['width'])] + [
-        float(times.get(stage, float('nan'))) for stage in STAGES[:3]]
+        float(times.get(stage, float('nan'))) for stage in ADAPTER_STAGES]
 
 
 def _detection_rows(detector, record, path):

@@ -6,12 +6,11 @@ For each batch size ``B`` the batch is the first ``B`` readable images
 (``preprocess``, ``inference``, ``postprocess``: the adapter's own split) and
 one ``total`` row (wall clock of the whole ``predict`` call, so it also holds
 the adapter's overhead). ``seconds`` is for the WHOLE BATCH; divide by
-``batch_size`` for per-image numbers (:func:`summarize` does).
+``batch_size`` for per-image numbers (:func:`compare.score_speed.speed_table`
+does; :func:`format_summary` prints its total columns).
 """
 import csv
 import time
-
-import numpy as np
 
 from compare.adapters.base import STAGES
 
@@ -48,24 +47,12 @@ def write_timings(rows, path):
             writer.writerow(dict(row, seconds='{:.6g}'.format(row['seconds'])))
 
 
-def summarize(rows):
-    """``[(detector, batch_size, stage, p50, p90, p50 per image)]`` sorted."""
-    groups = {}
-    for row in rows:
-        key = (row['detector'], row['batch_size'], row['stage'])
-        groups.setdefault(key, []).append(row['seconds'])
-    summary = []
-    for (detector, batch_size, stage), seconds in sorted(groups.items()):
-        p50, p90 = np.percentile(seconds, [50, 90])
-        summary.append((detector, batch_size, stage, float(p50), float(p90),
-                        float(p50) / batch_size))
-    return summary
-
-
-def format_summary(summary):
-    """Plain-text table of :func:`summarize` (stage ``total`` only)."""
+def format_summary(table):
+    """Plain-text total-time columns of a speed table
+    (:func:`compare.score_speed.speed_table`), for the console."""
     lines = ['{:<32} {:>5} {:>10} {:>10} {:>12}'.format(
         'detector', 'batch', 'p50 s', 'p90 s', 'p50 s/image')]
-    lines += ['{:<32} {:>5} {:>10.4f} {:>10.4f} {:>12.4f}'.format(d, b, p50, p90, per)
-              for d, b, stage, p50, p90, per in summary if stage == 'total']
+    lines += ['{:<32} {:>5} {:>10.4f} {:>10.4f} {:>12.4f}'.format(
+        row.detector, row.batch_size, row.total_p50_s, row.total_p90_s,
+        row.total_p50_per_image_s) for row in table.itertuples(index=False)]
     return '\n'.join(lines)

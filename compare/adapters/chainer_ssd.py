@@ -22,9 +22,9 @@ import numpy as np
 
 from compare import chainer_weights
 from compare.adapters.base import Prediction, StageTimer, numpy_threads
+from compare.classmap import VOC_NAMES
 from compare.detections import Detections
 from compare.errors import UserError
-from compare.label_map import VOC_NAMES
 from compare.paths import display_path
 
 PRESETS = ('auto', 'visualize', 'evaluate')

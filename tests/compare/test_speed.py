@@ -2,9 +2,11 @@
 import csv
 
 import numpy as np
+import pandas as pd
 
 from compare import speed
 from compare.adapters import build
+from compare.score_speed import speed_table
 
 
 class Counting:
@@ -34,13 +36,15 @@ def test_benchmark_rows_warmup_and_batches():
             assert by_stage['total'] >= parts
 
 
-def test_summarize_percentiles_by_hand():
+def test_summary_percentiles_by_hand():
     rows = [{'detector': 'a', 'batch_size': 2, 'repeat': i, 'stage': 'total', 'seconds': s}
             for i, s in enumerate([5.0, 1.0, 4.0, 2.0, 3.0])]
-    (detector, batch, stage, p50, p90, per_image), = speed.summarize(rows)
-    assert (detector, batch, stage) == ('a', 2, 'total')
+    table = speed_table(pd.DataFrame(rows), {})
+    (row,) = table.itertuples(index=False)
+    assert (row.detector, row.batch_size) == ('a', 2)
+    p50, p90, per_image = row.total_p50_s, row.total_p90_s, row.total_p50_per_image_s
     assert p50 == 3.0 and abs(p90 - 4.6) < 1e-12 and per_image == 1.5
-    assert 'a' in speed.format_summary(speed.summarize(rows))
+    assert 'a' in speed.format_summary(table)
 
 
 def test_write_timings_csv(tmp_path):
