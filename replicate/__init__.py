@@ -3,6 +3,8 @@
 Public names match ChainerCV's (``chainercv.links.SSD300`` ->
 ``replicate.SSD300``), and so do parameter names, so ChainerCV .npz files load.
 """
+# first: lets Chainer 7.8.1 import under numpy 2 (does nothing under numpy 1)
+import replicate.compat  # noqa: F401  isort: skip
 from replicate.coder import MultiboxCoder, default_box_counts, default_boxes  # noqa: F401
 from replicate.errors import InputError, PretrainedModelError, UserError, WeightsError  # noqa: F401
 from replicate.loss import multibox_loss  # noqa: F401

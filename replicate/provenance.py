@@ -48,9 +48,15 @@ def file_sha256(path, chunk=1 << 20):
     return digest.hexdigest()
 
 
+#: Where a copy of the tree without git (e.g. the one the GPU check runs in)
+#: finds the commit recorded when it was made.
+COMMIT_ENV = 'SSD_SUITE_COMMIT'
+
+
 def git_commit(repo_dir=None):
     """``<sha>``, or ``<sha>+dirty`` when tracked files outside ``reports/``
-    differ from it, of the checkout holding this file; ``unknown`` outside git."""
+    differ from it, of the checkout holding this file. Outside git (or
+    without git installed): ``$SSD_SUITE_COMMIT`` if set, else ``unknown``."""
     repo_dir = repo_dir or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
         sha = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=repo_dir, capture_output=True,
@@ -62,7 +68,7 @@ def git_commit(repo_dir=None):
                                cwd=repo_dir, capture_output=True, text=True,
                                timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return 'unknown'
+        return os.environ.get(COMMIT_ENV) or 'unknown'
     return sha + ('+dirty' if dirty else '')
 
 
@@ -94,9 +100,35 @@ def device_description(device=None):
         dev_id = int(spec.rsplit(':', 1)[-1]) if ':' in spec else 0
         props = cupy.cuda.runtime.getDeviceProperties(dev_id)
         name = props['name'].decode() if isinstance(props['name'], bytes) else props['name']
-        return 'GPU {}: {}'.format(dev_id, name)
+        return 'GPU {}: {} (compute capability {}.{}; CUDA driver {}, runtime {})'.format(
+            dev_id, name, props['major'], props['minor'],
+            _cuda_version(cupy.cuda.runtime.driverGetVersion()),
+            _cuda_version(cupy.cuda.runtime.runtimeGetVersion()))
     except Exception as exc:
         return '{} (unresolved: {})'.format(spec, type(exc).__name__)
+
+
+def _cuda_version(number):
+    """CUDA's integer version (e.g. 13020) as text ('13.2')."""
+    return '{}.{}'.format(number // 1000, number % 1000 // 10)
+
+
+def cudnn_description():
+    """Whether Chainer's cuDNN paths run in this process, and why not.
+
+    CuPy 14 has no cuDNN module: Chainer then reports ``cudnn_enabled``
+    False and runs its convolutions as im2col + cuBLAS GEMM."""
+    try:
+        import importlib.util
+
+        from chainer.backends import cuda
+        if cuda.cudnn_enabled:
+            return 'cuDNN {} (used by Chainer)'.format(cuda.cuda.cudnn.getVersion())
+        if cuda.available and importlib.util.find_spec('cupy.cudnn') is None:
+            return 'not used: this CuPy has no cuDNN module (Chainer: im2col + cuBLAS GEMM)'
+        return 'not used: Chainer cudnn_enabled is False'
+    except Exception as exc:
+        return 'unknown ({})'.format(type(exc).__name__)
 
 
 def provenance(device=None, import_tensorflow=False, extra=None):
@@ -118,6 +150,8 @@ def provenance(device=None, import_tensorflow=False, extra=None):
     for name in PACKAGES:
         wanted = import_tensorflow or name != 'tensorflow'
         info['version.' + name] = _version(name, import_missing=wanted)
+    if 'cupy' in str(device):
+        info['cudnn'] = cudnn_description()
     for key, value in (extra or {}).items():
         info[str(key)] = str(value)
     return dict(sorted(info.items()))

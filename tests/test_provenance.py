@@ -1,9 +1,10 @@
 """The provenance block and table writer every report relies on."""
 import re
 
+import numpy as np
 import pandas as pd
 
-from replicate.provenance import provenance, provenance_markdown
+from replicate.provenance import COMMIT_ENV, git_commit, provenance, provenance_markdown
 from replicate.tables import frame_to_markdown, write_table
 
 
@@ -13,10 +14,25 @@ def test_provenance_has_versions_commit_device_date():
     assert re.fullmatch(r'[0-9a-f]{40}(\+dirty)?|unknown', info['commit'])
     assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ', info['date'])
     assert info['device'].startswith('CPU: ')
-    assert info['version.numpy'] == '1.26.4'
+    assert info['version.numpy'] == np.__version__  # 1.26.4 (py310) or 2.x (py312)
     assert info['version.chainer'] == '7.8.1'
     assert info['seed'] == '3'
     assert all(isinstance(v, str) for v in info.values())
+
+
+def test_commit_of_a_copy_without_git_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv(COMMIT_ENV, raising=False)
+    assert git_commit(str(tmp_path)) == 'unknown'
+    monkeypatch.setenv(COMMIT_ENV, 'abc123')
+    assert git_commit(str(tmp_path)) == 'abc123'
+
+
+def test_gpu_device_is_described_or_said_unresolved():
+    info = provenance(device='@cupy:0')
+    assert info['device'].startswith('@cupy:0 (unresolved: ') or re.fullmatch(
+        r'GPU 0: .+ \(compute capability \d+\.\d+; CUDA driver \d+\.\d+, runtime \d+\.\d+\)',
+        info['device'])
+    assert info['cudnn'].startswith(('not used', 'unknown', 'cuDNN'))
 
 
 def test_provenance_markdown_escapes_pipes():

@@ -45,6 +45,9 @@ def parser():
     p.add_argument('--only', metavar='REGEX', default='',
                    help='compare/save only records whose name matches (re.search)')
     p.add_argument('--name-map', metavar='JSON', help='{reference name: our name} file')
+    p.add_argument('--sample', type=int, metavar='N',
+                   help='with --save-reference: keep records of more than N elements as their '
+                        'SHA-256, max |value| and N sampled elements (a compact file)')
     io = p.add_mutually_exclusive_group()
     io.add_argument('--save-reference', metavar='NPZ', help='save ChainerCV run, then stop')
     io.add_argument('--reference', metavar='NPZ', help='compare against a saved reference')
@@ -53,13 +56,29 @@ def parser():
 
 def check_device(device):
     """Raise :class:`ParityError` if ``device`` is a CuPy device that this
-    machine cannot use."""
+    machine cannot use (CuPy missing, or importable but no CUDA device:
+    ``chainer.backends.cuda.available`` only says CuPy imports)."""
     if 'cupy' not in device:
         return
     import chainer
+    why = None
     if not chainer.backends.cuda.available:
-        raise ParityError('--device {}: CuPy with a CUDA GPU is not available here; run '
-                          'on a GPU machine or use --device @numpy'.format(device))
+        why = 'CuPy is not importable'
+    else:
+        try:
+            count = chainer.backends.cuda.cupy.cuda.runtime.getDeviceCount()
+        except Exception as exc:  # CUDARuntimeError: no driver, no device
+            count, why = 0, 'CUDA reports {}'.format(str(exc).splitlines()[0])
+        try:
+            index = int(device.rsplit(':', 1)[1]) if ':' in device else 0
+        except ValueError:
+            raise ParityError('--device {}: give @cupy:N, N a device number'
+                              .format(device)) from None
+        if why is None and index >= count:
+            why = '{} CUDA device(s) visible'.format(count)
+    if why:
+        raise ParityError('--device {}: no usable CUDA GPU here ({}); run on a GPU machine '
+                          'or use --device @numpy'.format(device, why))
 
 
 def tolerance(args):
@@ -151,7 +170,8 @@ def save_reference_run(args):
     records = selected(records, config['only'])
     config.update(reference_weights=description,
                   provenance=provenance(device='@numpy', extra={'role': 'reference run'}))
-    save_reference(args.save_reference, records, config, x, images)
+    config['sample'] = args.sample
+    save_reference(args.save_reference, records, config, x, images, args.sample)
     print('saved reference ({} records) to {}'.format(len(records), args.save_reference))
     return 0
 
@@ -196,6 +216,9 @@ def main(argv=None):
     try:
         if args.batch < 1:
             raise ParityError('--batch {}: give at least 1'.format(args.batch))
+        if args.sample is not None and (args.sample < 1 or not args.save_reference):
+            raise ParityError('--sample {}: give a positive number, with --save-reference'
+                              .format(args.sample))
         check_device(args.device)
         if args.save_reference:
             return save_reference_run(args)

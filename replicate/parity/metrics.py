@@ -21,8 +21,16 @@ places) are equal; ``within tolerance`` when shapes match, non-finite values
 sit in the same places with the same values and ``scaled_err <= rtol``;
 ``DIVERGES`` otherwise (also for a shape mismatch or a layer missing on one
 side).
+
+A reference record may be a :class:`~replicate.parity.sampled.SampledArray`
+(a compact reference file): ``exact`` then means the SHA-256 of our whole
+array equals the reference's; otherwise the errors are those of the sampled
+elements, ``scaled_err`` divides by the whole reference's max |value|, and
+the note gives the sample size.
 """
 import numpy as np
+
+from replicate.parity.sampled import SampledArray, same_digest
 
 TINY = float(np.finfo(np.float32).tiny)
 EXACT = 'exact'
@@ -94,6 +102,8 @@ def compare(name, a, b, rtol):
     if a.shape != b.shape:
         return _row(name, a, b, verdict=DIVERGES,
                     note='shape {} vs reference {}'.format(_shape_text(a), _shape_text(b)))
+    if isinstance(b, SampledArray):
+        return _compare_sampled(name, a, b, rtol)
     note = '' if a.dtype == b.dtype else 'dtype {} vs reference {}'.format(a.dtype, b.dtype)
     if not note and np.array_equal(a, b, equal_nan=a.dtype.kind == 'f'):
         # identical arrays: every error is 0 and the cosine 1 by definition
@@ -106,6 +116,24 @@ def compare(name, a, b, rtol):
         note = (note + '; ' if note else '') + 'non-finite values differ'
     ok = not note and row['scaled_err'] <= rtol
     row.update(verdict=WITHIN if ok else DIVERGES, note=note)
+    return row
+
+
+def _compare_sampled(name, a, b, rtol):
+    """:func:`compare` against a :class:`SampledArray` of the same shape."""
+    if same_digest(a, b):
+        return _row(name, a, b, max_abs_err=0.0, max_rel_err=0.0, mean_abs_err=0.0,
+                    scaled_err=0.0, cosine=1.0, verdict=EXACT, note='sha256 equal')
+    notes = [] if a.dtype == b.dtype else ['dtype {} vs reference {}'.format(a.dtype, b.dtype)]
+    ours = a.ravel()[b.index]
+    row = _row(name, a, b, **errors(ours, b.values))
+    row['scaled_err'] = row['max_abs_err'] / max(b.absmax, TINY)
+    if not np.array_equal(np.where(np.isfinite(ours), 0, ours),
+                          np.where(np.isfinite(b.values), 0, b.values), equal_nan=True):
+        notes.append('non-finite values differ')
+    ok = not notes and row['scaled_err'] <= rtol
+    notes.append('sampled {} of {} elements'.format(b.index.size, b.size))
+    row.update(verdict=WITHIN if ok else DIVERGES, note='; '.join(notes))
     return row
 
 

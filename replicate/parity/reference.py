@@ -6,26 +6,56 @@ only our model runs (``--reference``, e.g. the GPU machine). One ``.npz``:
 * ``config``: JSON text of the settings (seed, n_fg_class, weights, preset,
   resize backend, provenance of the reference run);
 * ``names``: the record names in execution order; ``record_<k>``: record k;
-* ``x``: the prepared batch; ``image_<k>``: the raw images for ``predict``.
+* ``x``: the prepared batch; ``image_<k>``: the raw images for ``predict``;
+* in a compact file (``--sample N``), records of more than N elements are
+  sampled (:class:`~replicate.parity.sampled.SampledArray`): ``record_<k>`` holds
+  the sampled values, ``index_<k>`` their flat positions, and ``sampled``
+  (JSON text) maps ``k`` to the shape, dtype, SHA-256 and max |value| of the
+  whole array.
 """
 import collections
 import json
 import os
+import zipfile
 
 import numpy as np
 
 from replicate.parity.errors import ParityError
+from replicate.parity.sampled import SampledArray, reduce_record
 
 
-def save_reference(path, records, config, x, images):
-    """Write the reference ``.npz`` (see module doc); returns ``path``."""
+def save_reference(path, records, config, x, images, sample=None):
+    """Write the reference ``.npz`` (see module doc); returns ``path``.
+
+    Args:
+        sample (int or None): keep records of more than ``sample`` elements
+            as a digest plus that many sampled elements (None: keep all).
+    """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     arrays = {'config': np.array(json.dumps(config, sort_keys=True)),
               'names': np.array(list(records), dtype=str), 'x': x}
-    arrays.update(('record_{:04d}'.format(k), v) for k, v in enumerate(records.values()))
+    sampled = {}
+    for k, (name, value) in enumerate(records.items()):
+        value = reduce_record(name, value, sample)
+        if isinstance(value, SampledArray):
+            sampled[str(k)] = value.meta()
+            arrays['index_{:04d}'.format(k)] = value.index
+            value = value.values
+        arrays['record_{:04d}'.format(k)] = value
+    arrays['sampled'] = np.array(json.dumps(sampled, sort_keys=True))
     arrays.update(('image_{:04d}'.format(k), img) for k, img in enumerate(images))
     np.savez_compressed(path, **arrays)
     return path
+
+
+def _record(data, k, sampled):
+    """Record ``k``: an array, or a :class:`SampledArray` for a compact one."""
+    key = '{:04d}'.format(k)
+    meta = sampled.get(str(k))
+    if meta is None:
+        return data['record_' + key]
+    return SampledArray(meta['shape'], meta['dtype'], meta['sha256'], meta['absmax'],
+                        data['index_' + key], data['record_' + key])
 
 
 def load_reference(path):
@@ -42,11 +72,12 @@ def load_reference(path):
         with np.load(path, allow_pickle=False) as data:
             config = json.loads(str(data['config']))
             names = [str(n) for n in data['names']]
+            sampled = json.loads(str(data['sampled'])) if 'sampled' in data.files else {}
             records = collections.OrderedDict(
-                (name, data['record_{:04d}'.format(k)]) for k, name in enumerate(names))
+                (name, _record(data, k, sampled)) for k, name in enumerate(names))
             images = [data[key] for key in sorted(data.files) if key.startswith('image_')]
             x = data['x']
-    except (KeyError, ValueError, OSError) as exc:
+    except (KeyError, ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise ParityError('{} is not a parity reference file ({}): remake it with '
                           '--save-reference'.format(path, exc)) from exc
     return records, config, x, images
