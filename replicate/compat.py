@@ -2,11 +2,16 @@
 
 Chainer 7.8.1 (2020, the last release) predates numpy 2.0. Under numpy >= 2
 ``import chainer`` fails; on Python 3.12 it also needs ``pkg_resources``,
-which setuptools >= 82 (or no setuptools at all) no longer provides. Every
+which recent setuptools (84.2, say) or none at all no longer provide. Every
 name below was found by running Chainer on Python 3.12 with numpy 2.5 and
 by reading its sources for every ``numpy.X`` it uses (2026-11). Each one is
 restored only if it is missing, and the module does nothing at all under
 numpy 1, where Chainer runs as it is (the Python 3.10 environment).
+
+Not restored, because Chainer 7.8.1 does not need them: ``numpy.bool``
+(numpy 2 has it again; Chainer names it in one docstring), ``numpy.int``,
+``numpy.complex``, ``numpy.object``, ``numpy.str`` (referenced nowhere in
+the installed packages chainer, chainerx, chainermn and onnx_chainer).
 
 :func:`apply` runs when this module is imported; ``replicate/__init__.py``
 imports it before anything imports Chainer, so ``import replicate`` (or any
@@ -39,8 +44,8 @@ def _sctypes():
 
     Chainer uses ``sctypes['int']`` (``F.as_strided``, at import: the int type
     of each item size) and ``sctypes['float']`` (its backward's dtype check).
-    The platform-dependent members (``longlong``, ``longdouble``,
-    ``clongdouble``) are included where numpy 1 had them."""
+    ``longdouble`` and ``clongdouble`` are listed as numpy 1 listed them on
+    Linux (equal to the tests' ``numpy.sctypes`` under numpy 1.26)."""
     return {
         'int': [numpy.int8, numpy.int16, numpy.int32, numpy.int64],
         'uint': [numpy.uint8, numpy.uint16, numpy.uint32, numpy.uint64],
@@ -66,7 +71,7 @@ def _numpy_distutils():
 
 
 def _pkg_resources():
-    """A stub ``pkg_resources`` (setuptools >= 82 dropped it) with the four
+    """A stub ``pkg_resources`` (recent setuptools dropped it) with the four
     names Chainer's import-time check of its optional dependencies (CuPy and
     iDeep versions) calls: ``require``, ``get_distribution``,
     ``DistributionNotFound`` and ``VersionConflict``, answered from
@@ -103,6 +108,8 @@ def _pkg_resources():
 
 
 def _restore_attribute(name, value):
+    """Set ``numpy.<name>`` unless numpy has it (directly or through its
+    module ``__getattr__``, which raises AttributeError for removed names)."""
     if name not in vars(numpy):
         try:
             getattr(numpy, name)
@@ -116,12 +123,15 @@ def _restore_attribute(name, value):
 def apply():
     """Restore what is missing (see the module doc); idempotent. Returns
     :data:`RESTORED`."""
-    if not NEEDED:
+    if not NEEDED:  # numpy 1: Chainer imports as it is
         return RESTORED
+    # chainer/functions/array/as_strided.py: numpy.sctypes['int'] at import,
+    # numpy.sctypes['float'] in its backward
     _restore_attribute('sctypes', _sctypes())
-    # F.resize_images (chainer/functions/array/resize_images.py) passes
-    # dtype=numpy.float, the alias of the builtin float numpy 1.24 removed
+    # chainer/functions/array/resize_images.py (F.resize_images, unused by
+    # SSD300): dtype=numpy.float, the alias of the builtin float
     _restore_attribute('float', float)
+    # chainer/_environment_check.py, at import: import numpy.distutils.system_info
     if 'numpy.distutils' not in sys.modules and \
             importlib.util.find_spec('numpy.distutils') is None:
         package, system_info = _numpy_distutils()
@@ -129,6 +139,7 @@ def apply():
         sys.modules['numpy.distutils.system_info'] = system_info
         numpy.distutils = package
         RESTORED.append('numpy.distutils.system_info')
+    # chainer/_environment_check.py, at import: import pkg_resources
     if 'pkg_resources' not in sys.modules and importlib.util.find_spec('pkg_resources') is None:
         sys.modules['pkg_resources'] = _pkg_resources()
         RESTORED.append('pkg_resources')

@@ -22,9 +22,11 @@ Phases, each guarded (a failing one is logged and the next one runs):
   the list;
 * ``bench``: ``python -m replicate.bench --device @cupy:0 --batch-sizes 1,32
   --stem gpu`` (also with ``NVIDIA_TF32_OVERRIDE=0``) -> ``reports/bench/gpu.*``;
-* ``parity-default`` and ``parity-tf32`` (skipped once ``--budget-s`` is
-  spent): the same parity without the override, and with CuPy's float32
-  GEMMs in TF32 -> ``gpu_random_default.*``, ``gpu_random_tf32.*``;
+* ``parity-hostcpu``, ``parity-default`` and ``parity-tf32`` (each skipped
+  once ``--budget-s`` is spent): the same parity with ours on this machine's
+  CPU (numpy's OpenBLAS there: the summation-order baseline), on the GPU
+  without the override, and with CuPy's float32 GEMMs in TF32 ->
+  ``gpu_random_hostcpu.*``, ``gpu_random_default.*``, ``gpu_random_tf32.*``;
 * ``report``: ``reports/parity/gpu.md``, the summary (``tools/gpu_report.py``).
 
 ``DIR`` then holds ``gpu_check.tar.gz`` (every report written + the logs),
@@ -200,7 +202,8 @@ class Check(object):
 
     def parity(self, variant):
         """One parity run; ``variant`` is ``''`` (FP32, override 0),
-        ``'default'`` (no override) or ``'tf32'``."""
+        ``'default'`` (no override), ``'tf32'`` or ``'hostcpu'`` (ours on this
+        machine's CPU: what another summation order alone changes)."""
         out = os.path.join(self.work, 'parity' + (variant and '_' + variant))
         env = dict(self.env)
         if variant:
@@ -210,8 +213,11 @@ class Check(object):
         argv = [sys.executable, os.path.join(ROOT, 'tools', 'gpu_env.py'), 'parity',
                 '--math', 'tf32' if variant == 'tf32' else 'fp32', '--',
                 '--reference', in_repo(os.path.join(self.args.pack, gpu_pack.REFERENCE)),
-                '--device', self.args.device, '--out', out]
-        if self.args.rtol:
+                '--device', '@numpy' if variant == 'hostcpu' else self.args.device, '--out', out]
+        if variant == 'hostcpu':
+            argv += ['--rtol', '1e-4', '--rtol-reason', "the GPU run's bound, for comparison: "
+                     "this machine's numpy/OpenBLAS sums in another order than the reference's"]
+        elif self.args.rtol:
             argv += ['--rtol', str(self.args.rtol), '--rtol-reason', 'set by tools/gpu_check.py']
         code = self.command('parity' + (variant and '_' + variant), argv, env,
                             timeout=self.args.phase_timeout_s)
@@ -316,12 +322,13 @@ def main(argv=None):
         check.phase('detections', check.detections)
         check.phase('bench', check.bench)
         if 'cupy' in args.device:
+            check.phase('parity-hostcpu', lambda: check.parity('hostcpu'), optional=True)
             check.phase('parity-default', lambda: check.parity('default'), optional=True)
             check.phase('parity-tf32', lambda: check.parity('tf32'), optional=True)
     check.phase('report', check.report)
     failed = [p for p in check.phases if p['status'] not in ('ok', 'PASS')
               and not p['status'].startswith('skipped') and p['phase'] not in
-              ('parity-default', 'parity-tf32')]
+              ('parity-hostcpu', 'parity-default', 'parity-tf32')]
     check.log('done in {:.0f} s: {}'.format(time.time() - check.start, ', '.join(
         '{} {}'.format(p['phase'], p['status'].split(':')[0]) for p in check.phases)))
     check.phase('package', check.package)

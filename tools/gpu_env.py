@@ -191,7 +191,7 @@ def main(argv=None):
             json.dump(detections(args.reference, args.device), f, indent=2)
         return 0
     from replicate.parity import cli
-    if 'cupy' in ' '.join(args.rest):
+    if any(a.startswith('@cupy') for a in args.rest):
         set_gemm_math(args.math)
     rest = args.rest[1:] if args.rest[:1] == ['--'] else args.rest
     return cli.main(rest)

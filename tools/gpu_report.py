@@ -12,6 +12,8 @@ import os
 #: (file suffix, what the run is), in report order.
 RUNS = (('', 'FP32: `NVIDIA_TF32_OVERRIDE=0`, CuPy float32 GEMM compute type left at its '
              'default'),
+        ('_hostcpu', "ours on this machine's CPU (its numpy and OpenBLAS): what another "
+                     'summation order alone changes'),
         ('_default', 'as the machine comes: no `NVIDIA_TF32_OVERRIDE`, CuPy defaults'),
         ('_tf32', 'TF32: CuPy float32 GEMMs set to `COMPUTE_TYPE_TF32` (tensor cores, '
                   '10-bit mantissa inputs), no override'))
@@ -134,10 +136,12 @@ def summary_text(tag, env, runs, main_rows, detections, phases, manifest, device
         'reference on the CPU; on the GPU the same float32 arithmetic is summed in another '
         "order (CuPy's cuBLAS GEMMs over im2col columns instead of OpenBLAS), which moves each "
         'sum by a few units in its last place, and these differences grow through 23 '
-        'convolutions. How large such reordering alone makes them was measured on the CPU '
-        '(README.md, "Python 3.12 and numpy 2"): another OpenBLAS build gives up to about '
-        '2e-6 of a layer\'s scale and 8e-6 on the softmax scores. The table above gives the '
-        'measured values on this GPU; a real error (a wrong layer) shows as 1e-3 or more. '
+        'convolutions. Reordering alone, without the GPU, is the `_hostcpu` run: ours on '
+        "this machine's CPU, whose OpenBLAS sums differently from the reference's (on the "
+        'project\'s CPU, numpy 2.5 against numpy 1.26 gave up to 2e-6 of a layer\'s scale and '
+        '6.1e-6 on the softmax scores: README.md, "Python 3.12 and numpy 2"). The GPU runs '
+        'above are measured against the same bound; a real error (a wrong layer) shows as '
+        '1e-3 or more. '
         'TF32 math rounds GEMM inputs to 10 bits of mantissa (about 1e-3) and is expected to '
         'exceed the bound: that run shows by how much.', '']
     if main_rows:
