@@ -54,6 +54,8 @@ import gpu_pack  # noqa: E402
 import gpu_report  # noqa: E402
 
 ROOT = gpu_pack.ROOT
+#: Phases whose failure (or skipping for lack of time) fails the run.
+ESSENTIAL = ('setup', 'env', 'parity', 'detections', 'bench', 'report')
 
 
 def in_repo(path):
@@ -124,6 +126,8 @@ class Check(object):
             skipped = 'skipped: --skip'
         elif optional and time.time() - self.start > self.args.budget_s:
             skipped = 'skipped: past --budget-s {:g}'.format(self.args.budget_s)
+        elif name not in ('report', 'package') and self.left() < 30:
+            skipped = 'skipped: --deadline-s {:g} near'.format(self.args.deadline_s)
         if skipped:
             status = skipped
             self.phases.append({'phase': name, 'status': status, 'seconds': 0.0})
@@ -143,9 +147,15 @@ class Check(object):
         self.log('{}: {} ({:.1f} s)'.format(name, status, seconds))
         return status
 
+    def left(self):
+        """Seconds until ``--deadline-s``, keeping 15 s for the report and the
+        tarball (a run stopped from outside would lose every result)."""
+        return self.start + self.args.deadline_s - 15 - time.time()
+
     def command(self, name, argv, env=None, timeout=180):
-        """Run ``argv`` from the repository root, output to ``logs/<name>.log``;
-        returns the exit code."""
+        """Run ``argv`` from the repository root, output to ``logs/<name>.log``,
+        stopped after ``timeout`` s or at the deadline; returns the exit code."""
+        timeout = max(1, int(min(timeout, self.left())))
         path = os.path.join(self.logs, name + '.log')
         self.log('  $ {}  (log: logs/{}.log)'.format(' '.join(argv), name))
         with open(path, 'w') as out:
@@ -195,8 +205,11 @@ class Check(object):
                 '--device', self.args.device]
         path = os.path.join(self.logs, 'environment.json')
         with open(path, 'w') as out, open(os.path.join(self.logs, 'env.log'), 'w') as err:
-            done = subprocess.run(argv, cwd=ROOT, env=self.env, stdout=out, stderr=err,
-                                  timeout=120)
+            try:
+                done = subprocess.run(argv, cwd=ROOT, env=self.env, stdout=out, stderr=err,
+                                      timeout=max(1, int(min(120, self.left()))))
+            except subprocess.TimeoutExpired:
+                raise PhaseError('tools/gpu_env.py describe timed out (logs/env.log)') from None
         if done.returncode != 0:
             raise PhaseError('tools/gpu_env.py describe failed (logs/env.log)')
 
@@ -293,6 +306,9 @@ def parser():
     p.add_argument('--budget-s', type=float, default=200.0,
                    help='after this many seconds the optional parity runs are skipped')
     p.add_argument('--phase-timeout-s', type=int, default=240)
+    p.add_argument('--deadline-s', type=float, default=360.0,
+                   help='whole run: phases are stopped or skipped so that the report and '
+                        'the tarball are written by then')
     p.add_argument('--rtol', type=float, help='parity tolerance (default: the tool\'s)')
     p.add_argument('--skip', default='', metavar='PHASE,PHASE',
                    help='phases not to run (e.g. parity,detections,bench: a quick '
@@ -326,9 +342,8 @@ def main(argv=None):
             check.phase('parity-default', lambda: check.parity('default'), optional=True)
             check.phase('parity-tf32', lambda: check.parity('tf32'), optional=True)
     check.phase('report', check.report)
-    failed = [p for p in check.phases if p['status'] not in ('ok', 'PASS')
-              and not p['status'].startswith('skipped') and p['phase'] not in
-              ('parity-hostcpu', 'parity-default', 'parity-tf32')]
+    failed = [p for p in check.phases if p['phase'] in ESSENTIAL
+              and p['status'] not in ('ok', 'PASS', 'skipped: --skip')]
     check.log('done in {:.0f} s: {}'.format(time.time() - check.start, ', '.join(
         '{} {}'.format(p['phase'], p['status'].split(':')[0]) for p in check.phases)))
     check.phase('package', check.package)

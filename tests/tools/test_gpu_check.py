@@ -136,6 +136,16 @@ def test_dry_run_phases_reports_and_tarball(pack, tmp_path):
     assert str(tmp_path) not in summary and str(pack) not in summary  # no outside paths
 
 
+def test_deadline_keeps_the_report_and_tarball(pack, tmp_path):
+    out = tmp_path / 'out'
+    done = _check('--out', str(out), '--device', '@numpy', '--pack', str(pack),
+                  '--reports', str(tmp_path / 'reports'), '--deadline-s', '16')
+    assert done.returncode == 1  # nothing essential ran
+    assert 'setup: skipped: --deadline-s 16 near' in done.stdout
+    assert 'report: ok' in done.stdout and 'package: ok' in done.stdout
+    assert (out / 'gpu_check.tar.gz').is_file()
+
+
 def _parity_files(parity_dir, stem, rows, verdict):
     parity_dir.mkdir(parents=True, exist_ok=True)
     header = 'name,shape,dtype,max_abs_err,max_rel_err,mean_abs_err,scaled_err,cosine,' \
