@@ -29,7 +29,10 @@ Phases, each guarded (a failing one is logged and the next one runs):
   ``gpu_random_hostcpu.*``, ``gpu_random_default.*``, ``gpu_random_tf32.*``;
 * ``report``: ``reports/parity/gpu.md``, the summary (``tools/gpu_report.py``).
 
-``DIR`` then holds ``gpu_check.tar.gz`` (every report written + the logs),
+The whole run ends within ``--deadline-s`` (default 360 s): a phase still
+running then is stopped and the rest skipped, so that the summary and the
+tarball are always written. ``DIR`` then holds ``gpu_check.tar.gz`` (every
+report written + the logs),
 ``gpu_check.log`` and copies of the two summaries (``parity_gpu.md``,
 ``bench_gpu.md``). ``--device @numpy`` runs every phase on the CPU instead
 (a dry run where there is no GPU; files named ``cpu_dryrun*``).
