@@ -139,12 +139,15 @@ def detections(reference, device):
     """Match our detections on ``device`` with the reference's (module doc)."""
     import chainer
 
+    from replicate import SSD300
     from replicate.parity import models
     from replicate.parity.reference import load_reference
+    from replicate.weights import seeded_random_weights
     records, config, _, images = load_reference(reference)
-    model = models.build_ours('replicate', config['n_fg_class'])
-    models.load_weights(model, models.resolve_weights(config['weights'], config['n_fg_class']),
-                        config['seed'])
+    model = seeded_random_weights(SSD300(n_fg_class=config['n_fg_class']), seed=config['seed'])
+    path = models.resolve_weights(config['weights'], config['n_fg_class'])
+    if path is not None:  # the parity tool's rule: seeded values, then the file, strictly
+        chainer.serializers.load_npz(path, model, strict=True)
     model.to_device(chainer.get_device(device))
     model.use_preset(config['preset'])
     with chainer.using_config('cv_resize_backend', config['resize_backend']):

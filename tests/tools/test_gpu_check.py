@@ -10,6 +10,7 @@ import sys
 import tarfile
 import zipfile
 
+import numpy as np
 import pytest
 
 TOOLS = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, 'tools')
@@ -120,9 +121,10 @@ def test_unpacked_wheel_imports_and_cannot_escape(tmp_path):
 def test_dry_run_phases_reports_and_tarball(pack, tmp_path):
     out, reports = tmp_path / 'out', tmp_path / 'reports'
     done = _check('--out', str(out), '--device', '@numpy', '--pack', str(pack),
-                  '--reports', str(reports), '--skip', 'parity,detections,bench')
+                  '--reports', str(reports), '--skip', 'parity,bench')
     assert done.returncode == 0, done.stdout + done.stderr
-    for phase in ('setup: ok', 'env: ok', 'parity: skipped: --skip', 'report: ok'):
+    for phase in ('setup: ok', 'env: ok', 'parity: skipped: --skip', 'detections: ok',
+                  'report: ok'):
         assert phase in done.stdout
     assert 'unpacked wheels/chainer-0-py3-none-any.whl (always)' in done.stdout
     assert 'six-0' not in done.stdout  # six is importable here: its fallback stays packed
@@ -132,6 +134,9 @@ def test_dry_run_phases_reports_and_tarball(pack, tmp_path):
     assert 'reports/parity/cpu_dryrun.md' in names and 'logs/environment.json' in names
     summary = (reports / 'parity' / 'cpu_dryrun.md').read_text()
     assert '**The main parity run did not complete**' in summary
+    # ours on this CPU against the saved ChainerCV detections: all matched
+    assert '| 0 | 1609 | 1609 | 1609 | 0 | 0 |' in summary
+    assert '| 1 | 322 | 322 | 322 | 0 | 0 |' in summary
     assert '| parity | skipped: --skip | 0.0 |' in summary
     assert str(tmp_path) not in summary and str(pack) not in summary  # no outside paths
 
@@ -144,6 +149,18 @@ def test_deadline_keeps_the_report_and_tarball(pack, tmp_path):
     assert 'setup: skipped: --deadline-s 16 near' in done.stdout
     assert 'report: ok' in done.stdout and 'package: ok' in done.stdout
     assert (out / 'gpu_check.tar.gz').is_file()
+
+
+def test_detection_matching_counts_pairs_by_label_and_iou():
+    gpu_env = _tool('gpu_env')
+    ref = (np.array([[0, 0, 10, 10], [0, 0, 10, 10], [50, 50, 60, 60]], np.float32),
+           np.array([1, 2, 1]), np.array([0.9, 0.8, 0.7], np.float32))
+    ours = (np.array([[0, 0, 10, 10.1], [50, 50, 60, 60], [0, 0, 10, 10]], np.float32),
+            np.array([1, 1, 3]), np.array([0.9, 0.69, 0.5], np.float32))
+    row = gpu_env.match(ref, ours)
+    assert (row['matched'], row['only_reference'], row['only_ours']) == (2, 1, 1)
+    assert row['min_iou'] == pytest.approx(100 / 101)
+    assert row['max_abs_score_diff'] == pytest.approx(0.01, abs=1e-6)
 
 
 def _parity_files(parity_dir, stem, rows, verdict):
