@@ -88,8 +88,45 @@ class SSD(chainer.Chain):
         scale = self.xp.array([y_scale, x_scale, y_scale, x_scale], dtype=bbox.dtype)
         return bbox * scale
 
+    def prepare_batch(self, imgs):
+        """Stage 1 of :meth:`predict`: check, resize and stack the images.
+
+        Args:
+            imgs: as for :meth:`predict`.
+
+        Returns:
+            (x, sizes): float32 (B, 3, insize, insize) on the model's device,
+            and the (H, W) of each input image.
+        """
+        check_images(imgs)
+        sizes = [img.shape[1:] for img in imgs]
+        x = self.xp.stack([self.device.send(self._prepare(img)) for img in imgs])
+        return x, sizes
+
+    def postprocess(self, mb_locs, mb_confs, sizes):
+        """Stage 3 of :meth:`predict`: decode, suppress, rescale, copy to host.
+
+        Args:
+            mb_locs, mb_confs: arrays (not Variables) from :meth:`forward`.
+            sizes: the (H, W) of each image, as :meth:`prepare_batch` returns.
+
+        Returns:
+            (bboxes, labels, scores) as :meth:`predict` returns them.
+        """
+        results = ([], [], [])
+        for mb_loc, mb_conf, size in zip(mb_locs, mb_confs, sizes, strict=True):
+            bbox, label, score = self.coder.decode(
+                mb_loc, mb_conf, self.nms_thresh, self.score_thresh)
+            bbox = self._to_input_pixels(bbox, size)
+            for out, array in zip(results, (bbox, label, score), strict=True):
+                out.append(cuda.to_cpu(array))
+        return results
+
     def predict(self, imgs):
         """Detect objects in images of any size.
+
+        The three stages are public (:meth:`prepare_batch`, :meth:`forward`,
+        :meth:`postprocess`) so that they can be timed one by one.
 
         Args:
             imgs: non-empty list of numpy (3, H, W) RGB images, values in
@@ -104,19 +141,10 @@ class SSD(chainer.Chain):
         Raises:
             replicate.errors.InputError (a ValueError): bad ``imgs``.
         """
-        check_images(imgs)
-        sizes = [img.shape[1:] for img in imgs]
-        x = self.xp.stack([self.device.send(self._prepare(img)) for img in imgs])
+        x, sizes = self.prepare_batch(imgs)
         with chainer.using_config('train', False), chainer.no_backprop_mode():
             mb_locs, mb_confs = self.forward(x)
-        results = ([], [], [])
-        for mb_loc, mb_conf, size in zip(mb_locs.array, mb_confs.array, sizes, strict=True):
-            bbox, label, score = self.coder.decode(
-                mb_loc, mb_conf, self.nms_thresh, self.score_thresh)
-            bbox = self._to_input_pixels(bbox, size)
-            for out, array in zip(results, (bbox, label, score), strict=True):
-                out.append(cuda.to_cpu(array))
-        return results
+        return self.postprocess(mb_locs.array, mb_confs.array, sizes)
 
     def info(self):
         """Settings that change results, as a dict of str -> str."""
