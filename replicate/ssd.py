@@ -1,4 +1,6 @@
 """SSD as a composition: extractor + multibox head + coder (+ preprocessing)."""
+from dataclasses import dataclass
+
 import chainer
 import numpy as np
 from chainer.backends import cuda
@@ -6,8 +8,24 @@ from chainer.backends import cuda
 from replicate.coder import MultiboxCoder
 from replicate.preprocess import RESIZE_BACKENDS, check_images, check_resize_backend, prepare
 
-# name -> (nms_thresh, score_thresh), ChainerCV's numbers
-PRESETS = {'visualize': (0.45, 0.6), 'evaluate': (0.45, 0.01)}
+
+
+@dataclass(frozen=True)
+class Preset:
+    nms_thresh: float
+    score_thresh: float
+    # Caffe-style caps (see replicate.nms.multiclass_nms); None = no cap
+    nms_top_k: int = None  # candidates per class entering NMS
+    keep_top_k: int = None  # detections per image after NMS
+
+
+#: 'visualize' and 'evaluate' are ChainerCV's (results identical to its
+#: predict); 'evaluate-caffe' adds the caps of the original Caffe SSD's test
+#: settings: the 400 best candidates per class enter NMS, the 200 best
+#: detections per image are kept. The caps bound the work on weak models
+#: whose scores pass 0.01 everywhere, and drop low-scoring detections.
+PRESETS = {'visualize': Preset(0.45, 0.6), 'evaluate': Preset(0.45, 0.01),
+           'evaluate-caffe': Preset(0.45, 0.01, nms_top_k=400, keep_top_k=200)}
 
 
 class SSD(chainer.Chain):
@@ -25,8 +43,9 @@ class SSD(chainer.Chain):
             is installed) or 'PIL'; stored as :attr:`resize`.
 
     Attributes:
-        nms_thresh, score_thresh (float): used by :meth:`predict`; set by
-            :meth:`use_preset` ('visualize' on construction).
+        nms_thresh, score_thresh (float), nms_top_k, keep_top_k (int or
+            None): used by :meth:`predict`; set by :meth:`use_preset`
+            ('visualize' on construction).
         coder (MultiboxCoder): follows the model's device.
     """
 
@@ -70,12 +89,16 @@ class SSD(chainer.Chain):
         return self.multibox(self.extractor(x))
 
     def use_preset(self, preset):
-        """Set ``nms_thresh`` and ``score_thresh`` from a named preset:
-        'visualize' (0.45, 0.6) or 'evaluate' (0.45, 0.01)."""
+        """Set ``nms_thresh``, ``score_thresh``, ``nms_top_k`` and
+        ``keep_top_k`` from a named preset (see :data:`PRESETS`): 'visualize'
+        (0.45, 0.6), 'evaluate' (0.45, 0.01) or 'evaluate-caffe' (0.45, 0.01,
+        400, 200)."""
         if preset not in PRESETS:
             raise ValueError('unknown preset {!r}; valid presets: {}'.format(
                 preset, ', '.join(sorted(PRESETS))))
-        self.nms_thresh, self.score_thresh = PRESETS[preset]
+        chosen = PRESETS[preset]
+        self.nms_thresh, self.score_thresh = chosen.nms_thresh, chosen.score_thresh
+        self.nms_top_k, self.keep_top_k = chosen.nms_top_k, chosen.keep_top_k
 
     def _prepare(self, img):
         """(3, H, W) image -> float32 (3, insize, insize) network input."""
@@ -116,7 +139,8 @@ class SSD(chainer.Chain):
         results = ([], [], [])
         for mb_loc, mb_conf, size in zip(mb_locs, mb_confs, sizes, strict=True):
             bbox, label, score = self.coder.decode(
-                mb_loc, mb_conf, self.nms_thresh, self.score_thresh)
+                mb_loc, mb_conf, self.nms_thresh, self.score_thresh, self.nms_top_k,
+                self.keep_top_k)
             bbox = self._to_input_pixels(bbox, size)
             for out, array in zip(results, (bbox, label, score), strict=True):
                 out.append(cuda.to_cpu(array))
@@ -149,5 +173,6 @@ class SSD(chainer.Chain):
     def info(self):
         """Settings that change results, as a dict of str -> str."""
         return {'resize_backend': self.resize, 'nms_thresh': str(self.nms_thresh),
-                'score_thresh': str(self.score_thresh),
+                'score_thresh': str(self.score_thresh), 'nms_top_k': str(self.nms_top_k),
+                'keep_top_k': str(self.keep_top_k),
                 'mean': str(np.asarray(self.mean).ravel().tolist())}
