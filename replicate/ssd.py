@@ -9,7 +9,6 @@ from replicate.coder import MultiboxCoder
 from replicate.preprocess import RESIZE_BACKENDS, check_images, check_resize_backend, prepare
 
 
-
 @dataclass(frozen=True)
 class Preset:
     nms_thresh: float
