@@ -114,9 +114,12 @@ class MaxPooling2D(max_pooling_nd.MaxPoolingND):
     """Chainer's max pooling; without backpropagation (inference) its CPU
     forward takes maxima of strided slices of channels-last memory."""
 
+    # Chainer's name: parity traces compare by it, onnx_chainer converts by it
+    custom_function_node_name = 'MaxPoolingND'
+
     @property
     def label(self):
-        return 'MaxPoolingND'  # Chainer's name, which traces compare by
+        return self.custom_function_node_name
 
     def forward_cpu(self, inputs):
         if chainer.config.enable_backprop:  # backward needs Chainer's indexes

@@ -12,8 +12,8 @@ from replicate.bench.errors import BenchError
 from replicate.provenance import provenance
 
 COLUMNS = ('batch_size', 'pipeline', 'stage', 'repeats', 'median_s', 'p90_s',
-           'median_per_image_s', 'p90_per_image_s', 'ratio_to_chainercv', 'detections',
-           'same_as_chainercv')
+           'median_per_image_s', 'p90_per_image_s', 'ratio_to_chainercv', 'ratio_to_floor',
+           'detections', 'same_as_chainercv')
 
 
 def positive_ints(text):
@@ -49,7 +49,10 @@ def parser():
     p.add_argument('--out', default=os.path.join('reports', 'bench'), help='report folder')
     p.add_argument('--stem', help='report file name without extension '
                                   '(default <cpu|gpu>_<weights>_<preset>)')
-    p.add_argument('--weights', default='random', help='random | voc0712 | path to an .npz')
+    p.add_argument('--weights', default='random',
+                   help='random (seeded, a weak model) | untrained (Chainer-like default '
+                        'initialisation: every score passes 0.01, the worst case for NMS) | '
+                        'voc0712 | path to an .npz')
     p.add_argument('--seed', type=int, default=0, help='seed of the weights and images')
     p.add_argument('--n-fg-class', type=int, default=20)
     p.add_argument('--preset', choices=('visualize', 'evaluate'), default='evaluate')
@@ -58,12 +61,18 @@ def parser():
                    help='size of the generated input images (default 375x500)')
     p.add_argument('--against', choices=('chainercv',), action='append', default=[],
                    help='also time ChainerCV with the same weights (imported only then)')
+    p.add_argument('--onnx', action='store_true',
+                   help='also time our model exported to ONNX, run by ONNX Runtime (CPU only)')
+    p.add_argument('--onnx-threads', type=int, help='ONNX Runtime intra-op threads '
+                                                    '(default: its own, one per core)')
+    p.add_argument('--floor', action='store_true',
+                   help='measure the matrix multiply floor in the same run (ratio_to_floor)')
     return p
 
 
 def default_stem(args):
     kind = 'cpu' if 'numpy' in args.device else 'gpu'
-    weights = args.weights if args.weights in ('random', 'voc0712') else 'file'
+    weights = args.weights if args.weights in ('random', 'untrained', 'voc0712') else 'file'
     return '{}_{}_{}'.format(kind, weights, args.preset)
 
 
@@ -74,6 +83,8 @@ def check_args(args):
     if args.budget_s is not None and args.budget_s <= 0:
         raise BenchError('--budget-s {}: give a positive number of seconds'
                          .format(args.budget_s))
+    if args.onnx and 'numpy' not in args.device:
+        raise BenchError('--onnx runs ONNX Runtime on the CPU: use it with --device @numpy')
 
 
 def images(args):
@@ -92,12 +103,14 @@ def summary_rows(rows):
         entry[row['stage'] + '_s_per_image'] = row['median_per_image_s']
         if row['stage'] in ('forward', 'total'):
             entry[row['stage'] + '_ratio_to_chainercv'] = row['ratio_to_chainercv']
+        if row['stage'] == 'forward':
+            entry['forward_ratio_to_floor'] = row['ratio_to_floor']
     return list(table.values())
 
 
 SUMMARY_COLUMNS = ('batch_size', 'pipeline') + tuple(s + '_s_per_image' for s in stages.STAGES) \
-    + ('forward_ratio_to_chainercv', 'total_ratio_to_chainercv', 'detections',
-       'same_as_chainercv')
+    + ('forward_ratio_to_chainercv', 'total_ratio_to_chainercv', 'forward_ratio_to_floor',
+       'detections', 'same_as_chainercv')
 
 EXPLANATION = (
     'Stages of one `predict`-equivalent call, timed separately after the device finished '
@@ -110,19 +123,44 @@ EXPLANATION = (
     'while other work ran are slower than on a quiet machine.\n')
 
 
+def build_pipelines(args, device):
+    """``(pipelines, facts)``: ours, then the ONNX path and ChainerCV when
+    asked; ``facts`` describes the weights (and the floor with --floor)."""
+    ours, weights = models.ours(args, device)
+    pipelines, facts = [ours], {'weights': weights}
+    if args.floor:
+        from replicate.bench.floor import floor
+        facts.update(('floor.' + k, v) for k, v in floor(ours.model).items())
+    if args.onnx:
+        pipelines.append(models.ours_onnx(ours.model, args.onnx_threads))
+        facts['threads.onnxruntime'] = pipelines[-1].onnx_ssd.threads
+    if args.against:
+        pipelines.append(models.chainercv(args, device))
+    return pipelines, facts
+
+
+def add_floor_ratios(rows, facts):
+    """``ratio_to_floor``: forward seconds per image / the floor (``-`` elsewhere)."""
+    floor = facts.get('floor.floor_s_per_image')
+    for row in rows:
+        row['ratio_to_floor'] = row['median_per_image_s'] / floor \
+            if floor and row['stage'] == 'forward' else '-'
+    return rows
+
+
 def run(args):
     check_args(args)
     device = models.resolve_device(args.device)
     state = machine.machine_state('start.')
-    ours, weights = models.ours(args, device)
-    pipelines = [ours] + [models.chainercv(args, device) for _ in args.against[:1]]
+    pipelines, facts = build_pipelines(args, device)
     rows = stages.run(pipelines, images(args), args.batch_sizes, synchronizer(device),
                       args.warmup, args.repeats, args.budget_s)
+    add_floor_ratios(rows, facts)
     state.update(machine.machine_state('end.'))
     settings = {k: (','.join(map(str, v)) if isinstance(v, (tuple, list)) else v)
                 for k, v in sorted(vars(args).items())}
     settings['image_size'] = '{}x{}'.format(*args.image_size)
-    meta = {'provenance': provenance(device=args.device, extra={'weights': weights}),
+    meta = {'provenance': provenance(device=args.device, extra=facts),
             'machine': state, 'settings': {k: str(v) for k, v in settings.items()},
             'command': 'python -m replicate.bench ' + ' '.join(sys.argv[1:])}
     stem = os.path.join(args.out, args.stem or default_stem(args))

@@ -9,7 +9,7 @@ import chainer
 import numpy as np
 
 from replicate.bench.errors import BenchError
-from replicate.bench.pipelines import ChainerCVPipeline, OursChainer
+from replicate.bench.pipelines import ChainerCVPipeline, OursChainer, OursOnnx
 from replicate.errors import UserError
 
 
@@ -32,6 +32,10 @@ def resolve_device(spec):
 
 
 def _weights(model, args):
+    if args.weights == 'untrained':
+        from replicate.bench.weights import untrained_weights
+        untrained_weights(model, args.seed)
+        return 'replicate.bench.weights.untrained_weights (seed {})'.format(args.seed)
     from replicate.parity import models
     try:
         path = models.resolve_weights(args.weights, args.n_fg_class)
@@ -41,7 +45,8 @@ def _weights(model, args):
 
 
 def ours(args, device):
-    """``(OursChainer pipeline, weights description)``."""
+    """``(OursChainer pipeline, weights description)``; the model is
+    ``pipeline.model``."""
     from replicate import SSD300
     try:
         model = SSD300(n_fg_class=args.n_fg_class, resize=args.resize_backend)
@@ -51,6 +56,21 @@ def ours(args, device):
     model.use_preset(args.preset)
     model.to_device(device)
     return OursChainer(model), description
+
+
+def ours_onnx(model, threads=None):
+    """Our model (on the CPU) exported to ONNX, as a pipeline.
+
+    Raises:
+        BenchError: onnx, onnxruntime or onnx_chainer missing or broken.
+    """
+    try:
+        from replicate.ort.runtime import OnnxSSD
+        return OursOnnx(OnnxSSD(model, threads))
+    except ImportError as exc:
+        raise BenchError('--onnx: {} ({}); install onnx<1.19 and onnxruntime (the project '
+                         'pins both), or leave out --onnx'.format(exc, type(exc).__name__)) \
+            from exc
 
 
 def chainercv(args, device):

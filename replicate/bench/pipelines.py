@@ -36,6 +36,25 @@ class OursChainer:
         return self.model.postprocess(outputs[0], outputs[1], sizes)
 
 
+class OursOnnx:
+    """Our SSD300 exported to ONNX and run by ONNX Runtime (CPU); the steps
+    around the network are the Chainer model's (:class:`replicate.ort.runtime.OnnxSSD`)."""
+
+    name = 'ours-onnx'
+
+    def __init__(self, onnx_ssd):
+        self.onnx_ssd = onnx_ssd
+
+    def prepare(self, imgs):
+        return self.onnx_ssd.model.prepare_batch(imgs)
+
+    def forward(self, x):
+        return self.onnx_ssd.forward(x)
+
+    def postprocess(self, outputs, sizes):
+        return self.onnx_ssd.model.postprocess(outputs[0], outputs[1], sizes)
+
+
 class ChainerCVPipeline:
     """``chainercv.links.SSD300``: its ``predict`` (ChainerCV 0.13.1) cut at
     the same two points, calling its own methods in its own order.
