@@ -8,7 +8,7 @@ from chainer.backends import cuda
 
 from replicate.boxes import bbox_iou
 from replicate.multibox import boxes_per_location
-from replicate.nms import non_maximum_suppression
+from replicate.nms import multiclass_nms
 
 
 def box_shapes(size, next_size, ratios):
@@ -167,18 +167,27 @@ class MultiboxCoder:
         top_left = center - size / 2
         return self.xp.hstack((top_left, top_left + size))
 
-    def decode(self, mb_loc, mb_conf, nms_thresh=0.45, score_thresh=0.6):
+    def decode(self, mb_loc, mb_conf, nms_thresh=0.45, score_thresh=0.6, nms_top_k=None,
+               keep_top_k=None):
         """Detections of one image, in 300x300 input pixels.
+
+        Without caps the result is ChainerCV's, bit for bit (same boxes,
+        labels, scores and order); the NMS is
+        :func:`replicate.nms.multiclass_nms`, which finds the overlapping
+        pairs once for all classes.
 
         Args:
             mb_loc: float32 (K, 4) offsets; mb_conf: float32 (K, n_class) logits.
             nms_thresh (float or None): per-class NMS IoU; None skips NMS.
             score_thresh (float): keep softmax scores >= this.
+            nms_top_k, keep_top_k (int or None): Caffe-style caps, see
+                :func:`replicate.nms.multiclass_nms`; None (default) = none.
 
         Returns:
             (bbox, label, score): float32 (R, 4) (y_min, x_min, y_max, x_max),
             int32 (R,) in [0, n_class - 1), float32 (R,); grouped by class in
-            ascending order, by descending score inside a class.
+            ascending order, by descending score inside a class. Arrays are
+            on the coder's device; the selection itself runs on the host.
         """
         xp = self.xp
         boxes = self.decode_boxes(mb_loc)
@@ -186,18 +195,10 @@ class MultiboxCoder:
         # (needed for bit-identical scores); float32 logits above ~88 overflow
         score = xp.exp(mb_conf)
         score /= score.sum(axis=1, keepdims=True)
-        out = [self._detect_class(boxes, score[:, l + 1], l, nms_thresh,
-                                  score_thresh) for l in range(score.shape[1] - 1)]
-        bbox, label, score = zip(*out, strict=True)
-        return (xp.concatenate(bbox).astype(np.float32),
-                xp.concatenate(label).astype(np.int32),
-                xp.concatenate(score).astype(np.float32))
-
-    def _detect_class(self, boxes, score, label, nms_thresh, score_thresh):
-        """Threshold and suppress the boxes of one foreground class."""
-        keep = score >= score_thresh
-        boxes, score = boxes[keep], score[keep]
-        if nms_thresh is not None:
-            index = non_maximum_suppression(boxes, nms_thresh, score)
-            boxes, score = boxes[index], score[index]
-        return boxes, self.xp.full(len(boxes), label, dtype=np.int32), score
+        boxes, score = cuda.to_cpu(boxes), cuda.to_cpu(score)
+        # column 0 is the background
+        index, label = multiclass_nms(boxes, score[:, 1:], nms_thresh, score_thresh,
+                                      nms_top_k, keep_top_k)
+        return (xp.asarray(boxes[index].astype(np.float32)),
+                xp.asarray(label.astype(np.int32)),
+                xp.asarray(score[index, label + 1].astype(np.float32)))

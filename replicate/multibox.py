@@ -1,8 +1,9 @@
 """The multibox head: per source map a 3x3 loc conv and a 3x3 conf conv."""
 import chainer
 import chainer.functions as F
-import chainer.links as L
 from chainer import initializers
+
+from replicate.channels_last import Convolution2D
 
 
 def boxes_per_location(aspect_ratios):
@@ -42,9 +43,9 @@ class Multibox(chainer.Chain):
             self.loc = chainer.ChainList()
             self.conf = chainer.ChainList()
         for n_in, n_box in zip(in_channels, boxes_per_location(aspect_ratios), strict=True):
-            self.loc.add_link(L.Convolution2D(n_in, n_box * 4, 3, pad=1, **init))
+            self.loc.add_link(Convolution2D(n_in, n_box * 4, 3, pad=1, **init))
             self.conf.add_link(
-                L.Convolution2D(n_in, n_box * n_class, 3, pad=1, **init))
+                Convolution2D(n_in, n_box * n_class, 3, pad=1, **init))
 
     @staticmethod
     def _flatten(y, n_per_box):

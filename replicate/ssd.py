@@ -1,4 +1,6 @@
 """SSD as a composition: extractor + multibox head + coder (+ preprocessing)."""
+from dataclasses import dataclass
+
 import chainer
 import numpy as np
 from chainer.backends import cuda
@@ -6,8 +8,23 @@ from chainer.backends import cuda
 from replicate.coder import MultiboxCoder
 from replicate.preprocess import RESIZE_BACKENDS, check_images, check_resize_backend, prepare
 
-# name -> (nms_thresh, score_thresh), ChainerCV's numbers
-PRESETS = {'visualize': (0.45, 0.6), 'evaluate': (0.45, 0.01)}
+
+@dataclass(frozen=True)
+class Preset:
+    nms_thresh: float
+    score_thresh: float
+    # Caffe-style caps (see replicate.nms.multiclass_nms); None = no cap
+    nms_top_k: int = None  # candidates per class entering NMS
+    keep_top_k: int = None  # detections per image after NMS
+
+
+#: 'visualize' and 'evaluate' are ChainerCV's (results identical to its
+#: predict); 'evaluate-caffe' adds the caps of the original Caffe SSD's test
+#: settings: the 400 best candidates per class enter NMS, the 200 best
+#: detections per image are kept. The caps bound the work on weak models
+#: whose scores pass 0.01 everywhere, and drop low-scoring detections.
+PRESETS = {'visualize': Preset(0.45, 0.6), 'evaluate': Preset(0.45, 0.01),
+           'evaluate-caffe': Preset(0.45, 0.01, nms_top_k=400, keep_top_k=200)}
 
 
 class SSD(chainer.Chain):
@@ -25,8 +42,9 @@ class SSD(chainer.Chain):
             is installed) or 'PIL'; stored as :attr:`resize`.
 
     Attributes:
-        nms_thresh, score_thresh (float): used by :meth:`predict`; set by
-            :meth:`use_preset` ('visualize' on construction).
+        nms_thresh, score_thresh (float), nms_top_k, keep_top_k (int or
+            None): used by :meth:`predict`; set by :meth:`use_preset`
+            ('visualize' on construction).
         coder (MultiboxCoder): follows the model's device.
     """
 
@@ -70,12 +88,16 @@ class SSD(chainer.Chain):
         return self.multibox(self.extractor(x))
 
     def use_preset(self, preset):
-        """Set ``nms_thresh`` and ``score_thresh`` from a named preset:
-        'visualize' (0.45, 0.6) or 'evaluate' (0.45, 0.01)."""
+        """Set ``nms_thresh``, ``score_thresh``, ``nms_top_k`` and
+        ``keep_top_k`` from a named preset (see :data:`PRESETS`): 'visualize'
+        (0.45, 0.6), 'evaluate' (0.45, 0.01) or 'evaluate-caffe' (0.45, 0.01,
+        400, 200)."""
         if preset not in PRESETS:
             raise ValueError('unknown preset {!r}; valid presets: {}'.format(
                 preset, ', '.join(sorted(PRESETS))))
-        self.nms_thresh, self.score_thresh = PRESETS[preset]
+        chosen = PRESETS[preset]
+        self.nms_thresh, self.score_thresh = chosen.nms_thresh, chosen.score_thresh
+        self.nms_top_k, self.keep_top_k = chosen.nms_top_k, chosen.keep_top_k
 
     def _prepare(self, img):
         """(3, H, W) image -> float32 (3, insize, insize) network input."""
@@ -88,8 +110,46 @@ class SSD(chainer.Chain):
         scale = self.xp.array([y_scale, x_scale, y_scale, x_scale], dtype=bbox.dtype)
         return bbox * scale
 
+    def prepare_batch(self, imgs):
+        """Stage 1 of :meth:`predict`: check, resize and stack the images.
+
+        Args:
+            imgs: as for :meth:`predict`.
+
+        Returns:
+            (x, sizes): float32 (B, 3, insize, insize) on the model's device,
+            and the (H, W) of each input image.
+        """
+        check_images(imgs)
+        sizes = [img.shape[1:] for img in imgs]
+        x = self.xp.stack([self.device.send(self._prepare(img)) for img in imgs])
+        return x, sizes
+
+    def postprocess(self, mb_locs, mb_confs, sizes):
+        """Stage 3 of :meth:`predict`: decode, suppress, rescale, copy to host.
+
+        Args:
+            mb_locs, mb_confs: arrays (not Variables) from :meth:`forward`.
+            sizes: the (H, W) of each image, as :meth:`prepare_batch` returns.
+
+        Returns:
+            (bboxes, labels, scores) as :meth:`predict` returns them.
+        """
+        results = ([], [], [])
+        for mb_loc, mb_conf, size in zip(mb_locs, mb_confs, sizes, strict=True):
+            bbox, label, score = self.coder.decode(
+                mb_loc, mb_conf, self.nms_thresh, self.score_thresh, self.nms_top_k,
+                self.keep_top_k)
+            bbox = self._to_input_pixels(bbox, size)
+            for out, array in zip(results, (bbox, label, score), strict=True):
+                out.append(cuda.to_cpu(array))
+        return results
+
     def predict(self, imgs):
         """Detect objects in images of any size.
+
+        The three stages are public (:meth:`prepare_batch`, :meth:`forward`,
+        :meth:`postprocess`) so that they can be timed one by one.
 
         Args:
             imgs: non-empty list of numpy (3, H, W) RGB images, values in
@@ -104,22 +164,14 @@ class SSD(chainer.Chain):
         Raises:
             replicate.errors.InputError (a ValueError): bad ``imgs``.
         """
-        check_images(imgs)
-        sizes = [img.shape[1:] for img in imgs]
-        x = self.xp.stack([self.device.send(self._prepare(img)) for img in imgs])
+        x, sizes = self.prepare_batch(imgs)
         with chainer.using_config('train', False), chainer.no_backprop_mode():
             mb_locs, mb_confs = self.forward(x)
-        results = ([], [], [])
-        for mb_loc, mb_conf, size in zip(mb_locs.array, mb_confs.array, sizes, strict=True):
-            bbox, label, score = self.coder.decode(
-                mb_loc, mb_conf, self.nms_thresh, self.score_thresh)
-            bbox = self._to_input_pixels(bbox, size)
-            for out, array in zip(results, (bbox, label, score), strict=True):
-                out.append(cuda.to_cpu(array))
-        return results
+        return self.postprocess(mb_locs.array, mb_confs.array, sizes)
 
     def info(self):
         """Settings that change results, as a dict of str -> str."""
         return {'resize_backend': self.resize, 'nms_thresh': str(self.nms_thresh),
-                'score_thresh': str(self.score_thresh),
+                'score_thresh': str(self.score_thresh), 'nms_top_k': str(self.nms_top_k),
+                'keep_top_k': str(self.keep_top_k),
                 'mean': str(np.asarray(self.mean).ravel().tolist())}

@@ -7,9 +7,9 @@ so all parameters exist right after construction (ChainerCV's are lazy).
 """
 import chainer
 import chainer.functions as F
-import chainer.links as L
 from chainer import initializers
 
+from replicate.channels_last import Convolution2D, max_pooling_2d
 from replicate.normalize import Normalize
 
 # (name, in_channels, out_channels): 3x3, stride 1, pad 1, then ReLU.
@@ -37,7 +37,7 @@ EXTRA_CONVS = (
 def _pool2(h):
     """2x2 stride-2 max pooling, rounding the output size up (Caffe's ceil
     mode = Chainer's ``cover_all=True``): 75 -> 38, 38 -> 19."""
-    return F.max_pooling_2d(h, 2, stride=2, cover_all=True)
+    return max_pooling_2d(h, 2, stride=2, cover_all=True)
 
 
 class VGG16Extractor300(chainer.Chain):
@@ -59,13 +59,13 @@ class VGG16Extractor300(chainer.Chain):
                       'initial_bias': initializers.Zero()}
         with self.init_scope():
             for name, n_in, n_out in BASE_CONVS:
-                setattr(self, name, L.Convolution2D(n_in, n_out, 3, pad=1))
+                setattr(self, name, Convolution2D(n_in, n_out, 3, pad=1))
             self.norm4 = Normalize(512, initial=initializers.Constant(20))
             # fc6 as a dilated 3x3 conv, fc7 as a 1x1 conv (subsampled fc layers)
-            self.conv6 = L.Convolution2D(512, 1024, 3, pad=6, dilate=6)
-            self.conv7 = L.Convolution2D(1024, 1024, 1)
+            self.conv6 = Convolution2D(512, 1024, 3, pad=6, dilate=6)
+            self.conv7 = Convolution2D(1024, 1024, 1)
             for name, n_in, n_out, ksize, stride, pad in EXTRA_CONVS:
-                setattr(self, name, L.Convolution2D(
+                setattr(self, name, Convolution2D(
                     n_in, n_out, ksize, stride=stride, pad=pad, **extra_init))
 
     def _conv(self, name, h):
@@ -91,7 +91,7 @@ class VGG16Extractor300(chainer.Chain):
             elif name == 'conv4_3':
                 sources.append(self.norm4(h))
                 h = _pool2(h)
-        h = F.max_pooling_2d(h, 3, stride=1, pad=1, cover_all=True)
+        h = max_pooling_2d(h, 3, stride=1, pad=1, cover_all=True)
         h = self._conv('conv7', self._conv('conv6', h))
         sources.append(h)
         for name, _, _, _, _, _ in EXTRA_CONVS:

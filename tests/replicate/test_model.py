@@ -78,7 +78,11 @@ def test_presets():
     assert (model.nms_thresh, model.score_thresh) == (0.45, 0.6)
     model.use_preset('evaluate')
     assert (model.nms_thresh, model.score_thresh) == (0.45, 0.01)
-    with pytest.raises(ValueError, match='evaluate, visualize'):
+    assert (model.nms_top_k, model.keep_top_k) == (None, None)
+    model.use_preset('evaluate-caffe')
+    assert (model.nms_thresh, model.score_thresh, model.nms_top_k, model.keep_top_k) == (
+        0.45, 0.01, 400, 200)
+    with pytest.raises(ValueError, match='evaluate, evaluate-caffe, visualize'):
         model.use_preset('fast')
     assert model.n_fg_class == 3 and model.insize == 300 and model.resize == 'cv2'
 

@@ -1,0 +1,93 @@
+"""Build the timed pipelines: our SSD300 (and ChainerCV's on request) with the
+same weights, preset and resize backend, on one device.
+
+Weights come from :mod:`replicate.parity.models`: ``random`` (seeded, the
+same values in both models), ``voc0712`` (ChainerCV's cache, never
+downloaded) or a path to an ``.npz`` in ChainerCV's layout, loaded strictly.
+"""
+import chainer
+import numpy as np
+
+from replicate.bench.errors import BenchError
+from replicate.bench.pipelines import ChainerCVPipeline, OursChainer, OursOnnx
+from replicate.errors import UserError
+
+
+def resolve_device(spec):
+    """A ``chainer.get_device`` device, made current.
+
+    Raises:
+        BenchError: unknown spec, or a CuPy device where CuPy/CUDA is missing.
+    """
+    if 'cupy' in spec and not chainer.backends.cuda.available:
+        raise BenchError('--device {}: CuPy with a CUDA GPU is not available here; install '
+                         'cupy on a GPU machine or use --device @numpy'.format(spec))
+    try:
+        device = chainer.get_device(spec)
+    except Exception as exc:  # chainer raises ValueError/TypeError for bad specs
+        raise BenchError('--device {}: not a Chainer device spec ({}); use @numpy or '
+                         '@cupy:N'.format(spec, exc)) from exc
+    device.use()
+    return device
+
+
+def _weights(model, args):
+    if args.weights == 'untrained':
+        from replicate.bench.weights import untrained_weights
+        untrained_weights(model, args.seed)
+        return 'replicate.bench.weights.untrained_weights (seed {})'.format(args.seed)
+    from replicate.parity import models
+    try:
+        path = models.resolve_weights(args.weights, args.n_fg_class)
+        return models.load_weights(model, path, args.seed)
+    except UserError as exc:
+        raise BenchError(str(exc)) from exc
+
+
+def ours(args, device):
+    """``(OursChainer pipeline, weights description)``; the model is
+    ``pipeline.model``."""
+    from replicate import SSD300
+    try:
+        model = SSD300(n_fg_class=args.n_fg_class, resize=args.resize_backend)
+    except ValueError as exc:  # e.g. resize backend cv2 without OpenCV
+        raise BenchError('--resize-backend {}: {}'.format(args.resize_backend, exc)) from exc
+    description = _weights(model, args)
+    model.use_preset(args.preset)
+    model.to_device(device)
+    return OursChainer(model), description
+
+
+def ours_onnx(model, threads=None):
+    """Our model (on the CPU) exported to ONNX, as a pipeline.
+
+    Raises:
+        BenchError: onnx, onnxruntime or onnx_chainer missing or broken.
+    """
+    try:
+        from replicate.ort.runtime import OnnxSSD
+        return OursOnnx(OnnxSSD(model, threads))
+    except ImportError as exc:
+        raise BenchError('--onnx: {} ({}); install onnx<1.19 and onnxruntime (the project '
+                         'pins both), or leave out --onnx'.format(exc, type(exc).__name__)) \
+            from exc
+
+
+def chainercv(args, device):
+    """ChainerCV's SSD300 as a pipeline, with the same weights as :func:`ours`.
+
+    Raises:
+        BenchError: ChainerCV is not installed.
+    """
+    try:
+        from chainercv.links import SSD300
+    except ImportError as exc:
+        raise BenchError('--against chainercv: ChainerCV is not importable here ({}); '
+                         'install chainercv==0.13.1 or leave out --against'.format(exc)) from exc
+    model = SSD300(n_fg_class=args.n_fg_class)
+    _weights(model, args)
+    model.use_preset(args.preset)
+    if device.xp is not np:
+        # ChainerCV's SSD moves its coder in to_gpu, not in to_device
+        model.to_gpu(device.device.id)
+    return ChainerCVPipeline(model, args.resize_backend)

@@ -1,0 +1,76 @@
+"""The channels-last CPU forward against Chainer's own convolution and max
+pooling: bit-identical outputs for every layer shape SSD300 uses and for odd
+ones, from either memory layout; gradients unchanged."""
+import chainer
+import chainer.functions as F
+import numpy as np
+import pytest
+
+from replicate.channels_last import Convolution2D, max_pooling_2d
+
+
+def inputs(rng, b, c, h, w, layout):
+    x = rng.standard_normal((b, h, w, c) if layout == 'nhwc' else (b, c, h, w))
+    x = x.astype(np.float32)
+    # an NCHW-shaped view of channels-last memory, as our layers return
+    return x.transpose(0, 3, 1, 2) if layout == 'nhwc' else x
+
+
+@pytest.mark.parametrize('layout', ['nchw', 'nhwc'])
+@pytest.mark.parametrize('b, c, size, out_c, ksize, stride, pad, dilate', [
+    (1, 3, 30, 8, 3, 1, 1, 1),      # conv1_1-like
+    (2, 16, 19, 24, 3, 1, 6, 6),    # conv6: dilated
+    (3, 16, 9, 12, 1, 1, 0, 1),     # conv7 / *_1: 1x1
+    (2, 16, 10, 12, 3, 2, 1, 1),    # conv8_2: stride 2, odd output
+    (1, 8, 5, 16, 3, 1, 0, 1),      # conv10_2: no padding
+    (2, 8, 3, 16, 3, 1, 0, 1),      # conv11_2: 1x1 output
+    (2, 5, 11, 7, (3, 2), (2, 1), (1, 0), (1, 2)),  # asymmetric everything
+])
+def test_convolution_identical(layout, b, c, size, out_c, ksize, stride, pad, dilate):
+    rng = np.random.default_rng(0)
+    x = inputs(rng, b, c, size, size + 1, layout)
+    link = Convolution2D(c, out_c, ksize, stride=stride, pad=pad, dilate=dilate)
+    link.b.array[:] = rng.standard_normal(out_c)
+    got = link(x).array
+    expected = F.convolution_2d(x, link.W, link.b, stride, pad, dilate=dilate).array
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+    # the result lies channels-last in memory, as Chainer's does
+    assert got.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def test_convolution_gradients_unchanged():
+    rng = np.random.default_rng(1)
+    x = chainer.Variable(inputs(rng, 2, 4, 7, 7, 'nchw'))
+    link = Convolution2D(4, 6, 3, pad=1)
+    link.cleargrads()  # a new Parameter's grad is NaN-filled
+    F.sum(link(x) ** 2).backward()
+    ours = (x.grad.copy(), link.W.grad.copy(), link.b.grad.copy())
+    x.cleargrad(), link.cleargrads()
+    F.sum(F.convolution_2d(x, link.W, link.b, 1, 1) ** 2).backward()
+    for a, b in zip(ours, (x.grad, link.W.grad, link.b.grad), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize('layout', ['nchw', 'nhwc'])
+@pytest.mark.parametrize('size, ksize, stride, pad', [
+    (75, 2, 2, 0),   # ceil mode: 75 -> 38
+    (38, 2, 2, 0),
+    (19, 3, 1, 1),   # pool5
+    (10, 3, 2, 1),   # overhanging windows
+])
+def test_max_pooling_identical(layout, size, ksize, stride, pad):
+    x = inputs(np.random.default_rng(2), 2, 5, size, size + 2, layout)
+    x[0, 0, :3, :3] = np.nan  # NaN propagates like Chainer's
+    with chainer.no_backprop_mode():
+        got = max_pooling_2d(x, ksize, stride, pad, cover_all=True).array
+        expected = F.max_pooling_2d(x, ksize, stride, pad, cover_all=True).array
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_max_pooling_with_backprop_falls_back_to_chainer():
+    x = chainer.Variable(inputs(np.random.default_rng(3), 1, 3, 9, 9, 'nchw'))
+    y = max_pooling_2d(x, 2, 2)
+    F.sum(y).backward()
+    assert x.grad.sum() == y.size  # one gradient per window maximum
