@@ -55,8 +55,13 @@ COMMIT_ENV = 'SSD_SUITE_COMMIT'
 
 def git_commit(repo_dir=None):
     """``<sha>``, or ``<sha>+dirty`` when tracked files outside ``reports/``
-    differ from it, of the checkout holding this file. Outside git (or
-    without git installed): ``$SSD_SUITE_COMMIT`` if set, else ``unknown``."""
+    differ from it, of the checkout holding this file; ``unknown`` outside
+    git. ``$SSD_SUITE_COMMIT``, when set, wins: the GPU check sets it in a
+    copy of the tree after comparing every tracked file with the pack's
+    (``tools/gpu_pack.py``), where the copy's own git state, if any, is not
+    the one that made it."""
+    if os.environ.get(COMMIT_ENV):
+        return os.environ[COMMIT_ENV]
     repo_dir = repo_dir or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
         sha = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=repo_dir, capture_output=True,
@@ -68,7 +73,7 @@ def git_commit(repo_dir=None):
                                cwd=repo_dir, capture_output=True, text=True,
                                timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return os.environ.get(COMMIT_ENV) or 'unknown'
+        return 'unknown'
     return sha + ('+dirty' if dirty else '')
 
 

@@ -198,7 +198,11 @@ class Check(object):
                                                       'missing: ' + ', '.join(missing)))
         paths = [site, ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p]
         self.env['PYTHONPATH'] = os.pathsep.join(paths)
-        self.env[gpu_pack.COMMIT_ENV] = self.manifest['commit']
+        commit, differing = gpu_pack.tree_commit(self.manifest)
+        self.env[gpu_pack.COMMIT_ENV] = commit
+        self.log('  tree: {} ({})'.format(commit, 'every tracked file as packed' if not differing
+                                          else '{} file(s) differ from the pack, e.g. {}'.format(
+                                              len(differing), ', '.join(differing[:3]))))
         code = 'import replicate, chainer; print("chainer", chainer.__version__)'
         if self.command('setup', [sys.executable, '-c', code], timeout=120) != 0:
             raise PhaseError('replicate/chainer do not import (logs/setup.log)')

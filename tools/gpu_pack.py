@@ -116,6 +116,43 @@ def manifest_entry(pack, relative, role):
     return entry
 
 
+def git_blob_sha1(path):
+    """The id git gives the file's content (``git hash-object``): SHA-1 of
+    ``b'blob <size>\\0' + content``, computable where git is absent."""
+    with open(path, 'rb') as f:
+        content = f.read()
+    return hashlib.sha1(b'blob %d\0' % len(content) + content).hexdigest()
+
+
+def tracked_tree(root=ROOT):
+    """``{path: blob sha1}`` of the tracked files outside ``reports/``, as the
+    index holds them: the copy of the tree the check runs in is compared
+    with it, so its reports can name the commit they ran (see
+    :func:`tree_commit`)."""
+    listing = subprocess.run(['git', 'ls-files', '-s', '-z', '--', '.', ':(exclude)reports'],
+                             cwd=root, capture_output=True, check=True).stdout.decode()
+    tree = {}
+    for record in filter(None, listing.split('\0')):
+        meta, path = record.split('\t', 1)
+        tree[path] = meta.split()[1]
+    return tree
+
+
+def tree_commit(manifest, root=ROOT):
+    """``(commit, differing paths)``: the pack's commit when every tracked file
+    recorded in the manifest has the same content under ``root``, else that
+    commit marked ``+dirty`` (the reports then do not claim it)."""
+    commit = manifest['commit']
+    differing = sorted(path for path, blob in manifest.get('tree', {}).items()
+                       if not os.path.isfile(os.path.join(root, path))
+                       or git_blob_sha1(os.path.join(root, path)) != blob)
+    if not manifest.get('tree'):
+        differing = ['(the manifest records no tree: remake the pack)']
+    if differing and not commit.endswith('+dirty'):
+        commit += '+dirty'
+    return commit, differing
+
+
 def write_manifest(pack, commit, commands):
     """Describe every file of ``pack``; returns the manifest dict.
 
@@ -140,6 +177,7 @@ def write_manifest(pack, commit, commands):
         raise PackError('{} holds {:.1f} MB, over the {:.0f} MB budget: use a smaller '
                         '--sample'.format(pack, total / 1e6, BUDGET_BYTES / 1e6))
     manifest = {'commit': commit, 'total_bytes': total, 'files': entries,
+                'tree': tracked_tree(),
                 'commands': commands,
                 'date': datetime.datetime.now(datetime.timezone.utc).strftime(
                     '%Y-%m-%dT%H:%M:%SZ')}
