@@ -63,7 +63,8 @@ def test_proto_defaults_apply_to_absent_fields():
 @pytest.mark.parametrize('old, new, field', [
     ('type: "ssd_mobilenet_v2_keras"', 'type: "ssd_mobilenet_v1_keras"',
      'model.ssd.feature_extractor.type'),
-    ('min_depth: 16', 'min_depth: 16 use_depthwise: true', 'model.ssd.feature_extractor.use_depthwise'),
+    ('min_depth: 16', 'min_depth: 16 use_depthwise: true',
+     'model.ssd.feature_extractor.use_depthwise'),
     ('min_depth: 16', 'min_depth: 16 fpn { min_level: 3 }', 'model.ssd.feature_extractor.fpn'),
     ('fixed_shape_resizer {', 'keep_aspect_ratio_resizer {',
      'model.ssd.image_resizer.keep_aspect_ratio_resizer'),

@@ -21,7 +21,8 @@ def test_fields_messages_and_repeated_values_in_file_order():
 
 
 def test_hand_written_forms():
-    message = textproto.parse('a: { b: 1 } c < d: 2 > e: [1, 2, 3] f: "ab" "cd" g: [{h: 1}, {h: 2}]')
+    message = textproto.parse('a: { b: 1 } c < d: 2 > e: [1, 2, 3] f: "ab" "cd" '
+                              'g: [{h: 1}, {h: 2}]')
     assert message['a'][0]['b'] == ['1']
     assert message['c'][0]['d'] == ['2']
     assert message['e'] == ['1', '2', '3']
