@@ -11,10 +11,13 @@ supported (...)``. A field this module does not know at all is refused too,
 so a config never silently means something else here than in TF.
 
 Defaults are those of the OD API protos (``object_detection/protos/*.proto``,
-v2.8): a field absent from the file takes them, exactly as in TF.
+v2.8): a field absent from the file takes them, exactly as in TF. Numbers of
+the protos' ``float`` fields are rounded to float32, as TF reads them.
 """
 import dataclasses
 import math
+
+import numpy as np
 
 from replicate.odapi import textproto
 from replicate.odapi.errors import ConfigError
@@ -162,7 +165,9 @@ class _Fields:
 
     def scalar(self, name, kind, default):
         value = self.one(name)
-        return default if value is None else self.convert(name, value, kind)
+        if value is None:
+            return float(np.float32(default)) if kind is float else default
+        return self.convert(name, value, kind)
 
     def repeated(self, name, kind):
         return tuple(self.convert(name, v, kind) for v in self.values(name))
@@ -183,7 +188,10 @@ class _Fields:
                 number = float(value[:-1] if suffixed else value)
                 if not math.isfinite(number):
                     raise ValueError(value)
-                return number
+                # the OD API protos declare these fields `float` (32 bits): TF
+                # sees the value rounded to float32, and so must we (the
+                # anchors' scales differ in the last bit otherwise)
+                return float(np.float32(number))
             if kind is str and isinstance(value, textproto.Token):
                 return str(value)  # an enum name
             if kind is str:

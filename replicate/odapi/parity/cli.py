@@ -59,7 +59,9 @@ def _rows_after_network(model, graph_runs, ours_layers, tf_layers, images, rtol)
     from replicate.odapi.parity import capture
     from replicate.odapi.parity.detections import align
     from replicate.odapi.ssd import to_pixels
-    rows = [metrics.compare('anchors', model.coder.anchors, graph_runs[0]['post/anchors'], rtol)]
+    from chainer.backends import cuda
+    rows = [metrics.compare('anchors', cuda.to_cpu(model.coder.anchors),
+                            graph_runs[0]['post/anchors'], rtol)]
     for i, (img, run) in enumerate(zip(images, graph_runs, strict=True)):
         rows.append(metrics.compare('preprocess[{}]'.format(i), model._prepare(img),
                                     tf_layers['input'][i], rtol))

@@ -56,10 +56,27 @@ def verdict_sentence(info, rtol):
                                counts[NOISE]))
 
 
+def worst_errors(frame):
+    """One sentence: the largest scaled_err of the layer rows, of the
+    end-to-end network rows, and of the final detections."""
+    names = frame['name']
+    groups = (('each layer on TF\'s input', names.str.startswith(LOCAL_PREFIX)),
+              ('end to end', ~names.str.startswith(LOCAL_PREFIX) &
+               ~names.str.contains(r'^(?:anchors|preprocess|decoded|scores|detections|predict)')),
+              ('final detections', names.str.contains(r'^(?:detections|predict)\[')))
+    parts = []
+    for label, mask in groups:
+        rows = frame[mask]
+        if len(rows):
+            worst = rows.loc[rows['scaled_err'].idxmax()]
+            parts.append('{} {:.3g} (`{}`)'.format(label, worst['scaled_err'], worst['name']))
+    return 'Largest scaled_err: ' + '; '.join(parts) + '.'
+
+
 def markdown(frame, info, settings, provenance, note, unmatched):
     skipped = ', '.join('`{}`'.format(n) for n in unmatched) or 'none'
     return '\n'.join([
-        TITLE, '', verdict_sentence(info, settings['rtol']), '', note, '',
+        TITLE, '', verdict_sentence(info, settings['rtol']), '', worst_errors(frame), '', note, '',
         METHOD, '', 'Recorded outputs of ours with no TF tensor to compare (not rows): ' +
         skipped + '.', '', 'Columns are explained in [README.md](README.md).', '',
         '## Settings', '', provenance_markdown(settings),
