@@ -56,10 +56,11 @@ def raw_images(args):
 
 def _rows_after_network(model, graph_runs, ours_layers, tf_layers, images, rtol):
     """Rows for preprocessing, anchors, decoding, scores and detections."""
+    from chainer.backends import cuda
+
     from replicate.odapi.parity import capture
     from replicate.odapi.parity.detections import align
     from replicate.odapi.ssd import to_pixels
-    from chainer.backends import cuda
     rows = [metrics.compare('anchors', cuda.to_cpu(model.coder.anchors),
                             graph_runs[0]['post/anchors'], rtol)]
     for i, (img, run) in enumerate(zip(images, graph_runs, strict=True)):
