@@ -12,9 +12,6 @@ from replicate.tables import frame_to_markdown, write_table
 
 #: Rows of each layer run alone on TF's input of that layer.
 LOCAL_PREFIX = 'layer:'
-#: Verdict of an end-to-end row above the tolerance but within TF's own
-#: float32 error (see :func:`replicate.odapi.parity.cli.end_to_end_rows`).
-NOISE = 'within float32 noise'
 TITLE = ('# SSD-MobileNetV2 parity: our Chainer port vs the OD API export in TensorFlow, '
          'layer by layer')
 METHOD = (
@@ -22,10 +19,11 @@ METHOD = (
     'is frozen (variables to constants, nested calls inlined) and run in a TF session on each '
     'raw uint8 image; each layer\'s output is fetched from the export\'s own graph under the '
     'Keras layer\'s name (the op of the layer\'s scope whose output leaves it), so nothing on '
-    'the TF side is rebuilt. Our model is fed TF\'s preprocessed batch (the input of `Conv1`), '
-    'so the layer rows measure the network alone; `preprocess[i]` compares our own resize and '
-    'normalization, and `predict[i]/*` our whole `predict` on the raw image. TF arrays are '
-    'NHWC and are transposed to NCHW for the comparison.')
+    'the TF side is rebuilt. `layer:` rows run each of our layers on TF\'s input of that layer '
+    '(the tensors entering the layer\'s scope); the other network rows run our whole model on '
+    'TF\'s preprocessed batch (the input of `Conv1`), so they measure the network alone; '
+    '`preprocess[i]` compares our own resize and normalization, and `predict[i]/*` our whole '
+    '`predict` on the raw image. TF arrays are NHWC and are transposed to NCHW.')
 
 
 def report_stem(out_dir, export_dir, device):
@@ -36,24 +34,6 @@ def report_stem(out_dir, export_dir, device):
         name = name[len('odapi_'):]
     return os.path.join(out_dir, 'odapi_{}_{}'.format(name, 'gpu' if 'cupy' in device
                                                       else 'cpu'))
-
-
-def summary(rows):
-    """:func:`replicate.parity.report.summary` plus the count of :data:`NOISE` rows."""
-    info = parity_report.summary(rows)
-    info['counts'][NOISE] = sum(row['verdict'] == NOISE for row in rows)
-    return info
-
-
-def verdict_sentence(info, rtol):
-    """The report's one-sentence conclusion."""
-    counts = info['counts']
-    if info['first_diverging'] is not None:
-        return parity_report.verdict_sentence(info, rtol)
-    return ('**PASS**: all {} compared outputs match: {} exact, {} within the tolerance '
-            'scaled_err <= {:g}, {} end-to-end rows within float32 noise; final detections '
-            'included.'.format(info['rows'], counts[metrics.EXACT], counts[metrics.WITHIN], rtol,
-                               counts[NOISE]))
 
 
 def worst_errors(frame):
@@ -76,7 +56,8 @@ def worst_errors(frame):
 def markdown(frame, info, settings, provenance, note, unmatched):
     skipped = ', '.join('`{}`'.format(n) for n in unmatched) or 'none'
     return '\n'.join([
-        TITLE, '', verdict_sentence(info, settings['rtol']), '', worst_errors(frame), '', note, '',
+        TITLE, '', parity_report.verdict_sentence(info, settings['rtol']), '',
+        worst_errors(frame), '', note, '',
         METHOD, '', 'Recorded outputs of ours with no TF tensor to compare (not rows): ' +
         skipped + '.', '', 'Columns are explained in [README.md](README.md).', '',
         '## Settings', '', provenance_markdown(settings),
@@ -87,7 +68,7 @@ def markdown(frame, info, settings, provenance, note, unmatched):
 def write_report(rows, stem, settings, provenance, note, unmatched):
     """Write the three files; returns :func:`replicate.parity.report.summary`."""
     frame = write_table(pd.DataFrame(rows, columns=list(metrics.COLUMNS)), stem)
-    info = summary(rows)
+    info = parity_report.summary(rows)
     with open(stem + '.md', 'w') as f:
         f.write(markdown(frame, info, settings, provenance, note, unmatched))
     meta = {'provenance': provenance, 'settings': settings, 'summary': info,
