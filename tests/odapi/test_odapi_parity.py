@@ -47,8 +47,28 @@ def test_every_layer_of_ours_has_its_tf_tensor(export_model, export_graph):
     assert 0 < worst < 1e-5
 
 
+class _Shared:
+    """The session's ExportGraph for the command (closing it is left to the fixture)."""
+
+    def __init__(self, graph):
+        self.graph = graph
+
+    def __call__(self, saved_model_dir):
+        assert os.path.samefile(saved_model_dir, os.path.join(EXPORT, 'saved_model'))
+        return self
+
+    def __getattr__(self, name):
+        return getattr(self.graph, name)
+
+    def close(self):
+        pass
+
+
 @pytest.mark.tf
-def test_command_writes_a_passing_report(tmp_path):
+def test_command_writes_a_passing_report(tmp_path, export_graph, monkeypatch):
+    # the export is frozen once per session (the command would redo it: ~5 s)
+    from replicate.odapi.parity import tf_graph
+    monkeypatch.setattr(tf_graph, 'ExportGraph', _Shared(export_graph))
     code = cli.main([EXPORT, '--out', str(tmp_path), '--batch', '1'] + FIXTURE_RTOL)
     stem = tmp_path / 'odapi_ssd_mobilenet_v2_cpu'
     assert code == 0
