@@ -112,9 +112,11 @@ class SSDMobileNetV2(chainer.Chain):
             box_encodings: float32 (K, 4). class_predictions: float32 (K, C + 1).
 
         Returns:
-            dict: ``decoded`` float32 (K, 4) boxes before NMS, ``scores``
-            float32 (K, C + 1) converted scores, plus the detections of
-            :func:`replicate.odapi.postprocess.multiclass_nms` (normalized).
+            dict: ``decoded`` float32 (K, 4) normalized boxes before NMS,
+            ``scores_all`` float32 (K, C + 1) converted scores (background
+            first), plus the detections of
+            :func:`replicate.odapi.postprocess.multiclass_nms` (``boxes``,
+            ``classes``, ``scores``, ``anchor_indices``; normalized).
         """
         pp = self.config.post_processing
         decoded = cuda.to_cpu(self.coder.decode(self.coder.xp.asarray(box_encodings)))

@@ -1,5 +1,6 @@
 """Loading the real OD API export strictly, and our port's outputs against
 the export's own signature outputs in TensorFlow."""
+import os
 import shutil
 
 import numpy as np
@@ -115,3 +116,24 @@ def test_predict_returns_pixels_and_zero_based_labels(export_model, signature):
 def test_anchors_equal_the_exports(export_model, export_graph):
     anchors = export_graph.run(raw_images()[0], {'a': export_graph.find_anchors()})['a']
     np.testing.assert_array_equal(export_model.coder.anchors, anchors)
+
+
+def test_exporter_checkpoint_folder_loads_under_another_scope(tmp_path, export_model):
+    """An export without saved_model/ but with checkpoint/ckpt-N (the
+    exporter's object graph: root -> 'model'), names under another scope."""
+    tf = pytest.importorskip('tensorflow')
+    arrays = checkpoint.read_variables(checkpoint.find_variables(EXPORT))
+    model = tf.Module()
+    renamed = {name.replace('ssd_mobile_net_v2_keras_feature_extractor_1/',
+                            'ssd_mobile_net_v2_keras_feature_extractor/'): value
+               for name, value in arrays.items()}
+    model.weights = [tf.Variable(value, name=name) for name, value in sorted(renamed.items())]
+    folder = tmp_path / 'export'
+    (folder / 'checkpoint').mkdir(parents=True)
+    shutil.copy(os.path.join(EXPORT, 'pipeline.config'), folder)
+    tf.train.Checkpoint(model=model).write(str(folder / 'checkpoint' / 'ckpt-0'))
+    assert checkpoint.find_variables(str(folder)).endswith('ckpt-0')
+    loaded = SSDMobileNetV2.from_export(str(folder))
+    for (key, ours), (_, theirs) in zip(sorted(loaded.namedparams()),
+                                        sorted(export_model.namedparams()), strict=True):
+        np.testing.assert_array_equal(ours.array, theirs.array, err_msg=key)
