@@ -105,32 +105,28 @@ class _Parser:
         if colon:
             self.pos += 1
         text = self.peek()[1]
-        if text in _CLOSE:
-            self.pos += 1
-            value = self.message(_CLOSE[text])
-            self.take(_CLOSE[text])
-            return [value]
-        if not colon:
+        if not colon and text not in _CLOSE:
             raise self.error('expected ":" or "{" after a field name')
-        if text == '[':
-            self.pos += 1
-            values = []
-            while self.peek()[1] != ']':
-                values.extend(self.list_item())
-                if self.peek()[1] == ',':
-                    self.pos += 1
-            self.take(']')
-            return values
-        return [self.scalar()]
+        if text != '[':
+            return [self.value()]
+        self.pos += 1
+        values = []
+        while self.peek()[1] != ']':
+            values.append(self.value())
+            if self.peek()[1] == ',':
+                self.pos += 1
+        self.take(']')
+        return values
 
-    def list_item(self):
+    def value(self):
+        """One message ``{...}`` / ``<...>`` or one scalar."""
         text = self.peek()[1]
-        if text in _CLOSE:
-            self.pos += 1
-            value = self.message(_CLOSE[text])
-            self.take(_CLOSE[text])
-            return [value]
-        return [self.scalar()]
+        if text not in _CLOSE:
+            return self.scalar()
+        self.pos += 1
+        value = self.message(_CLOSE[text])
+        self.take(_CLOSE[text])
+        return value
 
     def scalar(self):
         kind, text, line = self.peek()
