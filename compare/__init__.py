@@ -1,0 +1,41 @@
+"""Compare object detectors on the same images: run -> run folder -> score -> report.
+
+The flow, and the module that owns each step::
+
+    python compare/run.py IMAGES -d SPEC ... --out RUN        compare.cli
+      images.py      read each image once, as displayed (EXIF applied)
+      adapters/      one adapter per kind of detector, built from its spec;
+                     each returns detections.py's common format
+      runner.py      every detector on every image, resumable
+      benchmark.py   timed repeats on fixed batches
+          |
+          v
+    RUN/ (the run folder)                                     compare.rundir
+          |
+          v
+    python -m compare.score RUN                               compare.score
+      score/         tables: detections, agreement, speed, mAP, classes
+      report/        summary.md, report.html, figures/*.png
+
+:mod:`compare.rundir` is the one owner of every file of a run folder: it
+names them, writes them and reads them back by one rule, and its docstring is
+the format. Who computes what it writes:
+
+=====================================================  =========================
+file of the run folder                                  computed by
+=====================================================  =========================
+``meta.json``                                           :mod:`compare.cli`
+``raw/<detector>.jsonl``                                :mod:`compare.runner`
+``raw/timings.csv``                                     :mod:`compare.benchmark`
+``raw/skipped.csv``                                     :mod:`compare.images`,
+                                                        :mod:`compare.runner`
+``raw/<detector>.error.txt``                            :mod:`compare.runner`
+``raw/README.md``                                       :mod:`compare.rundir`
+``<table>.csv``, ``<table>.md``                         :mod:`compare.score`
+``summary.md``, ``report.html``, ``figures/*.png``      :mod:`compare.report`
+=====================================================  =========================
+
+Shared: :mod:`compare.errors` (one-line user errors, exit codes) and
+:mod:`compare.paths` (paths recorded relative to the cwd, so two clones
+write the same reports).
+"""

@@ -1,68 +1,82 @@
-"""Command line of the comparison run: ``python compare/run.py IMAGES [...]``.
+"""The run command: ``python compare/run.py IMAGES [...]`` (also ``python -m compare``).
 
-Steps: list images -> build and load detectors -> per-image loop (raw/*.jsonl,
-resumable) -> speed benchmark (raw/timings.csv) -> meta.json -> scoring
-(``compare.score.score_run``) if that module is importable.
+Steps: list images -> build and load detectors -> per-image loop
+(:mod:`compare.runner`: raw/*.jsonl, resumable) -> speed benchmark
+(:mod:`compare.benchmark`: raw/timings.csv) -> meta.json -> scoring
+(:func:`compare.score.score_run`). Every file it writes is written through
+:mod:`compare.rundir`.
 """
 import argparse
 import os
 import sys
 
-import pandas as pd
-
-from compare import meta, rawstore, runner, speed
-from compare.adapters import BUILDERS, build_all, parse_spec
+from compare import benchmark, rundir, runner
+from compare.adapters import build_all, kinds_help, parse_spec
 from compare.errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, UserError, is_user_error
 from compare.images import list_images, load_rgb
 from compare.paths import display_path, from_run
-from compare.score_speed import speed_table
+from reporting.provenance import provenance
 
+#: What runs when no --detector is given.
 DEFAULT_DETECTORS = ('ours', 'chainercv')
+TF_KINDS = ('tf', 'tfzoo', 'tf1')
+
+DESCRIPTION = '''\
+Run object detectors on a folder of images, then score them.
+
+Writes the run folder OUT: meta.json and raw/ (raw/<detector>.jsonl,
+raw/timings.csv, raw/skipped.csv, raw/README.md: the format), then, unless
+--no-score, the tables (*.csv, *.md), summary.md, report.html and figures/
+(as `python -m compare.score OUT` does). A run folder that already holds
+results is resumed: images a detector has done are not run again for it.'''
+
+EPILOG = '''\
+Detector specs (-d): KIND[:ARG][,KEY=VALUE...]. Without -d, {defaults}
+run; any -d replaces them. Every kind also takes name=NAME (the detector's
+name and raw file name) and random_weights=yes (records an untrained export
+as RANDOM weights in meta.json and in the report banner).
+{kinds}
+Examples: -d ours:voc0712 -d chainercv:random:3 -d tf:exports/my_model
+  -d tfzoo:ssd_mobilenet_v2_320x320_coco17_tpu-8
+  -d tf1:path/frozen_inference_graph.pb,labels=coco'''
 
 
 def parser():
     p = argparse.ArgumentParser(
-        prog='python compare/run.py',
-        description='Run object detectors on a folder of images and write raw outputs '
-                    '(raw/<detector>.jsonl, raw/timings.csv, raw/skipped.csv, meta.json).',
-        epilog='Detector specs: KIND[:ARG][,KEY=VALUE...], kinds: {}. Examples: ours:random, '
-               'chainercv:voc0712, tf:exports/my_model, tfzoo:ssd_mobilenet_v2_320x320_coco17_tpu-8'
-               ', tf1:path/frozen_inference_graph.pb,labels=coco, fake:0. Every kind also takes '
-               'name=NAME and random_weights=yes (marks an untrained export as RANDOM '
-               'weights in meta.json and in the report banner). ours and chainercv are '
-               'always run (voc0712 if cached, else random weights, recorded loudly) unless given '
-               'explicitly or --no-default-detectors.'.format(', '.join(BUILDERS)))
+        prog='python compare/run.py', description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG.format(defaults=' and '.join(DEFAULT_DETECTORS), kinds=kinds_help()))
     p.add_argument('images', help='folder of images (walked recursively, sorted)')
     p.add_argument('--detector', '-d', action='append', default=[], metavar='SPEC',
-                   help='detector to run (repeatable)')
-    p.add_argument('--no-default-detectors', action='store_true',
-                   help='run only the --detector specs')
-    p.add_argument('--out', help='run folder (default reports/compare-<images folder name>)')
-    p.add_argument('--annotations', help='annotations for scoring (default: found beside images)')
-    p.add_argument('--force', action='store_true', help='redo all images (default: resume)')
+                   help='detector to run (repeatable; default: {})'.format(
+                       ', '.join(DEFAULT_DETECTORS)))
+    p.add_argument('--out', help='run folder (default: reports/compare-<images folder name>)')
+    p.add_argument('--annotations', help='VOC Annotations folder / XML, or COCO JSON, for mAP '
+                   '(default: annotations.json or Annotations/ found beside the images)')
+    p.add_argument('--force', action='store_true',
+                   help='delete the raw outputs of these detectors and redo every image '
+                        '(default: resume)')
     p.add_argument('--preset', default='auto', choices=('auto', 'visualize', 'evaluate'),
-                   help='score threshold preset of the Chainer SSDs (auto: evaluate for trained '
-                        'weights, visualize for random ones)')
-    p.add_argument('--tf-zoo-dir', help='cache of TF model zoo archives (default '
-                   '$SSD_SUITE_TF_ZOO_DIR or ~/.cache/ssd-suite/tf_zoo)')
-    p.add_argument('--batch-sizes', default='1', help='comma list for the speed benchmark')
-    p.add_argument('--repeats', type=int, default=5, help='timed repeats per batch size')
-    p.add_argument('--warmup', type=int, default=1, help='untimed calls before timing')
-    p.add_argument('--no-speed', action='store_true', help='skip the speed benchmark')
-    p.add_argument('--no-score', action='store_true', help='do not call compare.score')
+                   help='score threshold preset of the Chainer SSDs (default: %(default)s: '
+                        'evaluate for trained weights, visualize for random ones)')
+    p.add_argument('--tf-zoo-dir', help='cache of TF model zoo archives (default: '
+                   '$SSD_SUITE_TF_ZOO_DIR, else ~/.cache/ssd-suite/tf_zoo)')
+    p.add_argument('--batch-sizes', default='1',
+                   help='comma list for the speed benchmark (default: %(default)s)')
+    p.add_argument('--repeats', type=int, default=5,
+                   help='timed calls per batch size (default: %(default)s)')
+    p.add_argument('--warmup', type=int, default=1,
+                   help='untimed calls before timing (default: %(default)s)')
+    p.add_argument('--no-speed', action='store_true',
+                   help='skip the speed benchmark (no raw/timings.csv)')
+    p.add_argument('--no-score', action='store_true', help='write meta.json and raw/ only')
     p.add_argument('--no-progress', action='store_true', help='no progress bar')
     return p
 
 
 def detector_specs(args):
-    """The specs to run: the given ones plus the defaults not overridden."""
-    given = [parse_spec(spec)[0] for spec in args.detector]
-    defaults = [] if args.no_default_detectors else [k for k in DEFAULT_DETECTORS if k not in given]
-    specs = defaults + list(args.detector)
-    if not specs:
-        raise UserError('no detectors: give --detector SPEC (kinds: {})'.format(
-            ', '.join(BUILDERS)))
-    return specs
+    """The specs to run: those given, else :data:`DEFAULT_DETECTORS`."""
+    return list(args.detector) or list(DEFAULT_DETECTORS)
 
 
 def batch_sizes(text):
@@ -100,66 +114,85 @@ def run(args):
     adapters = build_all(specs, {'preset': args.preset, 'tf_zoo_dir': args.tf_zoo_dir})
     out = args.out or os.path.join('reports', 'compare-' + os.path.basename(
         os.path.abspath(args.images)))
-    raw_dir = os.path.join(out, 'raw')
-    os.makedirs(raw_dir, exist_ok=True)
-    rawstore.write_readme(raw_dir)
-    statuses = runner.load_adapters(adapters, raw_dir, log=log)
+    os.makedirs(os.path.join(out, rundir.RAW), exist_ok=True)
+    rundir.write_readme(out)
+    statuses = runner.load_adapters(adapters, out, log=log)
     _refuse_all_failed(statuses)
     _refuse_mixed_resume(out, adapters, statuses, args.force)
-    uses_tf = any(parse_spec(s)[0] in meta.TF_KINDS and statuses[a.name] == 'ok'
-                  for s, a in zip(specs, adapters, strict=True))
+    uses_tf = any(parse_spec(spec)[0] in TF_KINDS and statuses[a.name] == 'ok'
+                  for spec, a in zip(specs, adapters, strict=True))
     record = recorded_args(args, specs)
-    images_info = {'folder': display_path(args.images),
-                   'folder_from_run': from_run(args.images, out), 'listed': len(images),
-                   'not_images': len(listed_skipped)}
-    write = lambda state, counts=None: meta.write_meta(out, meta.build_meta(  # noqa: E731
+    images_info = rundir.ImagesInfo(display_path(args.images), from_run(args.images, out),
+                                    len(images), len(listed_skipped))
+    write = lambda state, counts=None: rundir.write_meta(out, _meta(  # noqa: E731
         record, adapters, statuses, images_info, state, counts, uses_tf))
     write('running')
     counts = None
     try:
-        counts = runner.run_images(adapters, args.images, images, raw_dir, statuses,
+        counts = runner.run_images(adapters, args.images, images, out, statuses,
                                    force=args.force, progress=not args.no_progress)
     except KeyboardInterrupt:
         write('interrupted')
         raise
     finally:
         unread = counts['unreadable'] if counts else []
-        runner.write_skipped(os.path.join(raw_dir, 'skipped.csv'), listed_skipped + unread)
-    if not args.no_speed:
-        _speed(adapters, statuses, args, images, sizes, raw_dir)
+        rundir.write_skipped(out, listed_skipped + unread)
+    if args.no_speed:
+        rundir.write_timings(out, None)
+    else:
+        _speed(adapters, statuses, args, images, sizes, out)
     write('complete', counts)
     _report_failures(adapters, statuses)
     if not args.no_score:
-        _score(out, args.annotations)
+        from compare.score import score_run
+        score_run(out, annotations=args.annotations)
+        log('scored: {}'.format(out))
     return out
 
 
+def _meta(args, adapters, statuses, images_info, state, counts, uses_tf):
+    """The :class:`compare.rundir.RunMeta` of the run so far (image counts
+    once the images are done)."""
+    def entry(adapter):
+        if counts is None:
+            return rundir.DetectorEntry.of(adapter.info(), statuses[adapter.name])
+        return rundir.DetectorEntry.of(adapter.info(), statuses[adapter.name],
+                                       counts['done'].get(adapter.name, 0),
+                                       counts['new'].get(adapter.name, 0))
+    entries = tuple(entry(a) for a in adapters)
+    extra = {'detectors': ', '.join('{}={}'.format(d.name, d.weights) for d in entries)}
+    return rundir.RunMeta(provenance(import_tensorflow=uses_tf, extra=extra), args, images_info,
+                          state, entries)
+
+
 def _refuse_all_failed(statuses):
-    """Some detectors may fail (the run reports why); all failing is an error."""
+    """Some detectors may fail (the run reports why); all failing is an error.
+    The reasons were logged one line each just above: not repeated here."""
     if not any(status == 'ok' for status in statuses.values()):
-        raise UserError('no detector could be loaded ({}); fix the cause above or pass other '
-                        '--detector specs'.format('; '.join(
-                            '{} {}'.format(name, status) for name, status in statuses.items())))
+        raise UserError('no detector could be loaded ({}: see the line of each above); fix '
+                        'the cause or pass other --detector specs'.format(', '.join(statuses)))
 
 
 def _refuse_mixed_resume(out, adapters, statuses, force):
-    changed = meta.changed_weights(meta.read_meta(out), adapters, statuses)
+    changed = runner.changed_weights(rundir.read_meta(out), adapters, statuses)
     if changed and not force:
         raise UserError('{} already holds results of {} with other weights/preset; use --force '
                         'to redo or --out for a new folder'.format(out, ', '.join(changed)))
 
 
-def _speed(adapters, statuses, args, images, sizes, raw_dir):
-    """Benchmark on the first readable images; writes raw/timings.csv."""
+def _speed(adapters, statuses, args, images, sizes, out):
+    """Benchmark on the first readable images; writes raw/timings.csv and
+    prints its total columns as scoring will compute them."""
+    from compare.score.speed import speed_table
     sample = _readable(args.images, images, max(sizes))
     rows = []
     for adapter in [a for a in adapters if statuses[a.name] == 'ok']:
         log('speed: {} (batch sizes {}, warm-up {}, repeats {})'.format(
             adapter.name, sizes, args.warmup, args.repeats))
-        rows += speed.benchmark(adapter, sample, sizes, args.warmup, args.repeats)
-    speed.write_timings(rows, os.path.join(raw_dir, 'timings.csv'))
+        rows += benchmark.benchmark(adapter, sample, sizes, args.warmup, args.repeats)
+    rundir.write_timings(out, rows)
     if rows:
-        log(speed.format_summary(speed_table(pd.DataFrame(rows), {})))
+        log(benchmark.format_summary(speed_table(rundir.read_timings(out), {})))
 
 
 def _readable(folder, images, count):
@@ -180,17 +213,6 @@ def _report_failures(adapters, statuses):
     for adapter in adapters:
         if statuses[adapter.name] != 'ok':
             log('WARNING: detector {} {}'.format(adapter.name, statuses[adapter.name]))
-
-
-def _score(out, annotations):
-    try:
-        from compare.score import score_run
-    except ImportError as exc:
-        log('scoring skipped: compare.score not importable ({}); later run: '
-            'python -m compare.score {}'.format(exc, out))
-        return
-    score_run(out, annotations=annotations)
-    log('scored: {}'.format(out))
 
 
 def main(argv=None):

@@ -1,24 +1,34 @@
-"""The common detection format every adapter converts its system's output to.
+"""What every detector returns: :class:`Detections` per image and the
+:class:`Prediction` of one call, with the seconds of each of its :data:`STAGES`;
+and what it says about itself, :class:`DetectorInfo`.
 
 Boxes are ``(y_min, x_min, y_max, x_max)`` in pixels of the ORIGINAL image as
-:func:`compare.images.load_rgb` returns it (EXIF orientation applied), float32.
+:func:`compare.images.load_rgb` returns it (EXIF orientation applied), float32,
+inside the image: ``0 <= y_min <= y_max <= H`` and ``0 <= x_min <= x_max <= W``
+(adapters clip with :meth:`Detections.clipped`, as the TF OD API clips to its
+image window; ChainerCV's ``predict`` does not clip).
 Labels are the detector's own ids; ``names`` are the detector's own class
 names, so two detectors with different vocabularies can be compared by name
-(the mapping between vocabularies belongs to the scoring step).
+(the mapping between vocabularies belongs to scoring, :mod:`compare.score.classes`).
+Rows keep the detector's own order (each adapter's ``order`` says which).
 
-Row form (one dict per detection), used in ``raw/<detector>.jsonl``::
+Row form (one dict per detection), used in ``raw/<detector>.jsonl``
+(:mod:`compare.rundir`)::
 
     {"y_min": .., "x_min": .., "y_max": .., "x_max": .., "label": int,
      "name": str, "score": float}
-
-:meth:`Detections.to_rows` adds ``detector`` and ``image`` keys when given;
-:meth:`Detections.from_rows` ignores keys it does not know.
 """
 import dataclasses
+import typing
 
 import numpy as np
 
 BOX_KEYS = ('y_min', 'x_min', 'y_max', 'x_max')
+ROW_KEYS = BOX_KEYS + ('label', 'name', 'score')
+#: The stages every detector times, in order; their sum is less than the wall
+#: clock of the whole call (``total`` in raw/timings.csv), which also holds the
+#: adapter's own overhead.
+STAGES = ('preprocess', 'inference', 'postprocess')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,16 +48,14 @@ class Detections:
     scores: np.ndarray
 
     def __post_init__(self):
-        boxes = np.asarray(self.boxes, dtype=np.float32)
         # (R*4,) or empty -> (R, 4)
-        boxes = boxes.reshape(-1, 4)
+        boxes = np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4)
         labels = np.asarray(self.labels, dtype=np.int32).reshape(-1)
         scores = np.asarray(self.scores, dtype=np.float32).reshape(-1)
         names = tuple(str(n) for n in self.names)
-        count = len(boxes)
-        if not (len(labels) == len(scores) == len(names) == count):
+        if not (len(labels) == len(scores) == len(names) == len(boxes)):
             raise ValueError('Detections: lengths differ: boxes {}, labels {}, names {}, '
-                             'scores {}'.format(count, len(labels), len(names), len(scores)))
+                             'scores {}'.format(len(boxes), len(labels), len(names), len(scores)))
         # frozen dataclass: normalised fields are set through object.__setattr__
         object.__setattr__(self, 'boxes', boxes)
         object.__setattr__(self, 'labels', labels)
@@ -57,65 +65,72 @@ class Detections:
     def __len__(self):
         return len(self.boxes)
 
-    @classmethod
-    def empty(cls):
-        """No detections."""
-        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.int32), (),
-                   np.zeros(0, np.float32))
-
-    def to_rows(self, detector=None, image=None):
-        """One plain-Python dict per detection (JSON-serialisable).
-
-        Args:
-            detector: detector name added as ``"detector"`` if not None.
-            image: image path added as ``"image"`` if not None.
-        """
-        prefix = {}
-        if detector is not None:
-            prefix['detector'] = detector
-        if image is not None:
-            prefix['image'] = image
+    def to_rows(self):
+        """One plain-Python dict per detection (:data:`ROW_KEYS`, JSON-serialisable)."""
         rows = []
         for box, label, name, score in zip(self.boxes, self.labels, self.names, self.scores,
                                            strict=True):
-            row = dict(prefix)
-            row.update({key: float(value) for key, value in zip(BOX_KEYS, box, strict=True)})
+            row = {key: float(value) for key, value in zip(BOX_KEYS, box, strict=True)}
             row.update(label=int(label), name=name, score=float(score))
             rows.append(row)
         return rows
 
-    @classmethod
-    def from_rows(cls, rows):
-        """Inverse of :meth:`to_rows` (extra keys such as ``image`` ignored)."""
-        rows = list(rows)
-        if not rows:
-            return cls.empty()
-        boxes = [[row[key] for key in BOX_KEYS] for row in rows]
-        return cls(np.array(boxes, np.float32), [row['label'] for row in rows],
-                   [row['name'] for row in rows], [row['score'] for row in rows])
-
     def clipped(self, height, width):
-        """Boxes clipped to the image ``[0, height] x [0, width]``."""
+        """The same detections with boxes clipped to ``[0, height] x [0, width]``
+        (a box wholly outside becomes a degenerate box on the border)."""
         boxes = self.boxes.copy()
         boxes[:, 0::2] = np.clip(boxes[:, 0::2], 0, height)
         boxes[:, 1::2] = np.clip(boxes[:, 1::2], 0, width)
         return dataclasses.replace(self, boxes=boxes)
 
+    @classmethod
+    def from_rows(cls, rows):
+        """Inverse of :meth:`to_rows`.
 
-def image_record(image, height, width, detections, times):
-    """The ``raw/<detector>.jsonl`` record of one image (see the contract).
+        Raises:
+            KeyError, TypeError, ValueError: a row lacks a key or holds a
+                value of the wrong kind (the caller names the file).
+        """
+        rows = list(rows)
+        return cls(np.array([[row[key] for key in BOX_KEYS] for row in rows],
+                            np.float32).reshape(-1, 4),
+                   [int(row['label']) for row in rows], [str(row['name']) for row in rows],
+                   [float(row['score']) for row in rows])
 
-    Args:
-        image: path relative to the images folder, posix.
-        height, width: size of the image as loaded (pixels).
-        detections: :class:`Detections`.
-        times: ``{"preprocess": s, "inference": s, "postprocess": s}``.
+
+@dataclasses.dataclass
+class Prediction:
+    """Result of one ``predict`` call of a detector.
+
+    Attributes:
+        detections: list of :class:`Detections`, one per image given, in order.
+        times: ``{stage: seconds}`` for the whole call, every stage of :data:`STAGES`.
     """
-    return {'image': image, 'height': int(height), 'width': int(width),
-            'detections': detections.to_rows(),
-            'times': {key: float(value) for key, value in times.items()}}
+    detections: list
+    times: dict
 
 
-def detections_from_record(record):
-    """:class:`Detections` of one ``raw/<detector>.jsonl`` record."""
-    return Detections.from_rows(record['detections'])
+@dataclasses.dataclass(frozen=True)
+class DetectorInfo:
+    """What a detector says about itself; its entry of meta.json.
+
+    Attributes:
+        name: as :attr:`Detector.name`.
+        weights: what it computes with: a pretrained name, a path (relative
+            to the cwd when inside it), ``random (seed N)``, ...
+        weights_sha256: hex SHA-256 of the weight file(s), or None.
+        random_weights: True when its detections mean nothing for accuracy.
+        device: where it runs (None before ``load`` when only loading tells).
+        threads: its threading settings, in words (None likewise).
+        label_names: its vocabulary, in label order.
+        info: details of its kind (preset, thresholds, label map, ...); the
+            key ``preset`` takes part in the resume check.
+    """
+    name: str
+    weights: str
+    weights_sha256: typing.Optional[str]
+    random_weights: bool
+    device: typing.Optional[str]
+    threads: typing.Optional[str]
+    label_names: tuple
+    info: dict

@@ -8,10 +8,10 @@ same strings, and only the provenance (date, commit) differs.
 
 The images folder is recorded twice in meta.json's ``images`` block:
 ``folder`` (relative to the cwd of the run, as above) and ``folder_from_run``
-(relative to the run folder itself, or absolute when the images lie outside
-the cwd). :func:`resolve_images_dir` tries ``folder_from_run`` first (it works
-from any cwd as long as the run folder and the images keep their relative
-places), then ``folder`` against the current cwd.
+(:func:`from_run`: relative to the run folder itself, or absolute when the
+images lie outside the cwd); :meth:`compare.rundir.RunMeta.images_dir` tries
+the second first, which works from any cwd as long as the run folder and the
+images keep their relative places.
 """
 import os
 
@@ -44,25 +44,3 @@ def from_run(path, run_dir):
     if display_path(path).startswith('/') or display_path(run_dir).startswith('/'):
         return os.path.abspath(path).replace(os.sep, '/')
     return os.path.relpath(os.path.abspath(path), os.path.abspath(run_dir)).replace(os.sep, '/')
-
-
-def resolve_images_dir(meta, run_dir):
-    """The images folder a run read, as a path usable from the current cwd, or None.
-
-    Looks at meta.json's ``images.folder_from_run`` (joined to ``run_dir``),
-    then ``images.folder`` and ``args.images`` (as given: relative to the cwd
-    or absolute); the first that is an existing folder wins. When none exists,
-    returns the first one recorded (so messages can name it), or None.
-    """
-    images, args = meta.get('images'), meta.get('args')
-    images = images if isinstance(images, dict) else {}
-    args = args if isinstance(args, dict) else {}
-    candidates = []
-    if isinstance(images.get('folder_from_run'), str):
-        candidates.append(os.path.normpath(os.path.join(run_dir, images['folder_from_run'])))
-    candidates += [value for value in (images.get('folder'), args.get('images'))
-                   if isinstance(value, str)]
-    for candidate in candidates:
-        if os.path.isdir(candidate):
-            return candidate
-    return candidates[0] if candidates else None

@@ -7,8 +7,13 @@ import numpy as np
 from chainer.backends import cuda
 
 from replicate.boxes import bbox_iou
-from replicate.multibox import boxes_per_location
 from replicate.nms import multiclass_nms
+
+
+def boxes_per_location(aspect_ratios):
+    """Default boxes per location for each map: 2 squares + 2 per ratio
+    (the rows of :func:`box_shapes`). ((2,), (2, 3)) -> (4, 6)."""
+    return tuple(2 + 2 * len(ratios) for ratios in aspect_ratios)
 
 
 def box_shapes(size, next_size, ratios):

@@ -4,14 +4,7 @@ import chainer.functions as F
 from chainer import initializers
 
 from replicate.channels_last import Convolution2D
-
-
-def boxes_per_location(aspect_ratios):
-    """Default boxes per location for each map: 2 squares + 2 per ratio.
-
-    ((2,), (2, 3)) -> (4, 6).
-    """
-    return tuple(2 + 2 * len(ratios) for ratios in aspect_ratios)
+from replicate.coder import boxes_per_location
 
 
 class Multibox(chainer.Chain):
@@ -27,7 +20,7 @@ class Multibox(chainer.Chain):
 
     Parameters (ChainerCV's names): ``loc/k/W`` (n_k*4, C_k, 3, 3),
     ``conf/k/W`` (n_k*n_class, C_k, 3, 3) and their biases, with n_k from
-    :func:`boxes_per_location`.
+    :func:`replicate.coder.boxes_per_location`.
     """
 
     def __init__(self, n_class, aspect_ratios, in_channels=None,

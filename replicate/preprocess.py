@@ -1,12 +1,20 @@
 """Input checks and image preprocessing for :meth:`replicate.SSD.predict`.
 
 Images are numpy CHW RGB arrays with values in [0, 255]. The resize backend
-is an explicit choice recorded on the model (``SSD.resize``), not a global:
-ChainerCV picks cv2 when it is importable (else PIL, or whatever
-``chainer.config.cv_resize_backend`` says); our default is 'cv2' so results
-match ChainerCV's in its default setting, and a missing cv2 is an error, not
-a silent switch to PIL (the two differ by up to a few grey levels).
+(``SSD.resize_backend``) is chosen as ChainerCV chooses it
+(``chainercv.transforms.resize``), so ours and ChainerCV's give the same
+input under the same settings:
+
+- ``None`` (the default): follow ``chainer.config.cv_resize_backend`` at
+  each call: ``None`` -> 'cv2' when OpenCV is importable, else 'PIL';
+  'cv2' -> 'cv2' (a ValueError without OpenCV); 'PIL' -> 'PIL';
+- 'cv2' or 'PIL' given to the model: that backend, whatever the config says.
+
+One deliberate difference: a config value other than None, 'cv2' and 'PIL'
+is a ValueError here, where ChainerCV's resize silently returns None.
+The two backends differ by up to a few grey levels.
 """
+import chainer
 import numpy as np
 from PIL import Image
 
@@ -40,20 +48,40 @@ def resize_pil(img, size):
 RESIZE_BACKENDS = {'cv2': resize_cv2, 'PIL': resize_pil}
 
 
-def check_resize_backend(name):
-    """Return ``name`` if it is a usable backend, else raise ValueError."""
-    if name not in RESIZE_BACKENDS:
-        raise ValueError('unknown resize backend {!r}; valid: {}'.format(
-            name, ', '.join(sorted(RESIZE_BACKENDS))))
-    if name == 'cv2':
-        try:
-            import cv2  # noqa: F401
-        except ImportError:
-            raise ValueError(
-                "resize backend 'cv2' needs OpenCV: pip install "
-                "opencv-python-headless, or pass resize='PIL' (results differ "
-                "slightly from ChainerCV's cv2 default)") from None
+def _cv2_available():
+    try:
+        import cv2  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def check_resize_backend(name, source='resize_backend'):
+    """Return ``name`` (None, 'cv2' or 'PIL') if usable, else raise ValueError.
+
+    Args:
+        source (str): what set ``name``, for the message.
+    """
+    if name is not None and name not in RESIZE_BACKENDS:
+        raise ValueError('unknown resize backend {}={!r}; valid: None, {}'.format(
+            source, name, ', '.join(sorted(RESIZE_BACKENDS))))
+    if name == 'cv2' and not _cv2_available():
+        raise ValueError(
+            "{}='cv2' needs OpenCV: pip install opencv-python-headless, or use 'PIL' "
+            "(results differ slightly from cv2's)".format(source))
     return name
+
+
+def resize_backend_in_use(name):
+    """The backend a resize uses now: ``name`` if given, else ChainerCV's rule
+    on ``chainer.config.cv_resize_backend`` (module docstring)."""
+    if name is not None:
+        return name
+    configured = check_resize_backend(getattr(chainer.config, 'cv_resize_backend', None),
+                                      'chainer.config.cv_resize_backend')
+    if configured is None:
+        return 'cv2' if _cv2_available() else 'PIL'
+    return configured
 
 
 def _image_problem(img):

@@ -6,7 +6,13 @@ import numpy as np
 from chainer.backends import cuda
 
 from replicate.coder import MultiboxCoder
-from replicate.preprocess import RESIZE_BACKENDS, check_images, check_resize_backend, prepare
+from replicate.preprocess import (
+    RESIZE_BACKENDS,
+    check_images,
+    check_resize_backend,
+    prepare,
+    resize_backend_in_use,
+)
 
 
 @dataclass(frozen=True)
@@ -38,8 +44,10 @@ class SSD(chainer.Chain):
         steps, sizes, variance: default box geometry, see
             :class:`replicate.MultiboxCoder`.
         mean: RGB mean subtracted after resizing, broadcastable to (3, 1, 1).
-        resize (str): resize backend, 'cv2' (ChainerCV's default when OpenCV
-            is installed) or 'PIL'; stored as :attr:`resize`.
+        resize_backend (str or None): 'cv2', 'PIL', or None (the default) to
+            follow ``chainer.config.cv_resize_backend`` at each call exactly
+            as ChainerCV does (:mod:`replicate.preprocess`); stored as
+            :attr:`resize_backend`.
 
     Attributes:
         nms_thresh, score_thresh (float), nms_top_k, keep_top_k (int or
@@ -49,10 +57,10 @@ class SSD(chainer.Chain):
     """
 
     def __init__(self, extractor, multibox, steps, sizes, variance=(0.1, 0.2),
-                 mean=0, resize='cv2'):
+                 mean=0, resize_backend=None):
         super().__init__()
         self.mean = mean
-        self.resize = check_resize_backend(resize)
+        self.resize_backend = check_resize_backend(resize_backend)
         self.use_preset('visualize')
         with self.init_scope():
             self.extractor = extractor
@@ -101,7 +109,8 @@ class SSD(chainer.Chain):
 
     def _prepare(self, img):
         """(3, H, W) image -> float32 (3, insize, insize) network input."""
-        return prepare(img, self.insize, self.mean, RESIZE_BACKENDS[self.resize])
+        resize = RESIZE_BACKENDS[resize_backend_in_use(self.resize_backend)]
+        return prepare(img, self.insize, self.mean, resize)
 
     def _to_input_pixels(self, bbox, size):
         """Boxes in insize x insize pixels -> boxes in an (H, W) image."""
@@ -171,7 +180,12 @@ class SSD(chainer.Chain):
 
     def info(self):
         """Settings that change results, as a dict of str -> str."""
-        return {'resize_backend': self.resize, 'nms_thresh': str(self.nms_thresh),
+        setting = ('chainer.config.cv_resize_backend={}'.format(
+            getattr(chainer.config, 'cv_resize_backend', None))
+            if self.resize_backend is None else 'resize_backend={}'.format(self.resize_backend))
+        return {'resize_backend': '{} ({})'.format(resize_backend_in_use(self.resize_backend),
+                                                   setting),
+                'nms_thresh': str(self.nms_thresh),
                 'score_thresh': str(self.score_thresh), 'nms_top_k': str(self.nms_top_k),
                 'keep_top_k': str(self.keep_top_k),
                 'mean': str(np.asarray(self.mean).ravel().tolist())}

@@ -2,10 +2,10 @@
 import numpy as np
 
 from replicate.multibox import Multibox
-from replicate.pretrained import PRETRAINED, fetch
+from replicate.pretrained import PRETRAINED
 from replicate.ssd import SSD
 from replicate.vgg16 import VGG16Extractor300
-from replicate.weights import load_weights
+from replicate.weights import load_pretrained
 
 #: Per source map (38, 19, 10, 5, 3, 1): 4, 6, 6, 6, 4, 4 boxes per location.
 ASPECT_RATIOS = ((2,), (2, 3), (2, 3), (2, 3), (2,), (2,))
@@ -45,7 +45,17 @@ class SSD300(SSD):
             (VGG-16 base only; the rest keeps its random initialisation), a
             path to an .npz, or None. Named files come from ChainerCV's cache
             (see :mod:`replicate.pretrained`) or are downloaded.
-        resize (str): resize backend, 'cv2' (default, as ChainerCV) or 'PIL'.
+        resize_backend (str or None): None (the default) follows
+            ``chainer.config.cv_resize_backend`` as ChainerCV does; 'cv2' or
+            'PIL' fixes the backend (see :class:`replicate.SSD`).
+
+    Where ours deliberately differs from ChainerCV's: every weight file is
+    loaded strictly (:func:`replicate.load_weights`: a missing, unexpected or
+    misshapen key is an error, where ChainerCV's ``load_npz(strict=False)``
+    skips missing keys silently; 'imagenet' may lack exactly the layers it has
+    no weights for), a file holding pickled objects is refused unread
+    (ChainerCV unpickles it), and an unknown ``chainer.config.cv_resize_backend``
+    is a ValueError.
 
     Raises:
         ValueError: bad n_fg_class; replicate.errors.PretrainedModelError: a
@@ -53,13 +63,10 @@ class SSD300(SSD):
         replicate.errors.WeightsError: the file does not fit the model.
     """
 
-    def __init__(self, n_fg_class=None, pretrained_model=None, resize='cv2'):
+    def __init__(self, n_fg_class=None, pretrained_model=None, resize_backend=None):
         n_fg_class = _n_fg_class(n_fg_class, pretrained_model)
         extractor = VGG16Extractor300()
         multibox = Multibox(n_fg_class + 1, ASPECT_RATIOS, extractor.channels)
-        super().__init__(extractor, multibox, STEPS, SIZES, VARIANCE, MEAN, resize)
-        if pretrained_model in PRETRAINED:
-            load_weights(self, fetch(pretrained_model),
-                         allow_missing=PRETRAINED[pretrained_model].optional)
-        elif pretrained_model:
-            load_weights(self, pretrained_model)
+        super().__init__(extractor, multibox, STEPS, SIZES, VARIANCE, MEAN, resize_backend)
+        if pretrained_model:
+            load_pretrained(self, pretrained_model)

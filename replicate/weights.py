@@ -1,16 +1,28 @@
-"""Weights: seeded random initialisation shared between implementations, and a
-strict ``.npz`` loader.
+"""Weights: seeded random initialisation shared between implementations, and
+the suite's one ``.npz`` loader.
+
+:func:`load_weights` is the only way the suite reads a weight file: the model
+(``SSD300(pretrained_model=...)``), the parity tool (``--weights``) and the
+comparison harness (``-d ours:FILE.npz``, ``-d chainercv:FILE.npz``, for
+ChainerCV's model too) all call it. It is strict (every key present, none
+unexpected, every shape equal), where ChainerCV's own loading goes through
+``chainer.serializers.load_npz(strict=False)``, which skips missing keys
+silently and reads with ``allow_pickle=True``, so a file holding pickled
+objects runs code when read. Ours refuses such a file before anything in it
+is unpickled.
 
 Key names are Chainer's serializer keys without the leading slash, e.g.
 ``extractor/conv1_1/W``, ``extractor/norm4/scale``, ``multibox/conf/0/b``;
 they are the same in :class:`replicate.SSD300` and ChainerCV's ``SSD300``, so
 one file (or one seed) gives both models identical parameters.
 """
+import zipfile
 import zlib
 
 import chainer
 import numpy as np
 
+from replicate import pretrained
 from replicate.errors import WeightsError
 
 #: Std of conv1_1's weights is divided by this: inputs are pixels minus the mean
@@ -66,7 +78,7 @@ def _value(key, shape, rng, n_class):
     return _bias(key, shape, rng, n_class)
 
 
-def _materialize(model):
+def materialize(model):
     """Run one zero image through ``model`` if any parameter is still lazy.
 
     ChainerCV's links are built with ``in_channels=None``; their ``W`` has no
@@ -99,7 +111,7 @@ def seeded_random_weights(model, seed=0):
     Returns:
         The same ``model``, changed in place.
     """
-    _materialize(model)
+    materialize(model)
     n_class = model.multibox.n_class
     for key, param in sorted(param_keys(model).items()):
         value = _value(key, param.shape, _rng(seed, key), n_class)
@@ -112,15 +124,42 @@ def param_keys(model):
     return {name.lstrip('/'): param for name, param in model.namedparams()}
 
 
-def _read_npz(path):
-    """All arrays of an .npz file as a dict, or WeightsError naming the file."""
+def read_npz(path):
+    """All arrays of an .npz weight file, as ``{key: numpy array}``.
+
+    Read with ``allow_pickle=False``: a member holding Python objects is
+    refused before anything in it is unpickled, and so is a file that is not
+    a zip archive (numpy would take it for a pickle).
+
+    Raises:
+        WeightsError: one line naming the file: missing, not an .npz archive,
+            pickled objects, or arrays that are not numbers.
+    """
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {key: npz[key] for key in npz.files}
-    except (OSError, ValueError) as error:
-        raise WeightsError('cannot read weights file {}: {} (expected an .npz '
-                           'written by chainer.serializers.save_npz)'.format(
-                               path, error)) from None
+        with open(path, 'rb') as f:
+            magic = f.read(4)
+        if magic != b'PK\x03\x04':
+            raise ValueError('not an .npz (zip) archive')
+        with np.load(path, allow_pickle=False) as loaded:
+            arrays = {key: loaded[key] for key in loaded.files}
+    except ValueError as error:
+        if 'allow_pickle' in str(error):
+            raise WeightsError('weights file {} holds pickled Python objects; refused without '
+                               'unpickling anything (weights are numeric arrays: save them with '
+                               'chainer.serializers.save_npz)'.format(path)) from None
+        raise _unreadable(path, error) from None
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise _unreadable(path, error) from None
+    odd = sorted(key for key, value in arrays.items() if value.dtype.kind not in 'biuf')
+    if odd:
+        raise WeightsError('weights file {} has arrays that are not numbers: {}'.format(
+            path, ', '.join('{} ({})'.format(k, arrays[k].dtype) for k in odd)))
+    return arrays
+
+
+def _unreadable(path, error):
+    return WeightsError('cannot read weights file {}: {} (expected an .npz written by '
+                        'chainer.serializers.save_npz)'.format(path, ' '.join(str(error).split())))
 
 
 def _shape(param):
@@ -163,23 +202,43 @@ def load_weights(model, path, allow_missing=()):
     Args:
         model: a chain, e.g. :class:`replicate.SSD300`.
         path (str): .npz file, e.g. from ``chainer.serializers.save_npz`` of a
-            ChainerCV SSD300 or ChainerCV's pretrained files.
+            ChainerCV SSD300 or ChainerCV's pretrained files (read by
+            :func:`read_npz`: pickled objects are refused).
         allow_missing (tuple of str): key prefixes the file may lack (their
             parameters keep their values), e.g. the heads for ImageNet VGG-16.
 
     Returns:
         ``model``.
     """
-    arrays = _read_npz(path)
+    arrays = read_npz(path)
     params = param_keys(model)
     problems = weight_problems(params, arrays, allow_missing)
     if problems:
         raise WeightsError('{} does not fit {} (n_fg_class={}): {}'.format(
-            path, type(model).__name__, getattr(model, 'n_fg_class', '?'),
-            '; '.join(problems)))
+            path, type(model).__name__, model.multibox.n_class - 1, '; '.join(problems)))
     for key, value in sorted(arrays.items()):
         param = params[key]
         if param.array is None:
             param.initialize(value.shape)
         param.array[...] = param.device.send(value.astype(param.dtype, copy=False))
     return model
+
+
+def load_pretrained(model, pretrained_model):
+    """ChainerCV's ``pretrained_model`` argument, loaded strictly into ``model``.
+
+    Args:
+        model: :class:`replicate.SSD300` or ChainerCV's ``SSD300``.
+        pretrained_model (str): a name of :data:`replicate.pretrained.PRETRAINED`
+            (the cached file, else downloaded; keys the file lacks by design
+            keep their values) or a path to an .npz.
+
+    Returns:
+        The path of the file loaded.
+    """
+    if pretrained_model in pretrained.PRETRAINED:
+        path = pretrained.fetch(pretrained_model)
+        load_weights(model, path, allow_missing=pretrained.PRETRAINED[pretrained_model].optional)
+        return path
+    load_weights(model, pretrained_model)
+    return pretrained_model

@@ -76,7 +76,7 @@ def describe(device):
     import numpy
 
     import replicate.compat as compat  # before chainer
-    from replicate import provenance
+    from reporting import provenance
     info = {'python': platform.python_version(), 'numpy': numpy.__version__,
             'numpy_blas': _guard(lambda: '{name} {version}'.format(
                 **numpy.show_config(mode='dicts')['Build Dependencies']['blas'])),
@@ -142,12 +142,11 @@ def detections(reference, device):
     from replicate import SSD300
     from replicate.parity import models
     from replicate.parity.reference import load_reference
-    from replicate.weights import seeded_random_weights
     records, config, _, images = load_reference(reference)
-    model = seeded_random_weights(SSD300(n_fg_class=config['n_fg_class']), seed=config['seed'])
+    model = SSD300(n_fg_class=config['n_fg_class'])
     path = models.resolve_weights(config['weights'], config['n_fg_class'])
-    if path is not None:  # the parity tool's rule: seeded values, then the file, strictly
-        chainer.serializers.load_npz(path, model, strict=True)
+    # the parity tool's rule and loader: seeded values, then the file, strictly
+    models.load_weights_into(model, config['weights'], path, config['seed'])
     model.to_device(chainer.get_device(device))
     model.use_preset(config['preset'])
     with chainer.using_config('cv_resize_backend', config['resize_backend']):

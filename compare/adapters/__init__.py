@@ -1,46 +1,78 @@
 """Detector adapters and the detector spec syntax of the command line.
 
-A spec is ``KIND[:ARG][,KEY=VALUE...]``:
+A spec is ``KIND[:ARG][,KEY=VALUE...]``; :data:`KINDS` says, per kind, what
+ARG is and which options it takes (``python compare/run.py --help`` prints the
+same table). Every kind also takes ``name=NAME`` (the detector's name, which
+names its raw output file) and ``random_weights=yes|no``: ``yes`` records the
+detector as holding RANDOM (untrained) weights, so the report's banner names
+it -- for exports that cannot know it themselves, such as an OD API model
+exported before training (:mod:`compare.adapters.declared`).
 
-=============  ==========================================  =========================
-kind           ARG                                         options
-=============  ==========================================  =========================
-ours           voc0712 | imagenet | PATH.npz | random[:N]  preset=auto|visualize|evaluate
-chainercv      (same; default voc0712 if cached else       (same)
-               random, loudly recorded)
-tf             TF2 OD API export folder or SavedModel      labels=PATH|coco
-tfzoo          TF2 model zoo archive name                  labels=PATH|coco (default coco)
-tf1            path to frozen_inference_graph.pb           labels=PATH|coco
-fake           seed (synthetic detections, no model)       count=N, delay=S, fail=MSG
-=============  ==========================================  =========================
-
-Every kind also takes ``name=NAME`` (the raw output file name) and
-``random_weights=yes|no``: ``yes`` records the detector as holding RANDOM
-(untrained) weights, so the report's banner names it -- for exports that cannot
-know it themselves, such as an OD API model exported before training
-(:mod:`compare.adapters.declared`). Frameworks are imported inside each
-adapter's ``load``, never here.
+Modules: :mod:`~compare.adapters.protocol` (the interface),
+:mod:`~compare.adapters.chainer_ssd` and
+:mod:`~compare.adapters.chainer_weights` (ours, chainercv),
+:mod:`~compare.adapters.tf_saved_model`, :mod:`~compare.adapters.tf_zoo`,
+:mod:`~compare.adapters.tf_frozen` with :mod:`~compare.adapters.tf_common` and
+:mod:`~compare.adapters.label_map` (TF OD API exports),
+:mod:`~compare.adapters.fake` (no model). Frameworks are imported inside
+each adapter's ``load``, never at import time.
 """
+import dataclasses
+import functools
 import re
+import textwrap
+import typing
 
-from compare.adapters.chainer_ssd import build_chainercv, build_ours
+from compare.adapters import chainer_ssd
 from compare.adapters.declared import DeclaredRandom, parse_flag
 from compare.adapters.fake import build_fake
+from compare.adapters.protocol import Detector
 from compare.adapters.tf_frozen import build_tf1
 from compare.adapters.tf_saved_model import build_tf
 from compare.adapters.tf_zoo import build_tfzoo
 from compare.errors import UserError
 
-#: kind -> builder ``(arg, options, settings) -> adapter``; read-only.
-BUILDERS = {
-    'ours': build_ours,
-    'chainercv': build_chainercv,
-    'tf': build_tf,
-    'tfzoo': build_tfzoo,
-    'tf1': build_tf1,
-    'fake': build_fake,
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """One detector kind of the spec syntax.
+
+    Attributes:
+        build: ``(arg, options, settings) -> adapter`` (not loaded); pops the
+            options it knows from ``options``.
+        arg: what ARG is.
+        options: its own ``KEY=VALUE`` options, in words.
+    """
+    build: typing.Callable
+    arg: str
+    options: str
+
+
+_CHAINER_ARG = ('voc0712 | imagenet (cached, else downloaded) | PATH.npz | random[:SEED]; '
+                'default voc0712 if cached, else random:0 (said loudly)')
+_PRESET = ('preset=auto|visualize|evaluate (default: --preset; auto = evaluate for trained '
+           'weights, visualize for random ones)')
+#: kind -> :class:`Kind`; read-only.
+KINDS = {
+    'ours': Kind(functools.partial(chainer_ssd.build, 'ours'), _CHAINER_ARG, _PRESET),
+    'chainercv': Kind(functools.partial(chainer_ssd.build, 'chainercv'), _CHAINER_ARG, _PRESET),
+    'tf': Kind(build_tf, 'a TF2 OD API export folder (holding saved_model/) or a SavedModel '
+               'folder', 'labels=PATH|coco (default: label_map.pbtxt found beside the model)'),
+    'tfzoo': Kind(build_tfzoo, 'a TF2 model zoo archive name, from --tf-zoo-dir or downloaded',
+                  'labels=PATH|coco (default coco)'),
+    'tf1': Kind(build_tf1, 'a TF1 OD API frozen_inference_graph.pb',
+                'labels=PATH|coco (default: label_map.pbtxt beside the graph or one folder up)'),
+    'fake': Kind(build_fake, 'a seed (synthetic detections, no model; default 0)',
+                 'count=N (default 3), delay=SECONDS per image, fail=MESSAGE (load fails)'),
 }
 _SAFE_NAME = re.compile(r'^[A-Za-z0-9_.-]+$')
+
+
+def kinds_help(width=79):
+    """The per-kind paragraphs of ``--help``."""
+    return '\n'.join(textwrap.fill('{}:ARG  ARG: {}; options: {}'.format(
+        kind, entry.arg, entry.options), width, initial_indent='  ', subsequent_indent='      ')
+        for kind, entry in KINDS.items())
 
 
 def parse_spec(spec):
@@ -48,9 +80,9 @@ def parse_spec(spec):
     head, *pairs = spec.split(',')
     kind, _, arg = head.partition(':')
     kind = kind.strip()
-    if kind not in BUILDERS:
+    if kind not in KINDS:
         raise UserError('unknown detector kind {!r} in {!r}; valid kinds: {}'.format(
-            kind, spec, ', '.join(BUILDERS)))
+            kind, spec, ', '.join(KINDS)))
     options = {}
     for pair in pairs:
         key, sep, value = pair.partition('=')
@@ -60,19 +92,19 @@ def parse_spec(spec):
     return kind, arg.strip(), options
 
 
-def build(spec, settings=None):
+def build(spec, settings=None) -> Detector:
     """An adapter (not loaded) from a spec string.
 
     Args:
-        settings: CLI-wide defaults such as ``{'preset': 'auto',
-            'tf_zoo_dir': None}``.
+        settings: run-wide defaults: ``{'preset': 'auto', 'tf_zoo_dir': None}``.
     """
     kind, arg, options = parse_spec(spec)
     declared_random = parse_flag(options.pop('random_weights', None), spec)
-    adapter = BUILDERS[kind](arg, options, settings or {})
+    adapter = KINDS[kind].build(arg, options, settings or {})
     if options:
-        raise UserError('unknown option(s) {} for detector kind {!r} in {!r}'.format(
-            ', '.join(sorted(options)), kind, spec))
+        raise UserError('unknown option(s) {} for detector kind {!r} in {!r}; it takes {} '
+                        '(and name=, random_weights=)'.format(
+                            ', '.join(sorted(options)), kind, spec, KINDS[kind].options))
     if not _SAFE_NAME.match(adapter.name):
         raise UserError('detector name {!r} must use only letters, digits, "-", "_", "." '
                         '(set name=...)'.format(adapter.name))

@@ -8,6 +8,8 @@ every kind) wraps the adapter in :class:`DeclaredRandom`, whose ``info`` says
 summary.md and report.html names it. ``random_weights=no`` changes nothing (a
 detector that knows its weights are random still says so).
 """
+import dataclasses
+
 from compare.errors import UserError
 
 #: Recorded in the detector's ``info`` when the flag comes from the spec.
@@ -23,7 +25,7 @@ class DeclaredRandom:
 
     def __init__(self, adapter):
         self.adapter = adapter
-        self.name = adapter.name
+        self.name, self.order = adapter.name, adapter.order
 
     def load(self):
         return self.adapter.load()
@@ -33,10 +35,9 @@ class DeclaredRandom:
         return self.adapter.predict(images)
 
     def info(self):
-        entry = dict(self.adapter.info())
-        entry['random_weights'] = True
-        entry['info'] = dict(entry.get('info') or {}, random_weights_note=NOTE)
-        return entry
+        info = self.adapter.info()
+        return dataclasses.replace(info, random_weights=True,
+                                   info=dict(info.info, random_weights_note=NOTE))
 
 
 def parse_flag(value, spec):

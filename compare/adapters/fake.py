@@ -4,7 +4,8 @@ Used to test the harness (runner, resume, speed, CLI) without any framework.
 Detections depend only on the seed and the image's pixels (a crc32 of them),
 so two runs give identical rows and two images give different ones.
 
-Spec: ``fake[:SEED][,count=N][,delay=SECONDS][,fail=MESSAGE][,name=NAME]``;
+Detections are sorted by descending score. Spec:
+``fake[:SEED][,count=N][,delay=SECONDS][,fail=MESSAGE][,name=NAME]``;
 ``delay`` sleeps in "inference" (to interrupt a run midway in tests), ``fail``
 makes ``load`` raise a UserError (to test that a failing adapter does not stop
 the run).
@@ -14,8 +15,8 @@ import zlib
 
 import numpy as np
 
-from compare.adapters.base import Prediction, StageTimer
-from compare.detections import Detections
+from compare.adapters.protocol import StageTimer
+from compare.detections import Detections, DetectorInfo, Prediction
 from compare.errors import UserError
 
 NAMES = ('cat', 'dog', 'person')
@@ -23,6 +24,7 @@ NAMES = ('cat', 'dog', 'person')
 
 class FakeAdapter:
     """Seeded synthetic detector (see module doc)."""
+    order = 'score'
 
     def __init__(self, name='fake', seed=0, count=3, delay=0.0, fail=None):
         self.name, self.seed, self.count, self.delay, self.fail = name, seed, count, delay, fail
@@ -43,7 +45,7 @@ class FakeAdapter:
         return Prediction(detections, timer.times)
 
     def _detect(self, key, size):
-        """``count`` boxes inside ``size`` = (H, W), yxyx pixels."""
+        """``count`` boxes inside ``size`` = (H, W), yxyx pixels, by descending score."""
         rng = np.random.RandomState((self.seed * 7919 + key) % (2 ** 32))
         height, width = size
         # two sorted corners per box: (count, 2) -> y_min < y_max, x_min < x_max
@@ -52,16 +54,17 @@ class FakeAdapter:
         boxes = np.stack([ys[:, 0], xs[:, 0], ys[:, 1], xs[:, 1]], axis=1)
         labels = rng.randint(0, len(NAMES), self.count)
         scores = rng.uniform(0.05, 1.0, self.count)
-        return Detections(boxes, labels, [NAMES[i] for i in labels], scores)
+        order = np.argsort(-scores, kind='stable')
+        return Detections(boxes[order], labels[order], [NAMES[i] for i in labels[order]],
+                          scores[order])
 
     def info(self):
-        return {'name': self.name, 'weights': 'none (synthetic, seed {})'.format(self.seed),
-                'weights_sha256': None, 'random_weights': True, 'device': 'CPU', 'threads': '1',
-                'label_names': list(NAMES),
-                'info': {'count': self.count, 'delay': self.delay, 'seed': self.seed}}
+        return DetectorInfo(self.name, 'none (synthetic, seed {})'.format(self.seed), None, True,
+                            'CPU', '1', NAMES,
+                            {'count': self.count, 'delay': self.delay, 'seed': self.seed})
 
 
-def build_fake(arg, options, settings=None):
+def build_fake(arg, options, settings):
     """``fake[:SEED][,count=N][,delay=S][,fail=MSG][,name=NAME]``."""
     try:
         return FakeAdapter(name=options.pop('name', 'fake'), seed=int(arg or 0),

@@ -4,17 +4,18 @@ finding label maps, and converting OD API outputs to the common format.
 # TF OD API emits: detection_boxes [1, N, 4] normalized [ymin, xmin, ymax, xmax]
 # relative to the image FED (so scaling by the original size is exact, the
 # model resizes internally), detection_classes [1, N] 1-based class ids as
-# float32, detection_scores [1, N], num_detections [1] (float) valid rows.
+# float32, detection_scores [1, N] sorted by descending score (its NMS sorts),
+# num_detections [1] (float) valid rows.
 """
 import hashlib
 import os
 
 import numpy as np
 
+from compare.adapters.label_map import COCO_LABEL_MAP, parse_label_map
 from compare.detections import Detections
 from compare.errors import UserError
-from compare.label_map import COCO_LABEL_MAP, parse_label_map
-from replicate.provenance import file_sha256
+from reporting.provenance import file_sha256
 
 OUTPUT_KEYS = ('detection_boxes', 'detection_classes', 'detection_scores', 'num_detections')
 INSTALL_HINT = 'install with: uv pip install tensorflow==2.20.0 (or pip install tensorflow)'
@@ -31,7 +32,9 @@ def import_tensorflow():
 
 
 def od_outputs_to_detections(boxes, classes, scores, num, size, label_names):
-    """OD API outputs of ONE image -> :class:`Detections` in original pixels.
+    """OD API outputs of ONE image -> :class:`Detections` in original pixels,
+    clipped to the image (the OD API clips to its window already; this only
+    removes float rounding past the border).
 
     Args:
         boxes: ``(N, 4)`` float, normalized ``(y_min, x_min, y_max, x_max)``.
@@ -49,7 +52,7 @@ def od_outputs_to_detections(boxes, classes, scores, num, size, label_names):
                                                                np.float32)
     labels = np.rint(np.asarray(classes)[:count]).astype(np.int32)
     names = [label_names.get(int(i), 'unlisted_id_{}'.format(int(i))) for i in labels]
-    return Detections(pixels, labels, names, np.asarray(scores)[:count])
+    return Detections(pixels, labels, names, np.asarray(scores)[:count]).clipped(height, width)
 
 
 def find_label_map(option, search_dirs, owner):
@@ -97,3 +100,11 @@ def tf_runtime_info(tf):
     threads = 'intra_op={} inter_op={} (0 = TF default, all {} cores)'.format(
         intra, inter, os.cpu_count())
     return ', '.join(devices) or 'unknown', threads
+
+
+def slug(path):
+    """Filename-safe short name from a path (its last non-generic component)."""
+    parts = [p for p in os.path.normpath(path).split(os.sep) if p not in ('', '.', 'saved_model')]
+    base = parts[-1] if parts else 'model'
+    base = os.path.splitext(base)[0] if base.endswith('.pb') else base
+    return ''.join(c if c.isalnum() or c in '-_.' else '_' for c in base)

@@ -12,8 +12,8 @@ import os
 import numpy as np
 
 from compare.adapters import tf_common
-from compare.adapters.base import Prediction, StageTimer
-from compare.adapters.tf_saved_model import slug
+from compare.adapters.protocol import StageTimer
+from compare.detections import DetectorInfo, Prediction
 from compare.errors import UserError
 from compare.paths import display_path
 
@@ -22,7 +22,9 @@ FETCHES = tuple(key + ':0' for key in tf_common.OUTPUT_KEYS)
 
 
 class TFFrozenGraphAdapter:
-    """A TF1 frozen OD API graph behind the adapter interface (see ``base``)."""
+    """A TF1 frozen OD API graph behind the adapter interface
+    (:mod:`compare.adapters.protocol`)."""
+    order = 'score'
 
     def __init__(self, name, path, labels=None):
         self.name, self.path, self.labels = name, path, labels
@@ -76,20 +78,18 @@ class TFFrozenGraphAdapter:
         return Prediction(detections, timer.times)
 
     def info(self):
-        return {'name': self.name, 'weights': display_path(self.path),
-                'weights_sha256': self.sha256, 'random_weights': False,
-                'device': self.device, 'threads': self.threads,
-                'label_names': [self.label_names[k] for k in sorted(self.label_names)],
-                'info': {'format': 'TF1 frozen graph (OD API export)',
-                         'label_map': display_path(self.label_map_path),
-                         'label_ids': sorted(self.label_names),
-                         'batching': 'one image per session.run'}}
+        return DetectorInfo(
+            self.name, display_path(self.path), self.sha256, False, self.device, self.threads,
+            tuple(self.label_names[k] for k in sorted(self.label_names)),
+            {'format': 'TF1 frozen graph (OD API export)',
+             'label_map': display_path(self.label_map_path),
+             'label_ids': sorted(self.label_names), 'batching': 'one image per session.run'})
 
 
-def build_tf1(arg, options, settings=None):
+def build_tf1(arg, options, settings):
     """``tf1:PATH/frozen_inference_graph.pb[,labels=PATH|coco][,name=NAME]``."""
     if not arg:
         raise UserError('tf1 detector needs a path: tf1:path/to/frozen_inference_graph.pb')
     folder = os.path.basename(os.path.dirname(os.path.abspath(arg)))
-    name = options.pop('name', 'tf1-' + slug(folder or arg))
+    name = options.pop('name', 'tf1-' + tf_common.slug(folder or arg))
     return TFFrozenGraphAdapter(name, arg, labels=options.pop('labels', None))

@@ -17,7 +17,8 @@ import os
 import numpy as np
 
 from compare.adapters import tf_common
-from compare.adapters.base import Prediction, StageTimer
+from compare.adapters.protocol import StageTimer
+from compare.detections import DetectorInfo, Prediction
 from compare.errors import UserError
 from compare.paths import display_path
 
@@ -38,7 +39,8 @@ def find_saved_model_dir(path):
 
 
 class TFSavedModelAdapter:
-    """A TF2 OD API SavedModel behind the adapter interface (see ``base``).
+    """A TF2 OD API SavedModel behind the adapter interface
+    (:mod:`compare.adapters.protocol`).
 
     Args:
         name: detector name.
@@ -48,6 +50,8 @@ class TFSavedModelAdapter:
         note: where the model came from (recorded in ``info``).
         prepare: callable run first in ``load`` (e.g. fetching a zoo archive).
     """
+
+    order = 'score'
 
     def __init__(self, name, path, labels=None, note='', prepare=None):
         self.name, self.path, self.labels, self.note = name, path, labels, note
@@ -110,28 +114,20 @@ class TFSavedModelAdapter:
         return Prediction(detections, timer.times)
 
     def info(self):
-        return {'name': self.name, 'weights': display_path(self.model_dir or self.path),
-                'weights_sha256': self.sha256, 'random_weights': False,
-                'device': self.device, 'threads': self.threads,
-                'label_names': [self.label_names[k] for k in sorted(self.label_names)],
-                'info': {'format': 'TF2 SavedModel (OD API export)', 'signature': SIGNATURE,
-                         'label_map': display_path(self.label_map_path),
-                         'origin': self.note or self.path,
-                         'label_ids': sorted(self.label_names),
-                         'batching': 'one image per call (image_tensor export: batch 1)'}}
+        return DetectorInfo(
+            self.name, display_path(self.model_dir or self.path), self.sha256, False,
+            self.device, self.threads,
+            tuple(self.label_names[k] for k in sorted(self.label_names)),
+            {'format': 'TF2 SavedModel (OD API export)', 'signature': SIGNATURE,
+             'label_map': display_path(self.label_map_path), 'origin': self.note or self.path,
+             'label_ids': sorted(self.label_names),
+             'batching': 'one image per call (image_tensor export: batch 1)'})
 
 
-def build_tf(arg, options, settings=None):
+def build_tf(arg, options, settings):
     """``tf:PATH[,labels=PATH|coco][,name=NAME]``."""
     if not arg:
         raise UserError('tf detector needs a path: tf:path/to/export')
-    name = options.pop('name', 'tf-' + slug(arg))
+    name = options.pop('name', 'tf-' + tf_common.slug(arg))
     return TFSavedModelAdapter(name, arg, labels=options.pop('labels', None))
 
-
-def slug(path):
-    """Filename-safe short name from a path (its last non-generic component)."""
-    parts = [p for p in os.path.normpath(path).split(os.sep) if p not in ('', '.', 'saved_model')]
-    base = parts[-1] if parts else 'model'
-    base = os.path.splitext(base)[0] if base.endswith('.pb') else base
-    return ''.join(c if c.isalnum() or c in '-_.' else '_' for c in base)

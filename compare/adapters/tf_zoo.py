@@ -7,20 +7,21 @@ object_detection/tf2/20200711/``, or ``$SSD_SUITE_TF_ZOO_URL``), extracted as
 ``$SSD_SUITE_TF_ZOO_DIR``, else ``~/.cache/ssd-suite/tf_zoo``.
 
 An archive already placed at ``<cache>/<name>.tar.gz``, or already extracted,
-is used without the network. Offline, the error names the URL and the folder.
+is used without the network; otherwise it is downloaded (with the suite's one
+downloader, :func:`replicate.pretrained.download`). When that fails, the
+error names the URL, the reason and the folder to place the archive in.
 Zoo archives do not contain their label map: the COCO map shipped in
-``compare/data/`` is used unless ``labels=`` says otherwise.
+``compare/adapters/data/`` is used unless ``labels=`` says otherwise.
 """
 import os
 import re
 import shutil
 import tarfile
 import tempfile
-import urllib.error
-import urllib.request
 
 from compare.adapters.tf_saved_model import TFSavedModelAdapter
 from compare.errors import UserError
+from replicate.pretrained import download
 
 DEFAULT_BASE_URL = 'http://download.tensorflow.org/models/object_detection/tf2/20200711/'
 _NAME = re.compile(r'^[A-Za-z0-9_.-]+$')
@@ -52,20 +53,14 @@ def ensure_model(name, folder, timeout=30):
 
 
 def _download(url, archive, folder, name, timeout):
-    os.makedirs(folder, exist_ok=True)
-    partial = archive + '.part'
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, 'wb') as f:
-            shutil.copyfileobj(response, f)
-    except (urllib.error.URLError, OSError) as exc:
-        if os.path.exists(partial):
-            os.remove(partial)
+        download(url, archive, timeout=timeout)
+    except OSError as exc:
         reason = getattr(exc, 'reason', None) or exc
         raise UserError('cannot download {} ({}); fetch it elsewhere and place it in {} (as {} '
                         'or extracted as {}/saved_model/)'.format(
                             url, reason, folder, os.path.basename(archive),
                             os.path.join(folder, name))) from None
-    os.replace(partial, archive)
 
 
 def _extract(archive, folder, name):
@@ -84,12 +79,12 @@ def _extract(archive, folder, name):
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def build_tfzoo(arg, options, settings=None):
+def build_tfzoo(arg, options, settings):
     """``tfzoo:NAME[,labels=PATH|coco][,name=NAME]``."""
     if not arg or not _NAME.match(arg):
         raise UserError('tfzoo needs an archive name such as '
                         'tfzoo:ssd_mobilenet_v2_320x320_coco17_tpu-8, got {!r}'.format(arg))
-    folder = cache_dir((settings or {}).get('tf_zoo_dir'))
+    folder = cache_dir(settings.get('tf_zoo_dir'))
     return TFSavedModelAdapter(options.pop('name', 'tfzoo-' + arg), os.path.join(folder, arg),
                                labels=options.pop('labels', 'coco'),
                                note='TF2 model zoo: ' + archive_url(arg),

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from compare.errors import UserError
 from compare.images import load_rgb
+from compare.paths import display_path
 
 DPI = 80
 #: Boxes drawn per detector and image (highest scores first).
@@ -38,13 +39,13 @@ def save_png(figure, path):
 def read_image(images_dir, image, size):
     """``(pixels, note)``: the image as ``(H, W, 3)`` uint8, or a grey canvas of
     ``size`` = (H, W) and a note saying why the image is not shown."""
-    if images_dir is None:
-        return np.full(size + (3,), 200, np.uint8), 'image folder unknown'
+    if not os.path.isdir(images_dir):
+        return np.full(size + (3,), 200, np.uint8), 'images folder {} not found'.format(
+            display_path(images_dir))
     try:
         return load_rgb(os.path.join(images_dir, image)), ''
-    except (UserError, OSError) as exc:
-        return np.full(size + (3,), 200, np.uint8), 'image not readable: {}'.format(
-            type(exc).__name__)
+    except UserError:
+        return np.full(size + (3,), 200, np.uint8), 'image not readable'
 
 
 def _draw_boxes(axes, boxes, labels, edge=None):

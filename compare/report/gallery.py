@@ -10,7 +10,7 @@
 import dataclasses
 import os
 
-from compare.classmap import canonical
+from compare import rundir
 from compare.report.figures import (
     MAX_BOXES,
     class_colour,
@@ -20,6 +20,7 @@ from compare.report.figures import (
     save_png,
     speed_accuracy_figure,
 )
+from compare.score.classes import canonical
 
 #: Images drawn (the first ones by name).
 MAX_IMAGES = 12
@@ -65,7 +66,7 @@ def draw_detections(scored, gallery):
         panels = [_truth_panel(scored.truths[image])] if image in scored.truths else []
         panels += [_detector_panel(by_key.get((detector, image), empty), detector)
                    for detector in run.ok_detectors()]
-        path = os.path.join('figures', 'detections_{:03d}.png'.format(number))
+        path = rundir.figure('detections_{:03d}.png'.format(number))
         figure = detections_figure(pixels, panels, image + (' [{}]'.format(note) if note
                                                             else ''))
         save_png(figure, os.path.join(run.run_dir, path))
@@ -78,7 +79,7 @@ def draw_pr(scored, gallery):
         if figure is None:
             gallery.notes.append('{}: no PR curve (no class with ground truth)'.format(detector))
             continue
-        path = os.path.join('figures', 'pr_{}.png'.format(detector))
+        path = rundir.figure('pr_{}.png'.format(detector))
         save_png(figure, os.path.join(scored.run.run_dir, path))
         gallery.pr.append((detector, path))
 
@@ -95,7 +96,7 @@ def draw_speed_accuracy(scored, gallery):
     if not points:
         gallery.notes.append('no speed-against-accuracy chart: no detector has both')
         return
-    path = os.path.join('figures', 'speed_accuracy.png')
+    path = rundir.figure('speed_accuracy.png')
     save_png(speed_accuracy_figure(points, 'mAP (VOC area, ChainerCV, +1 px)'),
              os.path.join(scored.run.run_dir, path))
     gallery.speed_accuracy = path

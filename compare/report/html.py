@@ -2,7 +2,7 @@
 
 The same tables and texts as summary.md, plus every figure of the gallery.
 Tables go through ``DataFrame.to_html`` (escaped) with the fixed float format
-of :mod:`replicate.tables`; the page has no date of its own, so re-scoring a
+of :mod:`reporting.tables`; the page has no date of its own, so re-scoring a
 run gives the same bytes.
 """
 import base64
@@ -17,9 +17,9 @@ from compare.report.markdown import (
     SPEED_SHOWN,
     banners,
     detectors_frame,
-    provenance_of,
+    provenance_rows,
 )
-from replicate.tables import FLOAT_FORMAT
+from reporting.tables import FLOAT_FORMAT
 
 STYLE = """
 body { font-family: sans-serif; margin: 1.5em; max-width: 1400px; }
@@ -96,8 +96,7 @@ def report_html(scored, gallery):
     parts += _figures(scored, gallery)
     parts += _section('Agreement per class', table_html(tables['agreement_per_class']))
     parts += _section('Warnings', table_html(tables['score_warnings']))
-    provenance = {str(k): str(v) for k, v in sorted(provenance_of(run.meta).items())}
     parts += _section('Provenance (meta.json)', '<table>{}</table>'.format(''.join(
         '<tr><th>{}</th><td>{}</td></tr>'.format(html.escape(k), html.escape(v))
-        for k, v in provenance.items())))
+        for k, v in provenance_rows(run).items())))
     return '\n'.join(parts + ['</body></html>']) + '\n'

@@ -11,8 +11,8 @@ import pandas as pd
 
 from compare.images import NOT_AN_IMAGE
 from compare.paths import display_path
-from replicate.provenance import provenance_markdown
-from replicate.tables import frame_to_markdown
+from reporting.provenance import provenance_markdown
+from reporting.tables import frame_to_markdown
 
 SPEED_SHOWN = ('detector', 'batch_size', 'repeats', 'preprocess_p50_per_image_s',
                'inference_p50_per_image_s', 'postprocess_p50_per_image_s',
@@ -47,29 +47,24 @@ SPEED_NOTE = (
 
 
 def banners(run):
-    """Loud one-line warnings: random weights, failed detectors."""
+    """Loud one-line warnings: an unfinished run, random weights, failed detectors."""
     lines = []
-    state = run.meta.get('state', 'complete')
-    if state != 'complete':
+    if run.meta.state != 'complete':
         lines.append('⚠ RUN {}: meta.json says the run did not finish; tables cover the '
-                     'images done so far'.format(str(state).upper()))
+                     'images done so far'.format(run.meta.state.upper()))
     for name, entry in run.detectors.items():
-        if entry.get('random_weights'):
+        if entry.random_weights:
             lines.append('⚠ RANDOM WEIGHTS: detections and mAP from {} are meaningless, the '
                          'run only exercises the pipeline (weights: {})'.format(
-                             name, entry.get('weights', 'unknown')))
-        status = str(entry.get('status', 'ok'))
-        if status != 'ok':
-            lines.append('⚠ FAILED: {}: {}'.format(name, status))
+                             name, entry.weights))
+        if entry.status != 'ok':
+            lines.append('⚠ FAILED: {}: {}'.format(name, entry.status))
     return lines
 
 
-def provenance_of(meta):
-    """The run's provenance dict from meta.json (nested or flat)."""
-    nested = meta.get('provenance')
-    if isinstance(nested, dict):
-        return nested
-    return {k: v for k, v in meta.items() if isinstance(v, (str, int, float, bool))}
+def provenance_rows(run):
+    """The run's provenance (meta.json) as ``{str: str}``, sorted by key."""
+    return {str(k): str(v) for k, v in sorted(run.meta.provenance.items())}
 
 
 def detectors_frame(run):
@@ -77,12 +72,10 @@ def detectors_frame(run):
     rows = []
     for name, entry in run.detectors.items():
         images = run.images[run.images['detector'] == name]
-        rows.append({'detector': name, 'status': str(entry.get('status', 'unknown')),
-                     'weights': str(entry.get('weights', 'unknown')),
-                     'weights_sha256': str(entry.get('weights_sha256') or '-')[:16],
-                     'random_weights': bool(entry.get('random_weights', False)),
-                     'device': str(entry.get('device', 'unknown')),
-                     'threads': str(entry.get('threads', 'unknown')),
+        rows.append({'detector': name, 'status': entry.status, 'weights': str(entry.weights),
+                     'weights_sha256': str(entry.weights_sha256 or '-')[:16],
+                     'random_weights': bool(entry.random_weights),
+                     'device': str(entry.device), 'threads': str(entry.threads),
                      'images': len(images),
                      'detections': int((run.detections['detector'] == name).sum())})
     return pd.DataFrame(rows)
@@ -128,9 +121,7 @@ def summary_markdown(scored, gallery):
     lines += _section('Warnings', tables['score_warnings'])
     lines += ['', '## Figures', ''] + ['- ' + note for note in gallery.notes]
     lines += ['- report.html shows the tables and figures/*.png.']
-    lines += ['', '## Provenance (meta.json)', '', provenance_markdown(
-        {str(k): str(v) for k, v in provenance_of(run.meta).items()}).rstrip('\n')]
-    args = run.meta.get('args', run.meta.get('arguments'))
-    if args is not None:
-        lines += ['', 'Arguments: `{}`'.format(json.dumps(args, sort_keys=True))]
+    lines += ['', '## Provenance (meta.json)', '',
+              provenance_markdown(provenance_rows(run)).rstrip('\n')]
+    lines += ['', 'Arguments: `{}`'.format(json.dumps(run.meta.args, sort_keys=True))]
     return '\n'.join(lines) + '\n'

@@ -9,7 +9,7 @@ import sys
 from replicate.bench import machine, models, report, stages
 from replicate.bench.clock import synchronizer
 from replicate.bench.errors import BenchError
-from replicate.provenance import provenance
+from reporting.provenance import provenance
 
 COLUMNS = ('batch_size', 'pipeline', 'stage', 'repeats', 'median_s', 'p90_s',
            'median_per_image_s', 'p90_per_image_s', 'ratio_to_chainercv', 'ratio_to_floor',

@@ -2,8 +2,9 @@
 same weights, preset and resize backend, on one device.
 
 Weights come from :mod:`replicate.parity.models`: ``random`` (seeded, the
-same values in both models), ``voc0712`` (ChainerCV's cache, never
-downloaded) or a path to an ``.npz`` in ChainerCV's layout, loaded strictly.
+same values in both models), ``voc0712`` (ChainerCV's file: cached, else
+downloaded, :mod:`replicate.pretrained`) or a path to an ``.npz`` in
+ChainerCV's layout, loaded by the one strict loader (:mod:`replicate.weights`).
 """
 import chainer
 import numpy as np
@@ -39,7 +40,7 @@ def _weights(model, args):
     from replicate.parity import models
     try:
         path = models.resolve_weights(args.weights, args.n_fg_class)
-        return models.load_weights(model, path, args.seed)
+        return models.load_weights_into(model, args.weights, path, args.seed)
     except UserError as exc:
         raise BenchError(str(exc)) from exc
 
@@ -49,7 +50,7 @@ def ours(args, device):
     ``pipeline.model``."""
     from replicate import SSD300
     try:
-        model = SSD300(n_fg_class=args.n_fg_class, resize=args.resize_backend)
+        model = SSD300(n_fg_class=args.n_fg_class, resize_backend=args.resize_backend)
     except ValueError as exc:  # e.g. resize backend cv2 without OpenCV
         raise BenchError('--resize-backend {}: {}'.format(args.resize_backend, exc)) from exc
     description = _weights(model, args)

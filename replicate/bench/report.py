@@ -9,7 +9,7 @@ import csv
 import json
 import os
 
-from replicate.provenance import provenance_markdown
+from reporting.provenance import provenance_markdown
 
 FLOAT_FORMAT = '%.6g'
 

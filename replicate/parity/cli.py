@@ -1,5 +1,9 @@
 """``python -m replicate.parity``: ours vs ChainerCV's SSD300, layer by layer.
 
+Writes ``<out>/<stem>.csv``, ``<stem>.md`` and ``<stem>.meta.json`` (stem
+``[selfcheck_]<cpu|gpu>_<weights>``, see reports/parity/README.md); the
+default ``--out`` is a folder of its own, so a run never overwrites the
+committed ``reports/parity/`` unless asked to (``tox -e parity`` does).
 Exit codes: 0 every compared output matches; 1 some output diverges (the
 report names the first); 2 a user error (one line ``error: ...``).
 """
@@ -9,10 +13,13 @@ import os
 import re
 import sys
 
+from replicate.errors import UserError
 from replicate.parity import capture, inputs, metrics, models, report
 from replicate.parity.errors import ParityError
-from replicate.provenance import provenance
+from reporting.provenance import provenance
 
+#: Where a run writes without ``--out``: not the committed reports/parity/.
+DEFAULT_OUT = os.path.join('reports', 'parity-latest')
 GPU_RTOL = 1e-4
 GPU_NOTE = (
     'Tolerance {rtol:g} on scaled_err (GPU default, looser than the CPU 1e-6): cuDNN chooses '
@@ -27,30 +34,51 @@ CPU_NOTE = ('Tolerance {rtol:g} on scaled_err = max|ours - ref| / max|ref| per l
 
 def parser():
     """The argument parser (options documented in reports/parity/README.md)."""
-    p = argparse.ArgumentParser(prog='python -m replicate.parity', description=__doc__)
+    p = argparse.ArgumentParser(prog='python -m replicate.parity', description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--ours', choices=models.OURS_CHOICES, default='replicate',
-                   help='model under test; chainercv = self-check of the tool')
-    p.add_argument('--weights', default='random', help='random | voc0712 | path to an .npz')
-    p.add_argument('--seed', type=int, default=0, help='seed of weights and generated images')
-    p.add_argument('--batch', type=int, default=2, help='number of input images')
-    p.add_argument('--n-fg-class', type=int, default=20)
-    p.add_argument('--out', default=os.path.join('reports', 'parity'), help='report folder')
-    p.add_argument('--images', nargs='+', help='image files for the predict comparison')
-    p.add_argument('--device', default='@numpy', help='where ours runs: @numpy or @cupy:N')
-    p.add_argument('--rtol', type=float, help='tolerance on scaled_err (1e-6 CPU, 1e-4 GPU)')
+                   help='model under test; chainercv = self-check of the tool '
+                        '(default: %(default)s)')
+    p.add_argument('--weights', default='random',
+                   help='random (seeded, the same in both models), voc0712 or imagenet '
+                        "(ChainerCV's file: cached, else downloaded), or a path to an .npz "
+                        '(default: %(default)s)')
+    p.add_argument('--seed', type=int, default=0,
+                   help='seed of weights and generated images (default: %(default)s)')
+    p.add_argument('--batch', type=int, default=2,
+                   help='number of input images (default: %(default)s)')
+    p.add_argument('--n-fg-class', type=int, default=20,
+                   help='foreground classes (default: %(default)s)')
+    p.add_argument('--out', default=DEFAULT_OUT,
+                   help='report folder (default: %(default)s; tox -e parity passes '
+                        'reports/parity)')
+    p.add_argument('--images', nargs='+',
+                   help='image files for the predict comparison (default: generated images '
+                        'of odd sizes)')
+    p.add_argument('--device', default='@numpy',
+                   help='where ours runs: @numpy or @cupy:N (default: %(default)s)')
+    p.add_argument('--rtol', type=float,
+                   help='tolerance on scaled_err (default 1e-6 on the CPU, 1e-4 on a GPU)')
     p.add_argument('--rtol-reason', help='required justification for --rtol above 1e-6')
-    p.add_argument('--preset', choices=('visualize', 'evaluate'), default='evaluate')
-    p.add_argument('--resize-backend', choices=('cv2', 'PIL'), default='cv2')
+    p.add_argument('--preset', choices=('visualize', 'evaluate'), default='evaluate',
+                   help="predict's thresholds, use_preset (default: %(default)s)")
+    p.add_argument('--resize-backend', choices=('cv2', 'PIL'), default='cv2',
+                   help="chainer.config.cv_resize_backend during both models' predict "
+                        '(default: %(default)s)')
     p.add_argument('--perturb', metavar='PARAM', help='add 1e-3 to one parameter of ours')
     p.add_argument('--only', metavar='REGEX', default='',
-                   help='compare/save only records whose name matches (re.search)')
-    p.add_argument('--name-map', metavar='JSON', help='{reference name: our name} file')
+                   help='compare/save only records whose name matches (re.search; default all)')
+    p.add_argument('--name-map', metavar='JSON',
+                   help='{reference name: our name} file (default: names must match)')
     p.add_argument('--sample', type=int, metavar='N',
                    help='with --save-reference: keep records of more than N elements as their '
-                        'SHA-256, max |value| and N sampled elements (a compact file)')
+                        'SHA-256, max |value| and N sampled elements (a compact file; default: '
+                        'every element)')
     io = p.add_mutually_exclusive_group()
-    io.add_argument('--save-reference', metavar='NPZ', help='save ChainerCV run, then stop')
-    io.add_argument('--reference', metavar='NPZ', help='compare against a saved reference')
+    io.add_argument('--save-reference', metavar='NPZ',
+                    help="save ChainerCV's run to NPZ, then stop (no report)")
+    io.add_argument('--reference', metavar='NPZ',
+                    help='compare against a saved reference (its settings are used)')
     return p
 
 
@@ -117,7 +145,8 @@ def run_reference(config, image_files):
     """ChainerCV on the CPU: ``(records, x, images, weights description)``."""
     weights_path = models.resolve_weights(config['weights'], config['n_fg_class'])
     model = models.build_reference(config['n_fg_class'])
-    description = models.load_weights(model, weights_path, config['seed'])
+    description = models.load_weights_into(model, config['weights'], weights_path,
+                                           config['seed'])
     x, images = parity_inputs(config, model.mean, image_files)
     return capture.capture(model, x, images, config['preset'], config['resize_backend']), \
         x, images, description
@@ -127,7 +156,8 @@ def run_ours(args, config, x, images):
     """Our model on ``args.device``: its records and weights description."""
     weights_path = models.resolve_weights(config['weights'], config['n_fg_class'])
     model = models.build_ours(args.ours, config['n_fg_class'])
-    description = models.load_weights(model, weights_path, config['seed'])
+    description = models.load_weights_into(model, config['weights'], weights_path,
+                                           config['seed'])
     if args.perturb:
         models.perturb(model, args.perturb)
     import chainer
@@ -223,6 +253,6 @@ def main(argv=None):
         if args.save_reference:
             return save_reference_run(args)
         return compare_run(args)
-    except ParityError as exc:
-        print('error: {}'.format(exc), file=sys.stderr)
+    except UserError as exc:  # ParityError, and the weights' and pretrained files' errors
+        print('error: {}'.format(' '.join(str(exc).split())), file=sys.stderr)
         return 2

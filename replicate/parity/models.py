@@ -7,17 +7,20 @@
   up as the first diverging layer.
 
 Weights: ``random`` fills both with the same seeded values, by sorted
-parameter name; ``voc0712`` loads ChainerCV's cached pretrained file (never
-downloads); any other value is a path to an ``.npz`` in ChainerCV's layout.
-Loading is strict (every key present, every shape equal).
+parameter name; a name of :data:`replicate.pretrained.PRETRAINED`
+(``voc0712``, ``imagenet``) is ChainerCV's file, cached or downloaded by
+:func:`replicate.pretrained.fetch`; any other value is a path to an ``.npz``
+in ChainerCV's layout. Both models are loaded by the suite's one strict
+loader, :func:`replicate.weights.load_weights` (every key present, every
+shape equal, pickled objects refused unread).
 """
 import os
 
+from replicate import pretrained
 from replicate.parity.errors import ParityError
-from replicate.provenance import file_sha256
+from replicate.weights import load_weights, seeded_random_weights
+from reporting.provenance import file_sha256
 
-#: ChainerCV's file name for SSD300 voc0712 (the basename of its model URL).
-VOC0712_FILE = 'ssd300_voc0712_converted_2017_06_06.npz'
 OURS_CHOICES = ('replicate', 'chainercv')
 
 
@@ -28,67 +31,52 @@ def build_reference(n_fg_class):
 
 
 def build_ours(kind, n_fg_class):
-    """Our model: ``kind`` is ``'replicate'`` or ``'chainercv'``.
-
-    Raises:
-        ParityError: ``replicate.SSD300`` cannot be imported.
-    """
+    """Our model: ``kind`` is ``'replicate'`` or ``'chainercv'``."""
     if kind == 'chainercv':
         return build_reference(n_fg_class)
-    try:
-        from replicate import SSD300
-    except ImportError as exc:
-        raise ParityError('replicate.SSD300 is not importable ({}): finish replicate/ or run '
-                          'with --ours chainercv to test the tool itself'.format(exc)) from exc
+    from replicate import SSD300
     return SSD300(n_fg_class=n_fg_class, pretrained_model=None)
-
-
-def voc0712_path():
-    """Where ChainerCV keeps the voc0712 SSD300 weights (may not exist)."""
-    import chainer
-    root = chainer.dataset.get_dataset_directory('pfnet/chainercv/models',
-                                                 create_directory=False)
-    return os.path.join(root, VOC0712_FILE)
 
 
 def resolve_weights(weights, n_fg_class):
     """``None`` for ``'random'``, else the path of an existing ``.npz``.
 
     Raises:
-        ParityError: the file is missing, or voc0712 with n_fg_class != 20.
+        ParityError: the file is missing, or a named file made for another
+            n_fg_class.
+        replicate.errors.PretrainedModelError: a named file is neither cached
+            nor downloadable (the message names the file, URL and folder).
     """
     if weights == 'random':
         return None
-    if weights == 'voc0712':
-        if n_fg_class != 20:
-            raise ParityError('--weights voc0712 has 20 classes: use --n-fg-class 20')
-        path = voc0712_path()
-        if not os.path.isfile(path):
-            raise ParityError('voc0712 weights not found: place {} at {} (no download here)'
-                              .format(VOC0712_FILE, path))
-        return path
+    if weights in pretrained.PRETRAINED:
+        required = pretrained.PRETRAINED[weights].n_fg_class
+        if required not in (None, n_fg_class):
+            raise ParityError('--weights {} has {} classes: use --n-fg-class {}'.format(
+                weights, required, required))
+        return pretrained.fetch(weights)
     if not os.path.isfile(weights):
-        raise ParityError('weights file {} not found: give an existing .npz, random or voc0712'
-                          .format(weights))
+        raise ParityError('weights file {} not found: give an existing .npz, random, or one of '
+                          '{}'.format(weights, ', '.join(sorted(pretrained.PRETRAINED))))
     return weights
 
 
-def load_weights(model, weights_path, seed):
+def load_weights_into(model, weights, weights_path, seed):
     """Fill ``model``: seeded random values, then, if ``weights_path`` is
-    given, a strict ``load_npz`` over them (seeding first also gives
-    ChainerCV's lazily shaped parameters their shapes, so a file made for
-    another ``n_fg_class`` fails loudly instead of reshaping the model).
-    Returns a description of the weights for the report."""
-    from replicate.weights import seeded_random_weights
+    given, the strict loader over them (seeding first also gives ChainerCV's
+    lazily shaped parameters their shapes, so a file made for another
+    ``n_fg_class`` fails loudly instead of reshaping the model). Returns a
+    description of the weights for the report.
+
+    Args:
+        weights (str): the ``--weights`` value (a name selects which keys the
+            file may lack).
+    """
     seeded_random_weights(model, seed=seed)
     if weights_path is None:
         return 'replicate.weights.seeded_random_weights (seed {})'.format(seed)
-    import chainer
-    try:
-        chainer.serializers.load_npz(weights_path, model, strict=True)
-    except (KeyError, ValueError) as exc:
-        raise ParityError('weights file {} does not fit SSD300 with these settings: {}'
-                          .format(weights_path, str(exc).splitlines()[0])) from exc
+    entry = pretrained.PRETRAINED.get(weights)
+    load_weights(model, weights_path, allow_missing=entry.optional if entry else ())
     return '{} (sha256 {})'.format(weights_path, file_sha256(weights_path))
 
 

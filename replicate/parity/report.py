@@ -1,7 +1,7 @@
 """Writing one parity run: ``<stem>.csv``, ``<stem>.md``, ``<stem>.meta.json``.
 
 Rows stay in execution order (no sorting) and floats use the project's fixed
-format (:data:`replicate.tables.FLOAT_FORMAT`), so a rerun on the same
+format (:data:`reporting.tables.FLOAT_FORMAT`), so a rerun on the same
 checkout diffs cleanly except for the provenance date.
 """
 import json
@@ -10,18 +10,19 @@ import os
 import pandas as pd
 
 from replicate.parity import metrics
-from replicate.provenance import provenance_markdown
-from replicate.tables import frame_to_markdown, write_table
+from replicate.pretrained import PRETRAINED
+from reporting.provenance import provenance_markdown
+from reporting.tables import frame_to_markdown, write_table
 
 #: The default tolerance on ``scaled_err`` for a CPU float32 run.
 DEFAULT_RTOL = 1e-6
 
 
 def report_stem(out_dir, device, weights, ours):
-    """``<out>/[selfcheck_]<cpu|gpu>_<weights>``; weights is ``random``,
-    ``voc0712`` or the npz file's base name."""
+    """``<out>/[selfcheck_]<cpu|gpu>_<weights>``; weights is ``random``, a
+    pretrained name (``voc0712``) or the npz file's base name."""
     device_tag = 'gpu' if 'cupy' in str(device) else 'cpu'
-    weights_tag = weights if weights in ('random', 'voc0712') else \
+    weights_tag = weights if weights == 'random' or weights in PRETRAINED else \
         os.path.splitext(os.path.basename(weights))[0]
     prefix = '' if ours == 'replicate' else 'selfcheck_'
     return os.path.join(out_dir, '{}{}_{}'.format(prefix, device_tag, weights_tag))
@@ -78,7 +79,7 @@ def write_report(rows, stem, settings, provenance, name_map, tolerance_note):
         rows (list of dict): :func:`replicate.parity.metrics.compare_traces`.
         stem (str): path without extension.
         settings (dict): the run's options (must hold ``rtol``).
-        provenance (dict): :func:`replicate.provenance.provenance`.
+        provenance (dict): :func:`reporting.provenance.provenance`.
         name_map (dict): reference name -> our name, printed in the report.
         tolerance_note (str): why the tolerance is what it is.
     """

@@ -1,53 +1,78 @@
-"""The Chainer SSD300 adapters (ours, chainercv) and their weight options."""
+"""The Chainer SSD300 adapters (ours, chainercv) and their weight choices."""
+import hashlib
+import urllib.error
+
+import chainer
 import numpy as np
 import pytest
+from conftest import CHAINER_THRESH, contract_images
 
-from compare import chainer_weights
-from compare.adapters import build
+from compare.adapters import build, chainer_weights
 from compare.errors import UserError
+from replicate import PretrainedModelError, pretrained
 
 
 @pytest.fixture
 def empty_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv('CHAINER_DATASET_ROOT', str(tmp_path / 'dataset'))
-    return tmp_path / 'dataset' / 'pfnet' / 'chainercv' / 'models'
+    """An empty dataset root and a network that refuses every URL."""
+    root = chainer.dataset.get_dataset_root()
+    chainer.dataset.set_dataset_root(str(tmp_path / 'dataset'))
+
+    def offline(url, timeout=None):
+        raise urllib.error.URLError('offline (test)')
+    monkeypatch.setattr(pretrained, 'urlopen', offline)
+    yield tmp_path / 'dataset' / 'pfnet' / 'chainercv' / 'models'
+    chainer.dataset.set_dataset_root(root)
 
 
-def test_uncached_pretrained_names_the_file_and_folder(empty_cache):
+def test_missing_pretrained_names_the_file_url_and_folder(empty_cache):
     for kind in ('chainercv', 'ours'):
-        with pytest.raises(UserError) as info:
+        with pytest.raises(PretrainedModelError) as info:
             build(kind + ':voc0712').load()
         message = str(info.value)
-        assert 'ssd300_voc0712_converted_2017_06_06.npz' in message
-        assert str(empty_cache) in message and '\n' not in message
+        assert 'ssd300_voc0712_converted_2017_06_06.npz' in message and '\n' not in message
+        assert pretrained.PRETRAINED['voc0712'].url in message and 'offline (test)' in message
+        assert str(empty_cache) in message
 
 
 def test_default_is_random_when_uncached_and_says_so(empty_cache):
     adapter = build('chainercv')
-    assert adapter.weights_spec == 'random' and 'RANDOM' in adapter.note
+    assert adapter.choice.random_weights and adapter.choice.seed == 0
+    assert 'RANDOM' in adapter.choice.note and str(empty_cache) in adapter.choice.note
     empty_cache.mkdir(parents=True)
     (empty_cache / 'ssd300_voc0712_converted_2017_06_06.npz').write_bytes(b'x')
-    assert build('chainercv').weights_spec == 'voc0712'
+    choice = build('chainercv').choice
+    assert (choice.source, choice.note) == ('voc0712', 'DEFAULT: voc0712 cached')
 
 
 def test_weight_specs(tmp_path):
-    assert chainer_weights.resolve('random')['seed'] == 0
-    described = chainer_weights.resolve('random:7')
-    assert described['seed'] == 7 and described['random_weights'] is True
-    assert described['weights'] == 'random (seed 7)'
+    assert chainer_weights.choose('random') == chainer_weights.WeightChoice(
+        None, 0, 'random (seed 0)', 'given on the command line')
+    seven = chainer_weights.choose('random:7')
+    assert (seven.seed, seven.random_weights, seven.weights) == (7, True, 'random (seed 7)')
     path = tmp_path / 'w.npz'
     path.write_bytes(b'abc')
-    described = chainer_weights.resolve(str(path))
-    # sha256 of b'abc', a published test vector
-    assert described['weights_sha256'] == ('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff'
-                                           '61f20015ad')
-    assert described['random_weights'] is False
+    given = chainer_weights.choose(str(path))
+    assert (given.source, given.random_weights) == (str(path), False)
     with pytest.raises(UserError, match='does not exist'):
-        chainer_weights.resolve(str(tmp_path / 'missing.npz'))
+        chainer_weights.choose(str(tmp_path / 'missing.npz'))
     with pytest.raises(UserError, match='unknown weights'):
-        chainer_weights.resolve('coco')
+        chainer_weights.choose('coco')
     with pytest.raises(UserError, match='non-negative integer'):
-        chainer_weights.resolve('random:x')
+        chainer_weights.choose('random:x')
+
+
+def test_weight_file_is_loaded_strictly_and_recorded(tmp_path, chainer_adapters):
+    """-d chainercv:FILE.npz: ChainerCV's model through our strict loader."""
+    path = tmp_path / 'ours.npz'
+    chainer.serializers.save_npz(str(path), chainer_adapters['ours'].model)
+    adapter = build('chainercv:{},name=cv_file'.format(path))
+    adapter.load()
+    info = adapter.info()
+    assert info.random_weights is False and info.info['seed'] is None
+    # the sha256 of the file, and the very parameters of the model that wrote it
+    assert info.weights_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert info.info['params_sha256'] == chainer_adapters['ours'].info().info['params_sha256']
 
 
 def test_bad_preset_is_a_user_error():
@@ -55,44 +80,35 @@ def test_bad_preset_is_a_user_error():
         build('chainercv:random,preset=fast')
 
 
-@pytest.fixture(scope='module')
-def chainercv_random():
-    adapter = build('chainercv:random:3')
-    adapter.load()
-    adapter.model.score_thresh = 0.3  # random weights: a few dozen boxes survive
-    return adapter
-
-
-def _image():
-    return np.random.RandomState(0).randint(0, 255, (64, 80, 3), np.uint8)
-
-
-def test_staged_predict_equals_model_predict(chainercv_random):
-    image = _image()
-    prediction = chainercv_random.predict([image])
-    boxes, labels, scores = chainercv_random.model.predict([image.transpose(2, 0, 1)])
-    detections = prediction.detections[0]
-    assert len(detections) > 0
-    np.testing.assert_allclose(detections.boxes, boxes[0], rtol=1e-5, atol=1e-3)
+def test_staged_predict_equals_model_predict_clipped(chainer_adapters, chainer_predictions):
+    """The adapter's three timed stages compute model.predict, boxes clipped
+    (the adapter ran a batch of two: float32 sums in another order, 1e-5)."""
+    adapter = chainer_adapters['chainercv']
+    image = contract_images()[0]
+    detections = chainer_predictions['chainercv'][0].detections[0]
+    adapter.model.score_thresh = CHAINER_THRESH
+    try:
+        boxes, labels, scores = adapter.model.predict([image.transpose(2, 0, 1)])
+    finally:
+        adapter.model.use_preset('visualize')
+    height, width = image.shape[:2]
+    expected = np.clip(boxes[0], 0, [height, width, height, width])
+    assert len(detections) > 0 and (expected != boxes[0]).any()  # some boxes were clipped
+    np.testing.assert_allclose(detections.boxes, expected, rtol=1e-5, atol=1e-3)
     np.testing.assert_array_equal(detections.labels, labels[0])
-    np.testing.assert_allclose(detections.scores, scores[0], rtol=1e-6)
-    assert all(prediction.times[s] > 0 for s in ('preprocess', 'inference', 'postprocess'))
-    info = chainercv_random.info()
-    assert info['random_weights'] is True and info['weights'] == 'random (seed 3)'
-    assert info['info']['preset'] == 'visualize' and len(info['label_names']) == 20
+    np.testing.assert_allclose(detections.scores, scores[0], rtol=1e-5)
+    info = adapter.info()
+    assert info.random_weights is True and info.weights == 'random (seed 3)'
+    assert info.info['preset'] == 'visualize' and len(info.label_names) == 20
 
 
-def test_ours_equals_chainercv_with_the_same_seed(chainercv_random):
-    pytest.importorskip('replicate.ssd300')
-    ours = build('ours:random:3')
-    ours.load()
-    ours.model.score_thresh = 0.3
-    image = _image()
-    mine = ours.predict([image]).detections[0]
-    theirs = chainercv_random.predict([image]).detections[0]
-    assert len(mine) == len(theirs) > 0
-    np.testing.assert_allclose(mine.boxes, theirs.boxes, rtol=1e-4, atol=1e-2)
-    np.testing.assert_array_equal(mine.labels, theirs.labels)
-    assert mine.names == theirs.names
+def test_ours_equals_chainercv_with_the_same_seed(chainer_adapters, chainer_predictions):
+    mine, theirs = (chainer_predictions[kind][0].detections for kind in ('ours', 'chainercv'))
+    for a, b in zip(mine, theirs, strict=True):
+        assert len(a) == len(b) > 0 and a.names == b.names
+        np.testing.assert_array_equal(a.boxes, b.boxes)
+        np.testing.assert_array_equal(a.labels, b.labels)
+        np.testing.assert_array_equal(a.scores, b.scores)
     # same seed, same parameter names: the very same weights
-    assert ours.info()['info']['params_sha256'] == chainercv_random.info()['info']['params_sha256']
+    infos = [chainer_adapters[kind].info().info for kind in ('ours', 'chainercv')]
+    assert infos[0]['params_sha256'] == infos[1]['params_sha256']

@@ -8,9 +8,9 @@ import tarfile
 import numpy as np
 import pytest
 
-from compare.adapters import BUILDERS, build, build_all, parse_spec, tf_common, tf_zoo
+from compare.adapters import KINDS, build, build_all, parse_spec, tf_common, tf_zoo
+from compare.adapters.label_map import COCO_LABEL_MAP, parse_label_map
 from compare.errors import UserError
-from compare.label_map import COCO_LABEL_MAP, parse_label_map
 
 
 def test_parse_spec_splits_kind_arg_and_options():
@@ -22,12 +22,12 @@ def test_parse_spec_splits_kind_arg_and_options():
 def test_unknown_kind_lists_the_valid_ones():
     with pytest.raises(UserError) as info:
         build('yolo:v3')
-    for kind in BUILDERS:
+    for kind in KINDS:
         assert kind in str(info.value)
 
 
 def test_unknown_option_and_bad_option_are_errors():
-    with pytest.raises(UserError, match='unknown option.*colour'):
+    with pytest.raises(UserError, match='unknown option.*colour.*it takes count=N'):
         build('fake:1,colour=red')
     with pytest.raises(UserError, match='KEY=VALUE'):
         build('fake:1,novalue')
@@ -52,10 +52,7 @@ def test_fake_detector_is_deterministic_and_inside_image():
     again = build('fake:5,count=4').predict([image])
     np.testing.assert_array_equal(first.detections[0].boxes, again.detections[0].boxes)
     assert not np.array_equal(first.detections[0].boxes, first.detections[1].boxes)
-    boxes = first.detections[0].boxes
-    assert len(boxes) == 4 and (boxes[:, 2] <= 30).all() and (boxes[:, 3] <= 50).all()
-    assert (boxes[:, :2] <= boxes[:, 2:]).all()
-    assert set(first.times) == {'preprocess', 'inference', 'postprocess'}
+    assert len(first.detections[0]) == 4  # the rest of the contract: test_adapter_contract
 
 
 def test_fake_fail_option_fails_load():
@@ -122,7 +119,8 @@ def test_zoo_offline_error_names_url_and_folder(tmp_path, monkeypatch):
         tf_zoo.ensure_model('ssd_x', str(tmp_path), timeout=5)
     message = str(info.value)
     assert '/m/ssd_x.tar.gz' in message and str(tmp_path) in message
-    assert not os.path.exists(tmp_path / 'ssd_x.tar.gz.part')
+    assert 'Connection refused' in message and '\n' not in message
+    assert os.listdir(tmp_path) == []  # no partial download left
 
 
 def _tar(path, members):

@@ -2,8 +2,8 @@
 import numpy as np
 import pandas as pd
 
-from compare.agreement import counts, greedy_match, pair_summary
-from compare.classmap import canonical
+from compare.score.agreement import counts, greedy_match, pair_summary
+from compare.score.classes import canonical
 
 
 def frame(rows):

@@ -1,17 +1,22 @@
-"""The command line, run as a subprocess like a user would: one-line errors
-with exit 2, no traceback; missing TensorFlow; Ctrl-C and kill, then resume."""
+"""The command line: one-line errors with exit 2 and no traceback (as a
+subprocess, like a user runs it, and in-process), missing TensorFlow, the
+help text, Ctrl-C and kill, then resume."""
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
 
+import chainer
 import numpy as np
 import pytest
 from PIL import Image
 
 from compare import cli
+from compare.adapters import KINDS
+from replicate import pretrained
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUN = os.path.join(ROOT, 'compare', 'run.py')
@@ -46,22 +51,51 @@ def assert_one_line_error(result, *fragments):
 
 
 def test_unknown_detector_lists_valid_kinds(tmp_path):
+    """As a user runs it: exit 2, one error line, no traceback."""
     result = run_cli(make_images(tmp_path / 'i', 1), '-d', 'yolo:v5')
     assert_one_line_error(result, "unknown detector kind 'yolo'", 'ours', 'tfzoo', 'tf1')
 
 
-def test_missing_and_empty_folders(tmp_path):
-    assert_one_line_error(run_cli(tmp_path / 'nope'), 'does not exist', str(tmp_path / 'nope'))
+def main_error(capsys, *args):
+    """``cli.main(args)`` in-process: exit 2 and the one ``error:`` line of stderr."""
+    assert cli.main([str(a) for a in args]) == 2
+    err = capsys.readouterr().err
+    error_lines = [line for line in err.splitlines() if line.startswith('error: ')]
+    assert len(error_lines) == 1 and 'Traceback' not in err, err
+    return error_lines[0], err
+
+
+def test_missing_and_empty_folders(tmp_path, capsys):
+    line, _ = main_error(capsys, tmp_path / 'nope')
+    assert 'does not exist' in line and str(tmp_path / 'nope') in line
     (tmp_path / 'empty').mkdir()
     (tmp_path / 'empty' / 'readme.txt').write_text('no images here')
-    assert_one_line_error(run_cli(tmp_path / 'empty'), 'no images found')
+    assert 'no images found' in main_error(capsys, tmp_path / 'empty')[0]
 
 
-def test_bad_batch_sizes(tmp_path):
-    result = run_cli(make_images(tmp_path / 'i', 1), '--batch-sizes', '1,x')
-    assert_one_line_error(result, '--batch-sizes')
-    result = run_cli(tmp_path / 'i', '--repeats', '0')
-    assert_one_line_error(result, '--repeats must be >= 1')
+def test_bad_batch_sizes(tmp_path, capsys):
+    images = make_images(tmp_path / 'i', 1)
+    assert '--batch-sizes' in main_error(capsys, images, '--batch-sizes', '1,x')[0]
+    assert '--repeats must be >= 1' in main_error(capsys, images, '--repeats', '0')[0]
+
+
+def test_help_shows_defaults_outputs_and_every_kind(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(['--help'])
+    text = ' '.join(capsys.readouterr().out.split())
+    assert 'raw/<detector>.jsonl, raw/timings.csv, raw/skipped.csv' in text
+    assert 'summary.md, report.html and figures/' in text
+    assert '(default: 5)' in text and '(default: auto:' in text and '(default: 1)' in text
+    assert 'Without -d, ours and chainercv run; any -d replaces them' in text
+    for kind, entry in KINDS.items():
+        assert '{}:ARG ARG: {}; options: {}'.format(kind, entry.arg, entry.options) in text
+
+
+def test_given_detectors_replace_the_defaults():
+    args = cli.parser().parse_args(['x', '-d', 'ours'])
+    assert cli.detector_specs(args) == ['ours']
+    args = cli.parser().parse_args(['x'])
+    assert cli.detector_specs(args) == ['ours', 'chainercv']
 
 
 def test_without_tensorflow_the_others_still_run(tmp_path):
@@ -74,7 +108,7 @@ def test_without_tensorflow_the_others_still_run(tmp_path):
     (export / 'label_map.pbtxt').write_text('item { id: 1 name: "a" }\n')
     env = dict(os.environ, PYTHONPATH=str(tmp_path / 'shim'))
     out = tmp_path / 'out'
-    result = run_cli(make_images(tmp_path / 'i', 2), '--out', out, '--no-default-detectors',
+    result = run_cli(make_images(tmp_path / 'i', 2), '--out', out,
                      '-d', 'fake:0', '-d', 'tf:{},name=tfm'.format(export), '--no-score',
                      '--no-progress', '--repeats', '1', env=env)
     assert result.returncode == 0, result.stderr
@@ -86,7 +120,7 @@ def test_without_tensorflow_the_others_still_run(tmp_path):
     assert 'WARNING: detector tfm failed' in result.stderr
     assert len((out / 'raw' / 'fake.jsonl').read_text().splitlines()) == 2
     assert meta['state'] == 'complete' and meta['args']['no_speed'] is False
-    assert 'timings.csv' in (out / 'raw' / 'README.md').read_text()
+    assert '`raw/timings.csv`: the speed benchmark' in (out / 'raw' / 'README.md').read_text()
 
 
 def _wait_for_rows(path, count, process, limit=120):
@@ -103,8 +137,8 @@ def test_kill_then_ctrl_c_then_resume(tmp_path):
     images = make_images(tmp_path / 'i', 12)
     out = tmp_path / 'out'
     raw = out / 'raw' / 'fake.jsonl'
-    args = (images, '--out', out, '--no-default-detectors', '-d', 'fake:4,delay=0.25',
-            '--no-score', '--no-speed', '--no-progress')
+    args = (images, '--out', out, '-d', 'fake:4,delay=0.25', '--no-score', '--no-speed',
+            '--no-progress')
     killed = subprocess.Popen(command(*args), cwd=ROOT, stderr=subprocess.DEVNULL)
     _wait_for_rows(raw, 2, killed)
     killed.kill()
@@ -130,32 +164,59 @@ def test_keyboard_interrupt_in_process_exits_130(tmp_path, capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
     monkeypatch.setattr(cli.runner, 'run_images', interrupted)
-    code = cli.main([str(images), '--out', str(tmp_path / 'o'), '--no-default-detectors',
-                     '-d', 'fake:0', '--no-progress'])
+    code = cli.main([str(images), '--out', str(tmp_path / 'o'), '-d', 'fake:0',
+                     '--no-progress'])
     assert code == 130
     assert 'add --force to start over' in capsys.readouterr().err.splitlines()[-1]
 
 
 def test_resume_refuses_other_weights(tmp_path, capsys):
     images = make_images(tmp_path / 'i', 2)
-    base = [str(images), '--out', str(tmp_path / 'o'), '--no-default-detectors', '--no-score',
-            '--no-speed', '--no-progress']
+    base = [str(images), '--out', str(tmp_path / 'o'), '--no-score', '--no-speed',
+            '--no-progress']
     assert cli.main(base + ['-d', 'fake:0']) == 0
     assert cli.main(base + ['-d', 'fake:1']) == 2
     assert 'other weights' in capsys.readouterr().err
     assert cli.main(base + ['-d', 'fake:1', '--force']) == 0
 
 
-def test_default_detectors_and_overrides():
-    args = cli.parser().parse_args(['x', '-d', 'tf:m', '-d', 'chainercv:random'])
-    assert cli.detector_specs(args) == ['ours', 'tf:m', 'chainercv:random']
-    args = cli.parser().parse_args(['x', '--no-default-detectors', '-d', 'fake'])
-    assert cli.detector_specs(args) == ['fake']
+def test_no_speed_leaves_no_older_timings(tmp_path):
+    images = make_images(tmp_path / 'i', 1)
+    base = [str(images), '--out', str(tmp_path / 'o'), '-d', 'fake:0', '--no-score',
+            '--no-progress']
+    assert cli.main(base + ['--repeats', '1', '--warmup', '0']) == 0
+    timings = tmp_path / 'o' / 'raw' / 'timings.csv'
+    assert len(timings.read_text().splitlines()) == 1 + 4
+    assert cli.main(base + ['--no-speed']) == 0
+    assert not timings.exists()
 
 
-def test_every_detector_failing_is_a_user_error(tmp_path):
+def test_every_detector_failing_is_a_user_error(tmp_path, capsys):
+    """Each reason once (the load line), then one short error line."""
     images = make_images(tmp_path / 'imgs', 2)
-    result = run_cli(images, '--no-default-detectors', '-d', 'fake:0,fail=broken',
-                     '--out', tmp_path / 'out', '--no-speed')
-    assert_one_line_error(result, 'no detector could be loaded', 'fake detector asked to fail')
+    line, err = main_error(capsys, images, '-d', 'fake:0,fail=broken', '--out',
+                           tmp_path / 'out', '--no-speed')
+    assert line == ('error: no detector could be loaded (fake: see the line of each above); '
+                    'fix the cause or pass other --detector specs')
+    assert err.count('fake detector asked to fail: broken') == 1
     assert not (tmp_path / 'out' / 'raw' / 'fake.jsonl').exists()
+
+
+def test_missing_pretrained_file_is_one_line_naming_file_url_and_folder(tmp_path, capsys,
+                                                                         monkeypatch):
+    root = chainer.dataset.get_dataset_root()
+    chainer.dataset.set_dataset_root(str(tmp_path / 'root'))
+
+    def offline(url, timeout=None):
+        raise urllib.error.URLError('no route (test)')
+    monkeypatch.setattr(pretrained, 'urlopen', offline)
+    try:
+        _, err = main_error(capsys, make_images(tmp_path / 'i', 1), '-d', 'ours:voc0712',
+                            '--out', tmp_path / 'out')
+    finally:
+        chainer.dataset.set_dataset_root(root)
+    entry = pretrained.PRETRAINED['voc0712']
+    (line,) = [line for line in err.splitlines() if entry.url in line]
+    assert line.startswith('detector ours: failed: pretrained weights') and entry.file in line
+    assert str(tmp_path / 'root' / 'pfnet' / 'chainercv' / 'models') in line
+    assert 'chainercv' not in [word.rstrip(':') for word in err.split()]  # -d ours alone

@@ -1,10 +1,11 @@
-"""compare.detections: the common format and its row/record forms."""
+"""compare.detections: the common format and its row form; the raw record."""
 import json
 
 import numpy as np
 import pytest
 
-from compare.detections import Detections, detections_from_record, image_record
+from compare.detections import Detections
+from compare.rundir import ImageRecord, read_records
 
 
 def _sample():
@@ -23,11 +24,11 @@ def test_lengths_must_agree():
         Detections([[0, 0, 1, 1]], [1, 2], ['a', 'b'], [0.5, 0.5])
 
 
-def test_rows_round_trip_and_carry_detector_and_image():
+def test_rows_round_trip():
     d = _sample()
-    rows = d.to_rows(detector='x', image='a/b.png')
-    assert rows[1] == {'detector': 'x', 'image': 'a/b.png', 'y_min': 5.5, 'x_min': 6.0,
-                       'y_max': 7.0, 'x_max': 8.0, 'label': 0, 'name': 'dog', 'score': 0.25}
+    rows = d.to_rows()
+    assert rows[1] == {'y_min': 5.5, 'x_min': 6.0, 'y_max': 7.0, 'x_max': 8.0, 'label': 0,
+                       'name': 'dog', 'score': 0.25}
     back = Detections.from_rows(rows)
     np.testing.assert_array_equal(back.boxes, d.boxes)
     np.testing.assert_array_equal(back.labels, d.labels)
@@ -36,19 +37,28 @@ def test_rows_round_trip_and_carry_detector_and_image():
 
 
 def test_empty_round_trip():
-    empty = Detections.empty()
-    assert len(empty) == 0 and empty.boxes.shape == (0, 4)
-    assert len(Detections.from_rows(empty.to_rows())) == 0
+    empty = Detections.from_rows([])
+    assert len(empty) == 0 and empty.boxes.shape == (0, 4) and empty.boxes.dtype == np.float32
+    assert empty.to_rows() == []
 
 
 def test_clipped_keeps_boxes_inside_the_image():
-    d = Detections([[-3, -1, 50, 70]], [1], ['a'], [1.0]).clipped(40, 60)
-    np.testing.assert_array_equal(d.boxes, [[0, 0, 40, 60]])
+    d = Detections([[-3, -1, 50, 70], [50, 70, 60, 80], [1, 2, 3, 4]], [1, 2, 3], 'abc',
+                   [1.0, 0.5, 0.25]).clipped(40, 60)
+    # a box wholly outside becomes a degenerate box on the border
+    np.testing.assert_array_equal(d.boxes, [[0, 0, 40, 60], [40, 60, 40, 60], [1, 2, 3, 4]])
+    assert d.names == ('a', 'b', 'c') and d.scores.tolist() == [1.0, 0.5, 0.25]
 
 
-def test_image_record_is_json_and_inverts():
-    record = image_record('x.jpg', 10, 20, _sample(), {'inference': np.float64(0.5)})
-    text = json.dumps(record)
-    again = json.loads(text)
-    assert again['height'] == 10 and again['width'] == 20 and again['times'] == {'inference': 0.5}
-    np.testing.assert_array_equal(detections_from_record(again).boxes, _sample().boxes)
+def test_image_record_is_one_json_line_and_inverts(tmp_path):
+    times = {'preprocess': np.float64(0.25), 'inference': 0.5, 'postprocess': 1}
+    record = ImageRecord('x.jpg', 10, 20, _sample(), times)
+    line = record.to_json()
+    assert '\n' not in line and json.loads(line)['times'] == {
+        'preprocess': 0.25, 'inference': 0.5, 'postprocess': 1.0}
+    path = tmp_path / 'a.jsonl'
+    path.write_text(line + '\n')
+    (again,), partial = read_records(str(path))
+    assert not partial and (again.image, again.height, again.width) == ('x.jpg', 10, 20)
+    np.testing.assert_array_equal(again.detections.boxes, _sample().boxes)
+    assert again.detections.names == ('cat', 'dog') and again.times['postprocess'] == 1.0

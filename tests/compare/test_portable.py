@@ -4,8 +4,6 @@ cwd and from elsewhere, and ``random_weights=yes`` flags a detector."""
 import os
 import re
 import shutil
-import subprocess
-import sys
 import types
 
 import numpy as np
@@ -13,14 +11,15 @@ import pytest
 from PIL import Image
 from test_score_fakerun import write_voc_xml
 
+from compare import cli, rundir
 from compare.adapters import build
+from compare.detections import DetectorInfo
 from compare.errors import UserError
-from compare.meta import changed_weights
-from compare.paths import display_path, from_run, resolve_images_dir
+from compare.paths import display_path, from_run
 from compare.report.markdown import banners
+from compare.runner import changed_weights
+from compare.score.__main__ import main as score_main
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RUN = os.path.join(ROOT, 'compare', 'run.py')
 #: Lines of provenance that legitimately differ between clones and runs.
 PROVENANCE = re.compile(r'^\| (date|commit) \|.*$', re.MULTILINE)
 HTML_PROVENANCE = re.compile(r'<tr><th>(date|commit)</th><td>[^<]*</td></tr>')
@@ -38,16 +37,17 @@ def test_display_path_relative_inside_cwd_absolute_outside(tmp_path, monkeypatch
     assert from_run(str(tmp_path / 'other'), 'reports/x') == (tmp_path / 'other').as_posix()
 
 
-def test_resolve_images_dir_prefers_the_run_relative_path(tmp_path, monkeypatch):
+def test_images_dir_prefers_the_run_relative_path(tmp_path, monkeypatch):
     (tmp_path / 'proj' / 'images').mkdir(parents=True)
-    meta = {'images': {'folder': 'images', 'folder_from_run': '../../images'}}
+    meta = rundir.RunMeta({}, {}, rundir.ImagesInfo('images', '../../images', 0, 0), 'complete',
+                          ())
     monkeypatch.chdir(tmp_path / 'proj')
-    assert resolve_images_dir(meta, 'reports/x') == os.path.join('images')
+    assert meta.images_dir('reports/x') == os.path.join('images')
     monkeypatch.chdir(tmp_path)  # the cwd-relative 'images' no longer exists here
-    found = resolve_images_dir(meta, str(tmp_path / 'proj' / 'reports' / 'x'))
+    found = meta.images_dir(str(tmp_path / 'proj' / 'reports' / 'x'))
     assert os.path.samefile(found, tmp_path / 'proj' / 'images')
-    assert resolve_images_dir({'args': {'images': 'nowhere'}}, 'r') == 'nowhere'
-    assert resolve_images_dir({}, 'r') is None
+    # neither exists: the cwd-relative one, for messages
+    assert meta.images_dir(str(tmp_path / 'elsewhere')) == 'images'
 
 
 def make_project(parent):
@@ -63,12 +63,15 @@ def make_project(parent):
     return parent / 'proj'
 
 
-def run_in(project, *args, module=None):
-    head = ['-m', module] if module else [RUN]
-    result = subprocess.run([sys.executable] + head + list(args), cwd=project,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return result
+def run_in(project, *args, score=False):
+    """``python compare/run.py ARGS`` (or ``python -m compare.score ARGS``) from
+    the cwd ``project``, in-process (test_cli runs the command as a subprocess)."""
+    cwd = os.getcwd()
+    os.chdir(project)
+    try:
+        assert (score_main if score else cli.main)(list(args)) == 0
+    finally:
+        os.chdir(cwd)
 
 
 def report_files(run_dir):
@@ -82,8 +85,8 @@ def report_files(run_dir):
     return texts
 
 
-CLI_ARGS = ('images', '--out', 'reports/x', '--no-default-detectors', '-d', 'fake:0',
-            '-d', 'fake:1,count=5,name=other', '--no-speed', '--no-progress')
+CLI_ARGS = ('images', '--out', 'reports/x', '-d', 'fake:0', '-d', 'fake:1,count=5,name=other',
+            '--no-speed', '--no-progress')
 
 
 @pytest.fixture(scope='module')
@@ -118,11 +121,11 @@ def test_rescoring_from_the_cwd_and_from_elsewhere(two_clones):
     run_dir = project / 'reports' / 'x'
     before = report_files(run_dir)
     (run_dir / 'detections.md').write_text('stale Markdown of an older scoring\n')
-    run_in(project, 'reports/x', module='compare.score')
+    run_in(project, 'reports/x', score=True)
     assert report_files(run_dir) == before  # the stale .md is gone too
     map_summary = (run_dir / 'map_summary.csv').read_text()
     # another cwd: the images (and the annotations beside them) are found from the run dir
-    run_in(project.parent, str(run_dir), module='compare.score')
+    run_in(project.parent, str(run_dir), score=True)
     assert (run_dir / 'map_summary.csv').read_text() == map_summary
     assert 'cat' in (run_dir / 'map_per_class.csv').read_text()
 
@@ -130,12 +133,16 @@ def test_rescoring_from_the_cwd_and_from_elsewhere(two_clones):
 def test_random_weights_option_flags_any_kind():
     plain = build('tf1:no/such/frozen_inference_graph.pb,name=t').info()
     flagged = build('tf1:no/such/frozen_inference_graph.pb,name=t,random_weights=yes')
-    entry = dict(flagged.info(), status='ok')
-    assert plain['random_weights'] is False and entry['random_weights'] is True
-    assert 'random_weights=yes' in entry['info']['random_weights_note']
-    assert entry['weights'] == 'no/such/frozen_inference_graph.pb' and flagged.name == 't'
-    assert build('fake:2,random_weights=no').info()['random_weights'] is True
-    run = types.SimpleNamespace(meta={}, detectors={'t': entry, 'u': dict(plain, status='ok')})
+    info = flagged.info()
+    assert plain.random_weights is False and info.random_weights is True
+    assert 'random_weights=yes' in info.info['random_weights_note']
+    assert info.weights == 'no/such/frozen_inference_graph.pb' and flagged.name == 't'
+    assert flagged.order == 'score'
+    assert build('fake:2,random_weights=no').info().random_weights is True
+    run = types.SimpleNamespace(
+        meta=types.SimpleNamespace(state='complete'),
+        detectors={'t': rundir.DetectorEntry.of(info, 'ok'),
+                   'u': rundir.DetectorEntry.of(plain, 'ok')})
     lines = banners(run)
     assert len(lines) == 1 and 'RANDOM WEIGHTS' in lines[0] and ' t ' in lines[0]
     with pytest.raises(UserError, match='random_weights=maybe'):
@@ -143,24 +150,29 @@ def test_random_weights_option_flags_any_kind():
 
 
 def test_flagged_detector_predicts_like_the_wrapped_one():
-    from compare.adapters.base import Prediction
     adapter = build('fake:3,count=2,random_weights=yes')
     adapter.load()
     image = np.zeros((10, 20, 3), np.uint8)
     prediction = adapter.predict([image])
     direct = build('fake:3,count=2').predict([image])
-    assert isinstance(prediction, Prediction)
     np.testing.assert_array_equal(prediction.detections[0].boxes, direct.detections[0].boxes)
+    assert prediction.detections[0].names == direct.detections[0].names
 
 
 def test_resume_compares_weights_by_content_not_by_path():
-    def adapter(weights, sha256):
-        info = {'name': 'm', 'weights': weights, 'weights_sha256': sha256, 'info': {}}
+    def adapter(weights, sha256, preset='visualize'):
+        info = DetectorInfo('m', weights, sha256, False, 'CPU', '1', ('a',), {'preset': preset})
         return types.SimpleNamespace(name='m', info=lambda: info)
-    before = {'detectors': [{'name': 'm', 'status': 'ok', 'weights': '/old/clone/m.pb',
-                             'weights_sha256': 'ab' * 32, 'info': {}}]}
+
+    def before(weights, sha256):
+        entry = rundir.DetectorEntry('m', weights, sha256, False, 'CPU', '1', ('a',),
+                                     {'preset': 'visualize'}, 'ok')
+        return rundir.RunMeta({}, {}, rundir.ImagesInfo('i', 'i', 0, 0), 'complete', (entry,))
     statuses = {'m': 'ok'}
-    assert changed_weights(before, [adapter('m.pb', 'ab' * 32)], statuses) == []
-    assert changed_weights(before, [adapter('m.pb', 'cd' * 32)], statuses) == ['m']
-    before['detectors'][0].update(weights='random (seed 0)', weights_sha256=None)
-    assert changed_weights(before, [adapter('random (seed 1)', None)], statuses) == ['m']
+    old = before('/old/clone/m.pb', 'ab' * 32)
+    assert changed_weights(old, [adapter('m.pb', 'ab' * 32)], statuses) == []
+    assert changed_weights(old, [adapter('m.pb', 'cd' * 32)], statuses) == ['m']
+    assert changed_weights(old, [adapter('m.pb', 'ab' * 32, 'evaluate')], statuses) == ['m']
+    random = before('random (seed 0)', None)
+    assert changed_weights(random, [adapter('random (seed 1)', None)], statuses) == ['m']
+    assert changed_weights(None, [adapter('random (seed 1)', None)], statuses) == []

@@ -14,7 +14,7 @@ TIMES = [(n, 1, r, s, 0.1 + r / 100) for n in ('ours', 'tf') for r in range(3)
          for s in ('preprocess', 'inference', 'postprocess', 'total')]
 
 
-def make(tmp_path, annotated=True, images=True, timings=TIMES):
+def make(tmp_path, annotated=True, images=True, timings=TIMES, state='complete'):
     folder = str(tmp_path / 'images')
     if images:
         write_images(folder, SIZES)
@@ -23,7 +23,7 @@ def make(tmp_path, annotated=True, images=True, timings=TIMES):
     entries = [entry('ours', ['cat', 'dog'], random_weights=True), entry('tf', ['cat', 'dog']),
                entry('gone', ['cat'], status='failed: weights file missing')]
     return write_run(str(tmp_path / 'run'), {'ours': OUT, 'tf': OUT}, SIZES, entries, timings,
-                     images_dir=folder if images else None)
+                     images_dir=folder, state=state)
 
 
 def read(run_dir, name):
@@ -71,10 +71,19 @@ def test_without_annotations_images_or_timings_it_says_so(tmp_path):
     text = read(run_dir, 'summary.md')
     assert 'No annotations: no mAP.' in text
     assert 'raw/timings.csv missing' in text
-    assert 'image folder unknown (boxes drawn on a grey canvas)' in text
+    assert 'a.png: images folder {} not found (boxes drawn on a grey canvas)'.format(
+        tmp_path / 'images') in text
     assert 'no speed-against-accuracy chart' in text
     assert sorted(os.listdir(os.path.join(run_dir, 'figures'))) == ['detections_000.png',
                                                                      'detections_001.png']
+
+
+def test_an_unfinished_run_says_so_first(tmp_path):
+    run_dir = make(tmp_path, state='interrupted')
+    score_run(run_dir)
+    text = read(run_dir, 'summary.md')
+    assert text.splitlines()[2] == ('> **⚠ RUN INTERRUPTED: meta.json says the run did not '
+                                    'finish; tables cover the images done so far**')
 
 
 def test_inline_markdown_is_escaped_then_rendered():

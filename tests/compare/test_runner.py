@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from compare import runner
+from compare import rundir, runner
 from compare.adapters import build
 from compare.errors import UserError
 
@@ -43,14 +43,14 @@ class Interrupting:
         return self.adapter.info()
 
 
-def records(raw, name):
-    with open(os.path.join(raw, name + '.jsonl')) as f:
+def records(run_dir, name):
+    with open(os.path.join(run_dir, 'raw', name + '.jsonl')) as f:
         return [json.loads(line) for line in f]
 
 
-def run(adapters, folder, images, raw, force=False):
-    statuses = runner.load_adapters(adapters, raw, log=lambda message: None)
-    counts = runner.run_images(adapters, str(folder), images, raw, statuses, force=force,
+def run(adapters, folder, images, run_dir, force=False):
+    statuses = runner.load_adapters(adapters, run_dir, log=lambda message: None)
+    counts = runner.run_images(adapters, str(folder), images, run_dir, statuses, force=force,
                                progress=False)
     return statuses, counts
 
@@ -91,22 +91,39 @@ def test_partial_last_line_is_dropped_and_redone(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run([Interrupting(build('fake:0'), 2, KeyboardInterrupt())], tmp_path / 'images',
             images, raw)
-    with open(os.path.join(raw, 'fake.jsonl'), 'a') as f:
+    with open(os.path.join(raw, 'raw', 'fake.jsonl'), 'a') as f:
         f.write('{"image": "img02.png", "detections": [{"y_mi')  # killed mid-write
     _, counts = run([build('fake:0')], tmp_path / 'images', images, raw)
     assert counts['new'] == {'fake': 1}
     assert [r['image'] for r in records(raw, 'fake')] == images
 
 
-def test_corrupt_middle_line_is_a_user_error(tmp_path):
+@pytest.mark.parametrize('text, words', [
+    ('not json\n', 'line 1 is not a record of this harness.*--force'),
+    ('{"image": "img00.png"}\n', 'line 1 is not a record of this harness.*--force'),
+])
+def test_corrupt_line_is_a_user_error(tmp_path, text, words):
     images = make_images(tmp_path / 'images', 2)
-    raw = tmp_path / 'raw'
-    raw.mkdir()
-    (raw / 'fake.jsonl').write_text('not json\n{"image": "img00.png"}\n')
-    with pytest.raises(UserError, match='line 1 is not JSON.*--force'):
-        run([build('fake:0')], tmp_path / 'images', images, str(raw))
-    run([build('fake:0')], tmp_path / 'images', images, str(raw), force=True)
-    assert len(records(str(raw), 'fake')) == 2
+    run_dir = tmp_path / 'run'
+    (run_dir / 'raw').mkdir(parents=True)
+    (run_dir / 'raw' / 'fake.jsonl').write_text(text + '{"image": "img01.png"}\n')
+    with pytest.raises(UserError, match=words):
+        run([build('fake:0')], tmp_path / 'images', images, str(run_dir))
+    run([build('fake:0')], tmp_path / 'images', images, str(run_dir), force=True)
+    assert len(records(str(run_dir), 'fake')) == 2
+
+
+def test_an_image_twice_is_a_user_error(tmp_path):
+    """The reading rule scoring follows too (test_score_fakerun)."""
+    images = make_images(tmp_path / 'images', 2)
+    run_dir = str(tmp_path / 'run')
+    run([build('fake:0')], tmp_path / 'images', images[:1], run_dir)
+    path = os.path.join(run_dir, 'raw', 'fake.jsonl')
+    line = open(path).read()
+    with open(path, 'a') as f:
+        f.write(line)
+    with pytest.raises(UserError, match='line 2 repeats image img00.png'):
+        run([build('fake:0')], tmp_path / 'images', images, run_dir)
 
 
 def test_force_redoes_everything_once(tmp_path):
@@ -128,7 +145,7 @@ def test_failing_detectors_do_not_stop_the_others(tmp_path):
                            tmp_path / 'images', images, raw)
     assert statuses['fake'] == 'failed: fake detector asked to fail: no weights'
     assert statuses['broken'].startswith('failed: on img02.png: RuntimeError: kaboom')
-    assert os.path.exists(os.path.join(raw, 'broken.error.txt'))
+    assert 'kaboom' in open(os.path.join(raw, 'raw', 'broken.error.txt')).read()
     assert statuses['good'] == 'ok' and counts['new']['good'] == 4
     assert len(records(raw, 'broken')) == 2
 
@@ -140,9 +157,8 @@ def test_unreadable_images_are_skipped_with_reason(tmp_path):
     _, counts = run([build('fake:0')], tmp_path / 'images', ['broken.jpg'] + images, raw)
     assert [image for image, _ in counts['unreadable']] == ['broken.jpg']
     assert 'cannot read image' in counts['unreadable'][0][1]
-    runner.write_skipped(os.path.join(raw, 'skipped.csv'),
-                         counts['unreadable'] + [('a.txt', 'not an image file (suffix .txt)')])
-    lines = open(os.path.join(raw, 'skipped.csv')).read().splitlines()
+    rundir.write_skipped(raw, counts['unreadable'] + [('a.txt', 'not an image file (suffix .txt)')])
+    lines = open(os.path.join(raw, 'raw', 'skipped.csv')).read().splitlines()
     assert lines[0] == 'image,reason' and lines[1].startswith('a.txt,')
     assert lines[2].startswith('broken.jpg,') and len(lines) == 3
     assert [r['image'] for r in records(raw, 'fake')] == images

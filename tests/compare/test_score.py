@@ -8,7 +8,8 @@ import pytest
 from chainercv.evaluations import eval_detection_voc
 from test_score_fakerun import det, entry, write_images, write_run, write_voc_xml
 
-from compare.score import main, score_run
+from compare.score import score_run
+from compare.score.__main__ import main
 
 SIZES = {'a.png': (40, 60), 'sub/b.png': (50, 50)}
 OURS = {'a.png': [det(5, 5, 20, 30, 'cat', 0.9), det(10, 10, 30, 40, 'dog', 0.4),
@@ -84,6 +85,7 @@ def test_agreement_across_vocabularies(scored):
 
 def test_speed_percentiles(scored):
     speed = scored[1]['speed'].set_index(['detector', 'batch_size'])
+    assert len(speed) == 4
     frame = pd.DataFrame(timings(), columns=['detector', 'batch_size', 'repeat', 'stage', 's'])
     for (name, batch, stage), group in frame.groupby(['detector', 'batch_size', 'stage']):
         p50, p90 = np.percentile(group['s'], [50, 90])
@@ -129,7 +131,11 @@ def test_classes_and_warnings_tables(scored):
     _, tables = scored
     classes = tables['classes'].set_index('canonical')
     assert classes.loc['sofa', 'tf'] == 'couch' and classes.loc['sofa', 'annotations'] == 'sofa'
-    assert classes.loc['truck', 'ours'] == '' or pd.isna(classes.loc['truck', 'ours'])
+    # a vocabulary that cannot name the class: an empty string, an empty CSV field
+    assert classes.loc['truck', 'ours'] == ''
+    csv_rows = open(os.path.join(scored[0], 'classes.csv')).read().splitlines()
+    assert csv_rows[0] == 'canonical,chainercv,ours,tf,annotations'
+    assert 'truck,,,truck,' in csv_rows
     text = ' '.join(tables['score_warnings']['warning'])
     assert 'c.png names no image of the run' in text and 'clipped' in text
 

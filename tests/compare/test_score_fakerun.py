@@ -1,17 +1,22 @@
-"""Builders of hand-made run directories and annotations for the score tests.
+"""Builders of hand-made run folders and annotations for the score tests.
 
 Imported by the other ``test_*`` files of tests/compare (pytest puts this
-folder on ``sys.path``). The files follow notes/compare_contract.md exactly:
-``raw/<detector>.jsonl``, ``raw/timings.csv``, ``raw/skipped.csv``,
-``meta.json``. The tests at the bottom check the builders and the reader.
+folder on ``sys.path``). The files are written here by hand, byte by byte as
+the format in compare/rundir.py's docstring says (not through
+compare.rundir), so a change of the format that the reader follows but the
+text does not fails here: ``raw/<detector>.jsonl``, ``raw/timings.csv``,
+``raw/skipped.csv``, ``meta.json``. The tests at the bottom check the reading
+rule on them.
 """
 import json
 import os
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from compare.score_inputs import read_run
+from compare.errors import UserError
+from compare.score.inputs import read_run
 
 
 def det(y_min, x_min, y_max, x_max, name, score, label=0):
@@ -27,15 +32,16 @@ def entry(name, label_names, random_weights=False, status='ok'):
             'device': 'CPU', 'threads': '2', 'label_names': list(label_names), 'info': {}}
 
 
-def write_run(root, outputs, sizes, entries, timings=None, images_dir=None, skipped=()):
-    """A run directory under ``root``.
+def write_run(root, outputs, sizes, entries, timings=None, images_dir='no_images_here',
+              skipped=(), state='complete'):
+    """A run folder ``root``.
 
     Args:
         outputs: ``{detector: {image: [det(...), ...]}}``.
         sizes: ``{image: (height, width)}``.
         entries: list of meta.json detector entries.
         timings: list of ``(detector, batch_size, repeat, stage, seconds)``.
-        images_dir: recorded as the ``images`` CLI argument.
+        images_dir: the images folder meta.json records.
         skipped: ``(image, reason)`` rows.
     """
     raw = os.path.join(root, 'raw')
@@ -57,7 +63,10 @@ def write_run(root, outputs, sizes, entries, timings=None, images_dir=None, skip
         f.writelines('{},{}\n'.format(*row) for row in skipped)
     meta = {'provenance': {'commit': 'abc', 'date': '2026-01-01T00:00:00Z',
                            'version.numpy': np.__version__},
-            'args': {'images': images_dir}, 'detectors': entries}
+            'args': {'images': images_dir},
+            'images': {'folder': images_dir, 'listed': len(sizes), 'not_images': 0,
+                       'folder_from_run': os.path.relpath(os.path.abspath(images_dir), root)},
+            'state': state, 'detectors': entries}
     with open(os.path.join(root, 'meta.json'), 'w') as f:
         json.dump(meta, f)
     return str(root)
@@ -109,17 +118,48 @@ def test_reader_ranks_and_canonical_classes(tmp_path):
     run = read_run(run_dir)
     frame = run.detections
     assert list(frame['rank']) == [1, 2]
-    assert list(frame['score']) == [0.9, 0.2]
+    np.testing.assert_array_equal(frame['score'], np.float32([0.9, 0.2]))  # float32, as written
     assert list(frame['class']) == ['tvmonitor', 'aeroplane']
     assert run.sizes() == {'x.png': (10, 12)}
     assert run.ok_detectors() == ['a']
 
 
-def test_reader_drops_truncated_last_line_with_warning(tmp_path):
+def test_reader_ignores_a_partial_last_line_with_warning(tmp_path):
     run_dir = write_run(tmp_path, {'a': {'x.png': [det(0, 0, 5, 5, 'cat', 0.5)]}},
                         {'x.png': (10, 10)}, [entry('a', ['cat'])])
-    with open(os.path.join(run_dir, 'raw', 'a.jsonl'), 'a') as f:
+    path = os.path.join(run_dir, 'raw', 'a.jsonl')
+    with open(path, 'a') as f:
         f.write('{"image": "y.png", "hei')
+    size = os.path.getsize(path)
     run = read_run(run_dir)
     assert list(run.images['image']) == ['x.png']
-    assert any('truncated' in w for w in run.warnings)
+    assert run.warnings == ['{}: the last line is a partial record (a killed run); '
+                            'ignored'.format(path), 'raw/timings.csv missing: no speed table']
+    assert os.path.getsize(path) == size  # scoring changes nothing
+
+
+@pytest.mark.parametrize('line, words', [
+    ('{"image": "x.png", "height": 10, "width": 10, "detections": [], "times": '
+     '{"preprocess": 0, "inference": 0, "postprocess": 0}}\n', 'line 2 repeats image x.png'),
+    ('{"image": "y.png"}\n', 'line 2 is not a record of this harness'),
+    ('[1, 2]\n', 'line 2 is not a record'),
+    ('{"image": "y.png", "height": 10, "width": 10, "detections": [{"y_min": 0}], '
+     '"times": {"preprocess": 0, "inference": 0, "postprocess": 0}}\n', 'line 2 is not a record'),
+])
+def test_reader_refuses_what_the_harness_never_writes(tmp_path, line, words):
+    """The same rule as resuming (test_runner): an error naming the file and line."""
+    run_dir = write_run(tmp_path, {'a': {'x.png': []}}, {'x.png': (10, 10)},
+                        [entry('a', ['cat'])])
+    path = os.path.join(run_dir, 'raw', 'a.jsonl')
+    with open(path, 'a') as f:
+        f.write(line)
+    with pytest.raises(UserError, match=words) as info:
+        read_run(run_dir)
+    assert path in str(info.value) and '\n' not in str(info.value)
+
+
+def test_meta_json_with_unknown_keys_is_refused(tmp_path):
+    bad = dict(entry('a', ['cat']), colour='red')
+    run_dir = write_run(tmp_path, {'a': {'x.png': []}}, {'x.png': (10, 10)}, [bad])
+    with pytest.raises(UserError, match="meta.json is not a meta.json of this harness.*colour"):
+        read_run(run_dir)

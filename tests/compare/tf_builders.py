@@ -4,8 +4,10 @@ Each model computes, deterministically from the image ``x`` ([1, H, W, 3] uint8)
 
 - ``detection_boxes`` [1, 5, 4]: the fixed normalized yxyx :data:`BOXES`;
 - ``detection_classes`` [1, 5]: :data:`CLASSES` (1-based, float32);
-- ``detection_scores`` [1, 5]: mean of R, G, B over the image / 255, then 0, 0;
-- ``num_detections`` [1]: 3 (the last two rows are padding, as in the OD API).
+- ``detection_scores`` [1, 5]: the means of R, G, B over the image / 255,
+  sorted by descending value (the OD API sorts), then 0, 0;
+- ``num_detections`` [1]: 3 (the last two rows are padding, as in the OD API),
+  or 0 for an all-black image (nothing detected).
 
 Tests compute the expected detections from these constants with numpy.
 """
@@ -25,19 +27,21 @@ LABEL_MAP_TEXT = '\n'.join(
 def expected_outputs(image):
     """What the built models return for ``image`` ((H, W, 3) uint8), per image."""
     means = image.reshape(-1, 3).astype(np.float64).mean(axis=0) / 255.0
-    scores = np.concatenate([means, [0.0, 0.0]]).astype(np.float32)
-    return BOXES, CLASSES, scores, NUM_DETECTIONS
+    scores = np.concatenate([np.sort(means)[::-1], [0.0, 0.0]]).astype(np.float32)
+    return BOXES, CLASSES, scores, NUM_DETECTIONS if image.any() else 0
 
 
 def _od_outputs(tf, image):
     """The four OD API outputs as TF ops of a [1, H, W, 3] uint8 tensor."""
-    # (1, H, W, 3) -> (1, 3) channel means in [0, 1]
-    means = tf.reduce_mean(tf.cast(image, tf.float32), axis=[1, 2]) / 255.0
+    # (1, H, W, 3) -> (1, 3) channel means in [0, 1], descending
+    means = tf.sort(tf.reduce_mean(tf.cast(image, tf.float32), axis=[1, 2]) / 255.0,
+                    direction='DESCENDING')
+    found = tf.cast(tf.reduce_max(image) > 0, tf.float32)
     return {
         'detection_boxes': tf.constant(BOXES[None]),
         'detection_classes': tf.constant(CLASSES[None]),
         'detection_scores': tf.concat([means, tf.zeros([1, 2])], axis=1),
-        'num_detections': tf.constant([float(NUM_DETECTIONS)]),
+        'num_detections': tf.reshape(found * NUM_DETECTIONS, [1]),
     }
 
 

@@ -7,16 +7,19 @@ saved once per module and reused.
 """
 import json
 import os
+import urllib.error
 
 import chainer
 import pandas as pd
 import pytest
 
+from replicate import pretrained
 from replicate.parity import cli, models
 from replicate.parity.reference import load_reference
 from replicate.weights import seeded_random_weights
 
 ONLY = r'^(input|extractor/conv3|extractor\[|mb_|decode|predict)'
+IMAGE = os.path.join(os.path.dirname(__file__), '..', '..', 'images', 'coffee.jpg')
 
 
 @pytest.fixture(scope='module')
@@ -29,7 +32,8 @@ def reference(tmp_path_factory):
     chainer.serializers.save_npz(weights, model)
     ref = str(tmp / 'ref.npz')
     code = cli.main(['--save-reference', ref, '--weights', weights, '--n-fg-class', '4',
-                     '--batch', '1', '--seed', '3', '--only', ONLY])
+                     '--batch', '1', '--seed', '3', '--only', ONLY, '--images', IMAGE,
+                     '--preset', 'visualize', '--resize-backend', 'PIL'])
     assert code == 0
     return ref, weights
 
@@ -41,18 +45,27 @@ def _rows(out_dir, stem):
 def test_reference_file_round_trip(reference):
     records, config, x, images = load_reference(reference[0])
     assert config['n_fg_class'] == 4 and config['weights'] == reference[1]
+    assert (config['preset'], config['resize_backend']) == ('visualize', 'PIL')
+    assert config['images'] == IMAGE
     assert config['provenance']['version.chainercv'] == '0.13.1'
     assert x.shape == (1, 3, 300, 300) and len(images) == 1
-    assert images[0].shape == (3, 217, 311)
+    assert images[0].shape == (3, 400, 600)  # images/coffee.jpg, read as ChainerCV reads it
     assert list(records)[0] == 'input' and records['input'].shape == x.shape
     assert 'extractor/conv3_2>relu' in records and 'extractor/conv4_1' not in records
     assert 'predict[0]/score' in records and len(records) == 25
     assert records['mb_confs'].shape == (1, 8732, 5)
 
 
-def test_chainercv_against_itself_is_exact(reference, tmp_path):
-    code = cli.main(['--reference', reference[0], '--ours', 'chainercv', '--out', str(tmp_path)])
+def test_chainercv_against_itself_is_exact(reference, tmp_path, monkeypatch):
+    """Without --out the report goes to a folder of its own, never reports/parity/."""
+    monkeypatch.chdir(tmp_path)
+    names = tmp_path / 'names.json'
+    names.write_text('{"input": "input"}')
+    code = cli.main(['--reference', reference[0], '--ours', 'chainercv', '--name-map',
+                     str(names)])
     assert code == 0
+    assert os.listdir(tmp_path / 'reports') == ['parity-latest']
+    tmp_path = tmp_path / 'reports' / 'parity-latest'
     rows = _rows(tmp_path, 'selfcheck_cpu_weights4')
     assert set(rows['verdict']) == {'exact'}
     assert len(rows) == len(load_reference(reference[0])[0])
@@ -61,6 +74,7 @@ def test_chainercv_against_itself_is_exact(reference, tmp_path):
     assert meta['provenance']['version.chainer'] == '7.8.1'
     md = open(tmp_path / 'selfcheck_cpu_weights4.md').read()
     assert '**PASS**' in md and '| version.numpy |' in md
+    assert '| name map (reference -> ours) | `input` -> `input` |' in md
 
 
 def test_perturbed_copy_names_the_first_diverging_layer(reference, tmp_path):
@@ -85,16 +99,32 @@ def _error(capsys, argv):
     return err
 
 
-def test_user_errors_are_one_line(capsys, tmp_path):
-    if not chainer.backends.cuda.available:
-        assert 'CuPy' in _error(capsys, ['--device', '@cupy:0'])
+def test_user_errors_are_one_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(chainer.backends.cuda, 'available', False)
+    assert 'CuPy' in _error(capsys, ['--device', '@cupy:0'])
     assert 'nope.npz' in _error(capsys, ['--weights', str(tmp_path / 'nope.npz')])
     assert 'ref.npz not found' in _error(capsys, ['--reference', str(tmp_path / 'ref.npz')])
     assert '--rtol-reason' in _error(capsys, ['--rtol', '1e-3'])
     assert '--n-fg-class 20' in _error(capsys, ['--weights', 'voc0712', '--n-fg-class', '4'])
-    if not os.path.isfile(models.voc0712_path()):
+    bad = tmp_path / 'names.json'
+    bad.write_text('[1, 2]')
+    assert '--name-map {}'.format(bad) in _error(capsys, ['--name-map', str(bad)])
+
+
+def test_missing_pretrained_file_names_file_url_and_folder(capsys, tmp_path, monkeypatch):
+    root = chainer.dataset.get_dataset_root()
+    chainer.dataset.set_dataset_root(str(tmp_path))
+
+    def offline(url, timeout=None):
+        raise urllib.error.URLError('no route (test)')
+    monkeypatch.setattr(pretrained, 'urlopen', offline)
+    try:
         err = _error(capsys, ['--weights', 'voc0712'])
-        assert models.voc0712_path() in err
+    finally:
+        chainer.dataset.set_dataset_root(root)
+    entry = pretrained.PRETRAINED['voc0712']
+    assert entry.file in err and entry.url in err and 'no route (test)' in err
+    assert str(tmp_path / 'pfnet' / 'chainercv' / 'models') in err
 
 
 def test_weights_that_do_not_fit_are_a_user_error(reference, capsys):
@@ -104,10 +134,9 @@ def test_weights_that_do_not_fit_are_a_user_error(reference, capsys):
 
 @pytest.mark.pretrained
 def test_voc0712_weights(tmp_path):
-    path = models.voc0712_path()
-    if not os.path.isfile(path):
-        pytest.skip('no pretrained weights: place {} at {} to run this test'.format(
-            models.VOC0712_FILE, path))
+    if not pretrained.is_cached('voc0712'):
+        pytest.skip('no pretrained weights: place {} in {} to run this test'.format(
+            pretrained.PRETRAINED['voc0712'].file, pretrained.models_dir()))
     code = cli.main(['--weights', 'voc0712', '--batch', '1', '--out', str(tmp_path)])
     assert code == 0
     assert set(_rows(tmp_path, 'cpu_voc0712')['verdict']) <= {'exact', 'within tolerance'}
@@ -117,8 +146,8 @@ def test_voc0712_is_looked_up_in_chainercv_cache(tmp_path):
     root = chainer.dataset.get_dataset_root()
     try:
         chainer.dataset.set_dataset_root(str(tmp_path))
-        expected = tmp_path / 'pfnet' / 'chainercv' / 'models' / models.VOC0712_FILE
-        assert models.voc0712_path() == str(expected)
+        expected = tmp_path / 'pfnet' / 'chainercv' / 'models' / pretrained.PRETRAINED[
+            'voc0712'].file
         expected.parent.mkdir(parents=True)
         expected.write_bytes(b'placeholder')
         assert models.resolve_weights('voc0712', 20) == str(expected)

@@ -2,6 +2,8 @@
 n_fg_class rules, and (when the real file is cached) the voc0712 weights."""
 import io
 import os
+import subprocess
+import sys
 import urllib.error
 
 import chainer
@@ -39,13 +41,13 @@ def test_offline_error_is_one_actionable_line(empty_cache):
     with pytest.raises(PretrainedModelError) as info:
         replicate.SSD300(pretrained_model='voc0712')
     message = str(info.value)
-    place = os.path.join(str(empty_cache), 'pfnet', 'chainercv', 'models',
-                         'ssd300_voc0712_converted_2017_06_06.npz')
-    assert '\n' not in message
-    assert pretrained.PRETRAINED['voc0712'].url in message
-    assert place in message and 'pretrained_model=' in message
-    assert not os.path.exists(place)
-    assert os.listdir(os.path.dirname(place)) == []  # no partial file left
+    folder = os.path.join(str(empty_cache), 'pfnet', 'chainercv', 'models')
+    assert message == (
+        "pretrained weights 'voc0712' (ssd300_voc0712_converted_2017_06_06.npz) are not in {} "
+        'and cannot be downloaded (network unreachable (test)): download https://chainercv-'
+        'models.preferred.jp/ssd300_voc0712_converted_2017_06_06.npz and place it in that '
+        'folder, or pass the path of an .npz instead'.format(folder))
+    assert os.listdir(folder) == []  # no partial file left
 
 
 def test_cached_file_is_used_without_download(empty_cache, voc_like_npz, seeded_pair):
@@ -92,6 +94,29 @@ def test_imagenet_loads_the_base_only(empty_cache, seeded_pair):
                                   and int(k.split('/')[1][4:].split('_')[0]) <= 7)
 
 
+def test_cache_folder_follows_chainer_dataset_root_env(tmp_path):
+    """$CHAINER_DATASET_ROOT set before the process starts: the model, the
+    parity tool and the harness all look in the same folder."""
+    script = ('from replicate import pretrained\n'
+              'from replicate.parity import models\n'
+              'from compare.adapters import chainer_weights\n'
+              'def offline(url, timeout=None):\n'
+              '    raise OSError("offline (test)")\n'
+              'pretrained.urlopen = offline\n'
+              'print(pretrained.cached_path("voc0712"))\n'
+              'print(chainer_weights.default_weights().note)\n'
+              'try:\n'
+              '    models.resolve_weights("voc0712", 20)\n'
+              'except Exception as error:\n'
+              '    print(error)\n')
+    env = dict(os.environ, CHAINER_DATASET_ROOT=str(tmp_path / 'root'))
+    out = subprocess.run([sys.executable, '-c', script], env=env, capture_output=True,
+                         text=True, timeout=120, check=True).stdout.splitlines()
+    folder = str(tmp_path / 'root' / 'pfnet' / 'chainercv' / 'models')
+    assert out[0] == os.path.join(folder, 'ssd300_voc0712_converted_2017_06_06.npz')
+    assert len(out) == 3 and all(folder in line for line in out)
+
+
 @pytest.mark.parametrize('kwargs, message', [
     ({'n_fg_class': 3, 'pretrained_model': 'voc0712'}, 'n_fg_class=20, got 3'),
     ({}, 'n_fg_class is required'),
@@ -104,10 +129,9 @@ def test_n_fg_class_rules(kwargs, message):
 
 @pytest.mark.pretrained
 def test_voc0712_equal_to_chainercv(smooth_image):
-    path = pretrained.cached_path('voc0712')
-    if not os.path.exists(path):
-        pytest.skip('no pretrained weights: download {} and place it at {}'.format(
-            pretrained.PRETRAINED['voc0712'].url, path))
+    if not pretrained.is_cached('voc0712'):
+        pytest.skip('no pretrained weights: download {} and place it in {}'.format(
+            pretrained.PRETRAINED['voc0712'].url, pretrained.models_dir()))
     import chainercv.links
     ours = replicate.SSD300(pretrained_model='voc0712')
     with chainer.using_config('cv_resize_backend', 'cv2'):

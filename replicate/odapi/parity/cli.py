@@ -12,7 +12,7 @@ import numpy as np
 
 from replicate.errors import UserError
 from replicate.parity import inputs, metrics
-from replicate.provenance import file_sha256, provenance
+from reporting.provenance import file_sha256, provenance
 
 DEFAULT_RTOL = 1e-4
 NOTE = (

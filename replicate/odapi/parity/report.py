@@ -7,8 +7,8 @@ import pandas as pd
 
 from replicate.parity import metrics
 from replicate.parity import report as parity_report
-from replicate.provenance import provenance_markdown
-from replicate.tables import frame_to_markdown, write_table
+from reporting.provenance import provenance_markdown
+from reporting.tables import frame_to_markdown, write_table
 
 #: Rows of each layer run alone on TF's input of that layer.
 LOCAL_PREFIX = 'layer:'

@@ -11,9 +11,9 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 from test_score_fakerun import write_coco_json
 
-from compare.annotations import GroundTruth, load_annotations
-from compare.annotations_match import attach
-from compare.metrics import build_eval_set, coco_ap, voc_ap
+from compare.score.attach import attach
+from compare.score.evaluators import build_eval_set, coco_ap, voc_ap
+from compare.score.ground_truth import GroundTruth, load_annotations
 
 CLASSES = ('cat', 'dog', 'person')
 SIZES = {'im{}.jpg'.format(k): (80 + 10 * k, 100) for k in range(5)}

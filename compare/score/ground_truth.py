@@ -14,7 +14,7 @@ Everything is converted to :class:`GroundTruth`: boxes ``(K, 4)`` float32
   COCO metric gets them back as crowd regions).
 
 Matching annotations to the run's images and clipping boxes to the image
-lives in :mod:`compare.annotations_match`.
+lives in :mod:`compare.score.attach`.
 """
 import dataclasses
 import json

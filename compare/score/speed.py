@@ -1,23 +1,23 @@
-"""Speed table from ``raw/timings.csv`` (the run's benchmark repeats).
+"""The speed table, from ``raw/timings.csv`` (the run's benchmark repeats).
 
 Per detector and batch size, for each stage (preprocess, inference,
 postprocess, total): the 50th and 90th percentiles of the repeats
 (``numpy.percentile``, linear interpolation) in seconds per BATCH, and the
 same divided by the batch size (seconds per IMAGE). ``images_per_s`` is
-``batch_size / p50(total)``. If the file has no ``total`` stage it is NOT
-invented from the others: the total columns stay empty. Device and threads
-come from the detector's entry in meta.json.
+``batch_size / p50(total)``. A stage absent from the file is NOT invented
+from the others: its columns stay empty. Device and threads come from the
+detector's entry in meta.json.
 """
 import numpy as np
 import pandas as pd
 
-from compare.score_inputs import STAGES
+from compare.rundir import TIMING_STAGES
 
 
 def speed_columns():
     """Column names of the speed table, in order."""
     columns = ['detector', 'batch_size', 'repeats']
-    for stage in STAGES:
+    for stage in TIMING_STAGES:
         columns += ['{}_p50_s'.format(stage), '{}_p90_s'.format(stage),
                     '{}_p50_per_image_s'.format(stage), '{}_p90_per_image_s'.format(stage)]
     return columns + ['images_per_s', 'device', 'threads']
@@ -26,7 +26,7 @@ def speed_columns():
 def _row(detector, batch_size, group, entry):
     row = {'detector': detector, 'batch_size': int(batch_size),
            'repeats': int(group['repeat'].nunique())}
-    for stage in STAGES:
+    for stage in TIMING_STAGES:
         seconds = group.loc[group['stage'] == stage, 'seconds'].to_numpy(np.float64)
         p50, p90 = (np.percentile(seconds, [50, 90]) if seconds.size else (np.nan, np.nan))
         row['{}_p50_s'.format(stage)] = float(p50)
@@ -35,8 +35,8 @@ def _row(detector, batch_size, group, entry):
         row['{}_p90_per_image_s'.format(stage)] = float(p90) / batch_size
     total = row['total_p50_s']
     row['images_per_s'] = batch_size / total if total > 0 else float('nan')
-    row['device'] = str(entry.get('device', 'unknown'))
-    row['threads'] = str(entry.get('threads', 'unknown'))
+    row['device'] = str(entry.device) if entry else 'unknown'
+    row['threads'] = str(entry.threads) if entry else 'unknown'
     return row
 
 
@@ -44,11 +44,13 @@ def speed_table(timings, detectors):
     """The speed table.
 
     Args:
-        timings: ``raw/timings.csv`` as a DataFrame
-            (detector, batch_size, repeat, stage, seconds).
-        detectors: ``{name: meta.json entry}``.
+        timings: :class:`compare.rundir.Timing` rows.
+        detectors: ``{name: compare.rundir.DetectorEntry}`` (missing names:
+            device and threads ``unknown``).
     """
-    rows = [_row(detector, batch_size, group, detectors.get(detector, {}))
+    frame = pd.DataFrame(timings, columns=['detector', 'batch_size', 'repeat', 'stage',
+                                           'seconds'])
+    rows = [_row(detector, batch_size, group, detectors.get(detector))
             for (detector, batch_size), group
-            in timings.groupby(['detector', 'batch_size'], sort=True)]
+            in frame.groupby(['detector', 'batch_size'], sort=True)]
     return pd.DataFrame(rows, columns=speed_columns())

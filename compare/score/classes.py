@@ -8,31 +8,12 @@ share. Two names denote the same class when their *canonical* forms are equal:
   (``airplane`` -> ``aeroplane``, ``couch`` -> ``sofa``, ...).
 
 The canonical name of a VOC class is therefore its ChainerCV name
-(``voc_bbox_label_names``); a COCO-only class keeps its COCO name
-(``traffic light``). No other fuzzy matching is done: an unknown spelling is
-its own class, and the report lists the classes a pair does not share.
+(``voc_bbox_label_names``, :data:`compare.adapters.chainer_ssd.VOC_NAMES`);
+a COCO-only class keeps its COCO name (``traffic light``). No other fuzzy
+matching is done: an unknown spelling is its own class, and the report lists
+the classes a pair does not share.
 """
 import re
-
-#: The 20 PASCAL VOC classes in ChainerCV's order (label id = index).
-VOC_NAMES = (
-    'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow',
-    'diningtable', 'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa',
-    'train', 'tvmonitor')
-
-#: The 80 COCO detection classes in category-id order (ids 1..90 with gaps).
-COCO_NAMES = (
-    'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat',
-    'traffic light', 'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat',
-    'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra', 'giraffe', 'backpack',
-    'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee', 'skis', 'snowboard', 'sports ball',
-    'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard', 'tennis racket',
-    'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple',
-    'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair',
-    'couch', 'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse',
-    'remote', 'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
-    'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear', 'hair drier',
-    'toothbrush')
 
 #: Folded spelling -> canonical (VOC) name. Keys are already folded.
 ALIASES = {

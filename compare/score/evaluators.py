@@ -15,7 +15,7 @@
   continuous (no +1). ``difficult`` boxes are passed as ``iscrowd=1``.
 
 A detector is scored on the annotation classes it can name (canonical names,
-:mod:`compare.classmap`); ground truth of classes it cannot predict is left
+:mod:`compare.score.classes`); ground truth of classes it cannot predict is left
 out of its evaluation and the class out of its mean; its detections of
 classes the annotation does not define are dropped and counted.
 """
@@ -28,8 +28,8 @@ from chainercv.evaluations import calc_detection_voc_prec_rec, eval_detection_vo
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from compare.classmap import canonical
 from compare.detections import BOX_KEYS
+from compare.score.classes import canonical
 
 
 @dataclasses.dataclass

@@ -25,7 +25,7 @@ def match_images(truths, run_images):
     """Pair ground truths with run images.
 
     Args:
-        truths: list of :class:`compare.annotations.GroundTruth`.
+        truths: list of :class:`compare.score.ground_truth.GroundTruth`.
         run_images: iterable of image paths of the run (posix, relative).
 
     Returns:
@@ -85,7 +85,7 @@ def clip_to_image(truth, height, width):
     """``truth`` with boxes clipped to the image, bad boxes dropped.
 
     Args:
-        truth: :class:`compare.annotations.GroundTruth`.
+        truth: :class:`compare.score.ground_truth.GroundTruth`.
         height, width: the image size the run recorded.
 
     Returns:
@@ -129,7 +129,7 @@ def attach(truths, sizes):
     """Match ``truths`` to the run images and clip them.
 
     Args:
-        truths: list of :class:`compare.annotations.GroundTruth`.
+        truths: list of :class:`compare.score.ground_truth.GroundTruth`.
         sizes: ``{run image: (height, width)}``.
 
     Returns:

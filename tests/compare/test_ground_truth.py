@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from test_score_fakerun import write_coco_json, write_voc_xml
 
-from compare.annotations import find_annotations, load_annotations
-from compare.annotations_match import attach
 from compare.errors import UserError
+from compare.score.attach import attach
+from compare.score.ground_truth import find_annotations, load_annotations
 
 BILLION_LAUGHS = """<?xml version="1.0"?>
 <!DOCTYPE lolz [

@@ -1,7 +1,7 @@
 """Agreement between two detectors on the same images.
 
 Matching rule (documented choice): within one image and one CANONICAL class
-(:mod:`compare.classmap`), detections of A and B are paired greedily by IoU:
+(:mod:`compare.score.classes`), detections of A and B are paired greedily by IoU:
 all pairs with ``IoU >= iou_thresh`` are sorted by IoU (highest first), then
 by ``|score_a - score_b|`` (smallest first), then by A's and B's rank, and a
 pair is taken when neither side is taken yet. Unlike greedy-by-A's-score the
@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from chainercv.utils import bbox_iou
 
-from compare.classmap import canonical_set
 from compare.detections import BOX_KEYS
+from compare.score.classes import shared_classes
 
 #: Default IoU a pair needs to count as the same object.
 IOU_THRESH = 0.5
@@ -61,7 +61,7 @@ def compare_pair(detections, name_a, name_b, classes, images, iou_thresh=IOU_THR
     """One row per matched pair and per unmatched detection of A or B.
 
     Args:
-        detections: the detections table (:mod:`compare.score_inputs`).
+        detections: the detections table (:mod:`compare.score.inputs`).
         name_a, name_b: detector names.
         classes: canonical classes both can name.
         images: images both processed.
@@ -133,7 +133,7 @@ def pair_summary(detections, name_a, name_b, vocab_a, vocab_b, images_a, images_
         vocab_a, vocab_b: the detectors' class names (own spelling).
         images_a, images_b: images each processed.
     """
-    classes = sorted(canonical_set(vocab_a) & canonical_set(vocab_b))
+    classes = list(shared_classes(vocab_a, vocab_b))
     images = sorted(set(images_a) & set(images_b))
     pairs = compare_pair(detections, name_a, name_b, classes, images, iou_thresh)
     in_images = detections['image'].isin(set(images))

@@ -2,26 +2,27 @@
 
 For each batch size ``B`` the batch is the first ``B`` readable images
 (repeated cyclically if there are fewer). ``warmup`` calls are discarded, then
-``repeats`` calls are timed. Each timed call gives one row per stage
-(``preprocess``, ``inference``, ``postprocess``: the adapter's own split) and
-one ``total`` row (wall clock of the whole ``predict`` call, so it also holds
-the adapter's overhead). ``seconds`` is for the WHOLE BATCH; divide by
-``batch_size`` for per-image numbers (:func:`compare.score_speed.speed_table`
-does; :func:`format_summary` prints its total columns).
+``repeats`` calls are timed. Each timed call gives one
+:class:`compare.rundir.Timing` per stage (``preprocess``, ``inference``,
+``postprocess``: the adapter's own split) and one ``total`` (wall clock of the
+whole ``predict`` call, so it also holds the adapter's overhead). ``seconds``
+is for the WHOLE BATCH; :func:`compare.score.speed.speed_table` turns the rows
+into percentiles per batch and per image.
 """
-import csv
 import time
 
-from compare.adapters.base import STAGES
-
-COLUMNS = ('detector', 'batch_size', 'repeat', 'stage', 'seconds')
+from compare.detections import STAGES
+from compare.rundir import Timing
 
 
 def benchmark(adapter, images, batch_sizes=(1,), warmup=1, repeats=5):
-    """Timing rows (dicts with :data:`COLUMNS`) for one loaded adapter.
+    """Timing rows for one loaded adapter.
 
     Args:
         images: list of ``(H, W, 3)`` uint8 RGB arrays (at least one).
+
+    Returns:
+        list of :class:`compare.rundir.Timing`, in call order.
     """
     rows = []
     for batch_size in batch_sizes:
@@ -33,23 +34,14 @@ def benchmark(adapter, images, batch_sizes=(1,), warmup=1, repeats=5):
             prediction = adapter.predict(batch)
             total = time.perf_counter() - start
             times = dict(prediction.times, total=total)
-            rows += [{'detector': adapter.name, 'batch_size': batch_size, 'repeat': repeat,
-                      'stage': stage, 'seconds': times[stage]} for stage in STAGES + ('total',)]
+            rows += [Timing(adapter.name, batch_size, repeat, stage, times[stage])
+                     for stage in STAGES + ('total',)]
     return rows
-
-
-def write_timings(rows, path):
-    """``raw/timings.csv`` with :data:`COLUMNS`, rows in benchmark order."""
-    with open(path, 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(dict(row, seconds='{:.6g}'.format(row['seconds'])))
 
 
 def format_summary(table):
     """Plain-text total-time columns of a speed table
-    (:func:`compare.score_speed.speed_table`), for the console."""
+    (:func:`compare.score.speed.speed_table`), for the console."""
     lines = ['{:<32} {:>5} {:>10} {:>10} {:>12}'.format(
         'detector', 'batch', 'p50 s', 'p90 s', 'p50 s/image')]
     lines += ['{:<32} {:>5} {:>10.4f} {:>10.4f} {:>12.4f}'.format(

@@ -10,8 +10,8 @@ ground truth; the other annotation classes are listed as excluded.
 import numpy as np
 import pandas as pd
 
-from compare.classmap import canonical, canonical_set
-from compare.metrics import build_eval_set, coco_ap, voc_ap, voc_prec_rec
+from compare.score.classes import canonical, canonical_set
+from compare.score.evaluators import build_eval_set, coco_ap, voc_ap, voc_prec_rec
 
 PER_CLASS_COLUMNS = ('detector', 'class', 'predictable', 'gt', 'gt_difficult', 'detections',
                      'ap_voc07', 'ap_voc', 'ap_coco', 'ap50_coco')
@@ -34,7 +34,7 @@ def score_detector(run, detector, truths, annotation_classes):
     """``(per-class rows, summary row, (classes, prec, rec))`` for one detector.
 
     Args:
-        run: :class:`compare.score_inputs.Run`.
+        run: :class:`compare.score.inputs.Run`.
         truths: ``{image: GroundTruth}`` (already clipped).
         annotation_classes: sorted canonical classes of the annotation.
     """

@@ -1,0 +1,80 @@
+"""What every detector adapter provides (MLCommons-style: a protocol, no base class).
+
+An adapter is any object of the shape :class:`Detector`. ``load`` raises
+:class:`compare.errors.UserError` (one line) for anything the user can fix;
+the runner records it as ``status: "failed: <message>"`` and goes on with the
+other detectors. ``predict`` converts its system's output to the common
+format of :mod:`compare.detections` and times each stage with
+:class:`StageTimer`. ``info`` returns a :class:`compare.detections.DetectorInfo`,
+which the run folder records in ``meta.json`` (:mod:`compare.rundir`).
+"""
+import os
+import time
+import typing
+
+from compare.detections import STAGES
+
+#: Values of :attr:`Detector.order`.
+ORDERS = {
+    'score': 'descending score over the whole image',
+    'class_then_score': 'ascending label, descending score within a label',
+}
+
+
+class Detector(typing.Protocol):
+    """The adapter interface.
+
+    Attributes:
+        name: the detector's name in the run: file-name safe, it names
+            ``raw/<name>.jsonl``.
+        order: how ``predict`` orders one image's detections, a key of
+            :data:`ORDERS`.
+    """
+    name: str
+    order: str
+
+    def load(self) -> None:
+        """Heavy work (framework imports, weights); may raise UserError."""
+
+    def predict(self, images: list):
+        """``images``: list of ``(H, W, 3)`` uint8 RGB -> :class:`compare.detections.Prediction`
+        (one result per image, boxes in that image's pixels)."""
+
+    def info(self):
+        """What the detector is (:class:`compare.detections.DetectorInfo`), for
+        meta.json; valid before and after ``load``."""
+
+
+class StageTimer:
+    """Accumulates wall-clock seconds per stage: ``with timer('inference'): ...``.
+
+    ``times`` starts at 0.0 for every stage of :data:`compare.detections.STAGES`.
+    """
+
+    def __init__(self):
+        self.times = {stage: 0.0 for stage in STAGES}
+
+    def __call__(self, stage):
+        return _Span(self.times, stage)
+
+
+class _Span:
+    def __init__(self, times, stage):
+        if stage not in times:
+            raise KeyError('unknown stage {!r}; stages: {}'.format(stage, ', '.join(times)))
+        self.times, self.stage = times, stage
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.times[self.stage] += time.perf_counter() - self.start
+        return False
+
+
+def numpy_threads():
+    """How many threads numpy's BLAS may use: the cores, unless the usual
+    environment variables limit it (they are listed)."""
+    env = {k: os.environ[k] for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')
+           if k in os.environ}
+    return '{} (os.cpu_count(); env {})'.format(os.cpu_count(), env or 'unset')

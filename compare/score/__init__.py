@@ -1,0 +1,16 @@
+"""Scoring: the tables of a run folder, from its saved outputs only.
+
+:func:`score_run` (``python -m compare.score RUN_DIR``) reads the run folder
+(:mod:`compare.rundir`, arranged into tables by :mod:`~compare.score.inputs`)
+and computes, one module each:
+
+- :mod:`~compare.score.classes`: class names across vocabularies (VOC <-> COCO);
+- :mod:`~compare.score.agreement`: detector against detector;
+- :mod:`~compare.score.ground_truth` (VOC XML, COCO JSON) and
+  :mod:`~compare.score.attach` (matching it to the run's images, clipping);
+- :mod:`~compare.score.evaluators`: ChainerCV's VOC and pycocotools' COCO
+  evaluators, called on our format; :mod:`~compare.score.ap`: the AP tables;
+- :mod:`~compare.score.speed`: percentiles of the benchmark;
+- :mod:`~compare.score.scorer`: all of it, then :mod:`compare.report`.
+"""
+from compare.score.scorer import score_run  # noqa: F401

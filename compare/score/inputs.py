@@ -1,0 +1,93 @@
+"""A run folder as the tables every scorer reads.
+
+The files are read by :func:`compare.rundir.read_run` (the run folder's one
+reading rule); this module only arranges them into pandas tables: one row per
+detection (ranked, with its canonical class) and one per (detector, image).
+"""
+import dataclasses
+
+import pandas as pd
+
+from compare import rundir
+from compare.detections import BOX_KEYS, STAGES
+from compare.score.classes import canonical
+
+#: Columns of the detections table, in order.
+DETECTION_COLUMNS = ('detector', 'image', 'rank') + BOX_KEYS + ('label', 'name', 'class',
+                                                                'score')
+#: Columns of the per-image table.
+IMAGE_COLUMNS = ('detector', 'image', 'height', 'width') + STAGES
+
+
+@dataclasses.dataclass
+class Run:
+    """Everything scoring needs from one run folder.
+
+    Attributes:
+        run_dir: the folder.
+        meta: :class:`compare.rundir.RunMeta`.
+        detectors: ``{name: DetectorEntry}`` for every detector of meta.json
+            or raw/, sorted by name.
+        detections: one row per detection, columns :data:`DETECTION_COLUMNS`,
+            boxes ``(y_min, x_min, y_max, x_max)`` pixels; ``rank`` is 1 for
+            the highest score of a (detector, image), ties in file order.
+        images: one row per (detector, image) processed, :data:`IMAGE_COLUMNS`.
+        timings: :class:`compare.rundir.Timing` rows (``[]`` without a benchmark).
+        skipped: ``raw/skipped.csv`` as a table (image, reason).
+        warnings: messages for the summary.
+    """
+    run_dir: str
+    meta: rundir.RunMeta
+    detectors: dict
+    detections: pd.DataFrame
+    images: pd.DataFrame
+    timings: list
+    skipped: pd.DataFrame
+    warnings: list
+
+    def ok_detectors(self):
+        """Names of detectors with outputs in raw/ and status ok."""
+        present = set(self.images['detector'])
+        return [name for name, entry in self.detectors.items()
+                if name in present and entry.status == 'ok']
+
+    def label_names(self, detector):
+        """The detector's vocabulary from meta.json, else the names it emitted."""
+        names = self.detectors[detector].label_names
+        if names:
+            return tuple(str(n) for n in names)
+        frame = self.detections[self.detections['detector'] == detector]
+        return tuple(sorted(set(frame['name'])))
+
+    def sizes(self):
+        """``{image: (height, width)}`` over all detectors (first one wins)."""
+        first = self.images.drop_duplicates('image')
+        return {row.image: (int(row.height), int(row.width)) for row in first.itertuples()}
+
+
+def _detection_rows(detector, record):
+    """Rows of one record, rank 1 = highest score (ties keep the file's order)."""
+    found = record.detections
+    order = sorted(range(len(found)), key=lambda i: -float(found.scores[i]))
+    return [[detector, record.image, rank] + [float(v) for v in found.boxes[i]] +
+            [int(found.labels[i]), found.names[i], canonical(found.names[i]),
+             float(found.scores[i])] for rank, i in enumerate(order, 1)]
+
+
+def read_run(run_dir):
+    """Read ``run_dir`` into a :class:`Run`."""
+    folder = rundir.read_run(run_dir)
+    det_rows, image_rows = [], []
+    for name, records in folder.records.items():
+        for record in records:
+            image_rows.append([name, record.image, record.height, record.width] +
+                              [record.times[stage] for stage in STAGES])
+            det_rows += _detection_rows(name, record)
+    detections = pd.DataFrame(det_rows, columns=list(DETECTION_COLUMNS))
+    detections = detections.sort_values(['detector', 'image', 'rank'], kind='mergesort')
+    images = pd.DataFrame(image_rows, columns=list(IMAGE_COLUMNS))
+    images = images.sort_values(['detector', 'image'], kind='mergesort')
+    return Run(run_dir, folder.meta, folder.entries, detections.reset_index(drop=True),
+               images.reset_index(drop=True), folder.timings or [],
+               pd.DataFrame(folder.skipped, columns=list(rundir.SKIPPED_COLUMNS)),
+               folder.warnings)
