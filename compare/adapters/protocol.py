@@ -73,8 +73,11 @@ class _Span:
 
 
 def numpy_threads():
-    """How many threads numpy's BLAS may use: the cores, unless the usual
-    environment variables limit it (they are listed)."""
+    """How many threads numpy's BLAS uses (threadpoolctl), and the environment
+    variables that limit it."""
+    from threadpoolctl import threadpool_info
+    counts = [pool['num_threads'] for pool in threadpool_info() if pool.get('user_api') == 'blas']
     env = {k: os.environ[k] for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')
            if k in os.environ}
-    return '{} (os.cpu_count(); env {})'.format(os.cpu_count(), env or 'unset')
+    return '{} (BLAS, threadpoolctl; env {})'.format(max(counts) if counts else 'unknown',
+                                                    env or 'unset')
