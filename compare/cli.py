@@ -19,7 +19,7 @@ from reporting.provenance import provenance
 
 #: What runs when no --detector is given.
 DEFAULT_DETECTORS = ('ours', 'chainercv')
-TF_KINDS = ('tf', 'tfzoo', 'tf1')
+TF_KINDS = ('tf', 'tfzoo', 'tf1', 'ours-odapi')  # ours-odapi reads variables with TF
 
 DESCRIPTION = '''\
 Run object detectors on a folder of images, then score them.

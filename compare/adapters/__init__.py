@@ -11,6 +11,8 @@ exported before training (:mod:`compare.adapters.declared`).
 Modules: :mod:`~compare.adapters.protocol` (the interface),
 :mod:`~compare.adapters.chainer_ssd` and
 :mod:`~compare.adapters.chainer_weights` (ours, chainercv),
+:mod:`~compare.adapters.chainer_odapi` (ours-odapi: our Chainer port of an OD
+API SSD-MobileNetV2 export, the network ``tf`` runs in TensorFlow),
 :mod:`~compare.adapters.tf_saved_model`, :mod:`~compare.adapters.tf_zoo`,
 :mod:`~compare.adapters.tf_frozen` with :mod:`~compare.adapters.tf_common` and
 :mod:`~compare.adapters.label_map` (TF OD API exports),
@@ -23,7 +25,7 @@ import re
 import textwrap
 import typing
 
-from compare.adapters import chainer_ssd
+from compare.adapters import chainer_odapi, chainer_ssd
 from compare.adapters.declared import DeclaredRandom, parse_flag
 from compare.adapters.fake import build_fake
 from compare.adapters.protocol import Detector
@@ -62,6 +64,10 @@ KINDS = {
                   'labels=PATH|coco (default coco)'),
     'tf1': Kind(build_tf1, 'a TF1 OD API frozen_inference_graph.pb',
                 'labels=PATH|coco (default: label_map.pbtxt beside the graph or one folder up)'),
+    'ours-odapi': Kind(chainer_odapi.build, 'an OD API TF2 export folder (pipeline.config, '
+                       'saved_model/ or checkpoint/) run by our Chainer port of its '
+                       'SSD-MobileNetV2', 'labels=PATH|coco (default: label_map.pbtxt in the '
+                       'export folder), device=@numpy|@cupy:N (default @numpy)'),
     'fake': Kind(build_fake, 'a seed (synthetic detections, no model; default 0)',
                  'count=N (default 3), delay=SECONDS per image, fail=MESSAGE (load fails)'),
 }
@@ -71,7 +77,8 @@ _SAFE_NAME = re.compile(r'^[A-Za-z0-9_.-]+$')
 def kinds_help(width=79):
     """The per-kind paragraphs of ``--help``."""
     return '\n'.join(textwrap.fill('{}:ARG  ARG: {}; options: {}'.format(
-        kind, entry.arg, entry.options), width, initial_indent='  ', subsequent_indent='      ')
+        kind, entry.arg, entry.options), width, initial_indent='  ', subsequent_indent='      ',
+        break_on_hyphens=False)
         for kind, entry in KINDS.items())
 
 

@@ -101,3 +101,9 @@ def real_export():
 def real_frozen():
     """The committed TF1 OD API frozen graph behind the tf1 adapter."""
     return loaded('tf1:' + REAL_FROZEN)
+
+
+@pytest.fixture(scope='session')
+def real_port():
+    """Our Chainer port of the same committed export (the ours-odapi adapter)."""
+    return loaded('ours-odapi:' + REAL_EXPORT)

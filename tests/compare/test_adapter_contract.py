@@ -1,6 +1,7 @@
 """The adapter contract (compare.adapters.protocol, compare.detections), held
 by every kind: fake, ours, chainercv, tf, tf1, and tfzoo through a local
-archive; and by the two real OD API exports."""
+archive; and by the two real OD API exports, and our port of one (ours-odapi)."""
+import dataclasses
 import math
 
 import numpy as np
@@ -118,3 +119,20 @@ def test_real_exports(real_export, real_frozen):
     so no empty result is asked of them."""
     for adapter in (real_export, real_frozen):
         check_contract(adapter, contract_images())
+
+
+def test_ours_odapi(real_port):
+    """Our port of the real export; a score threshold no sigmoid passes gives
+    the empty result."""
+    model = real_port.model
+    config = model.config
+
+    def nothing():
+        model.config = dataclasses.replace(config, post_processing=dataclasses.replace(
+            config.post_processing, score_threshold=1.0))
+        try:
+            return real_port.predict([BLACK])
+        finally:
+            model.config = config
+    check_contract(real_port, contract_images(), nothing)
+
