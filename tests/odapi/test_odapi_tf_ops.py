@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from replicate.odapi.layers import BatchNorm, Conv2D
-from replicate.odapi.postprocess import non_max_suppression
+from replicate.odapi.postprocess import Suppression, non_max_suppression
 from replicate.odapi.preprocess import normalize, resize_bilinear
 
 pytestmark = pytest.mark.tf
@@ -73,3 +73,17 @@ def test_nms_matches_tf_with_ties():
         expected = tf.image.non_max_suppression_with_scores(boxes, scores, limit, iou, score)[0]
         assert non_max_suppression(boxes, scores, iou, score, limit).tolist() == \
             expected.numpy().tolist()
+
+
+def test_one_suppression_shared_by_classes_matches_tf_per_class():
+    """multiclass_nms shares one Suppression (rows cached) between classes."""
+    centers = RNG.uniform(0, 1, (200, 2))
+    sizes = RNG.uniform(0.05, 0.4, (200, 2))
+    boxes = np.concatenate([centers - sizes / 2, centers + sizes / 2], 1).astype(np.float32)
+    shared = Suppression(boxes, 0.5)
+    for _ in range(4):
+        scores = np.round(RNG.uniform(0, 1, 200), 2).astype(np.float32)
+        expected = tf.image.non_max_suppression_with_scores(boxes, scores, 30, 0.5, 0.1)[0]
+        assert non_max_suppression(boxes, scores, 0.5, 0.1, 30, shared).tolist() == \
+            expected.numpy().tolist()
+    assert 0 < shared.done.sum() < 200  # rows computed only for the boxes kept
