@@ -101,3 +101,19 @@ def test_a_missing_gpu_is_a_one_line_error():
         pytest.skip('CuPy is importable here')
     _one_line_error('ours-odapi:{},device=@cupy:0'.format(REAL_EXPORT), 'detector ours-odapi',
                     'device=@cupy:0: no usable CUDA GPU here', 'use device=@numpy')
+
+
+@pytest.mark.gpu
+def test_on_the_gpu_same_detections_as_on_the_cpu(real_port):
+    """device=@cupy:0 (tox -e gpu): the same detections as @numpy, the GPU
+    named in info."""
+    adapter = loaded('ours-odapi:{},device=@cupy:0'.format(REAL_EXPORT))
+    info = adapter.info()
+    assert info.device.startswith('GPU @cupy:0 (') and 'CuPy' in info.threads
+    images = _images()
+    gpu, cpu = adapter.predict(images), real_port.predict(images)
+    assert gpu.times['inference'] > 0
+    for image, a, b in zip(images, gpu.detections, cpu.detections, strict=True):
+        assert a.names == b.names
+        np.testing.assert_allclose(a.scores, b.scores, rtol=0, atol=1e-4)
+        np.testing.assert_allclose(a.boxes, b.boxes, rtol=0, atol=1e-4 * max(image.shape[:2]))

@@ -66,11 +66,14 @@ class _Shared:
 
 @pytest.mark.tf
 def test_command_writes_a_passing_report(tmp_path, export_graph, monkeypatch):
+    """Without --out the report goes to a folder of its own, never reports/parity/."""
     # the export is frozen once per session (the command would redo it: ~5 s)
     from replicate.odapi.parity import tf_graph
     monkeypatch.setattr(tf_graph, 'ExportGraph', _Shared(export_graph))
-    code = cli.main([EXPORT, '--out', str(tmp_path), '--batch', '1'] + FIXTURE_RTOL)
-    stem = tmp_path / 'odapi_ssd_mobilenet_v2_cpu'
+    monkeypatch.chdir(tmp_path)
+    code = cli.main([os.path.abspath(EXPORT), '--batch', '1'] + FIXTURE_RTOL)
+    assert os.listdir(tmp_path / 'reports') == ['parity-latest']
+    stem = tmp_path / 'reports' / 'parity-latest' / 'odapi_ssd_mobilenet_v2_cpu'
     assert code == 0
     frame = pd.read_csv(str(stem) + '.csv')
     assert (frame['verdict'] != metrics.DIVERGES).all()

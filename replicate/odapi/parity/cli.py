@@ -1,6 +1,11 @@
 """``python -m replicate.odapi.parity EXPORT_DIR``: our SSD-MobileNetV2 port
 vs TensorFlow running the same OD API export, layer by layer.
 
+Writes ``<out>/odapi_<export>_<cpu|gpu>.{csv,md,meta.json}``; the default
+``--out`` is a folder of its own (``reports/parity-latest/``, as for
+``python -m replicate.parity``), so a run never overwrites the committed
+``reports/parity/`` unless asked to (``tox -e parity`` does).
+
 Exit codes: 0 every compared output matches; 1 some output diverges (the
 report names the first); 2 a user error (one line ``error: ...``).
 """
@@ -12,6 +17,7 @@ import numpy as np
 
 from replicate.errors import UserError
 from replicate.parity import inputs, metrics
+from replicate.parity.cli import DEFAULT_OUT, check_device
 from reporting.provenance import file_sha256, provenance
 
 DEFAULT_RTOL = 1e-4
@@ -33,7 +39,9 @@ NOTE = (
 def parser():
     p = argparse.ArgumentParser(prog='python -m replicate.odapi.parity', description=__doc__)
     p.add_argument('export_dir', help='OD API TF2 export (pipeline.config, saved_model/)')
-    p.add_argument('--out', default=os.path.join('reports', 'parity'), help='report folder')
+    p.add_argument('--out', default=DEFAULT_OUT,
+                   help='report folder (default: %(default)s; tox -e parity passes '
+                        'reports/parity)')
     p.add_argument('--images', nargs='+', help='image files (default: generated images)')
     p.add_argument('--batch', type=int, default=2, help='number of generated images')
     p.add_argument('--seed', type=int, default=0, help='seed of the generated images')
@@ -184,7 +192,6 @@ def main(argv=None):
         if not os.path.isdir(args.export_dir):
             raise UserError('{} is not a folder: pass an OD API export folder'.format(
                 args.export_dir))
-        from replicate.parity.cli import check_device
         check_device(args.device)
         return run(args)
     except UserError as exc:
