@@ -162,9 +162,15 @@ class MultiboxCoder:
         mb_label = xp.where(index < 0, 0, label[index] + 1)
         return mb_loc.astype(np.float32), mb_label.astype(np.int32)
 
-    def decode_boxes(self, mb_loc):
-        """Offsets float32 (K, 4) -> float64 (K, 4) boxes (y_min, x_min, y_max, x_max)."""
-        d_center, d_size = self._default_bbox[:, :2], self._default_bbox[:, 2:]
+    def decode_boxes(self, mb_loc, index=None):
+        """Offsets float32 (K, 4) -> float64 (K, 4) boxes (y_min, x_min, y_max, x_max).
+
+        With ``index`` (int (R,)), ``mb_loc`` holds the offsets of those
+        default boxes only, (R, 4), and so does the result (row by row the
+        same values as for all boxes).
+        """
+        default = self._default_bbox if index is None else self._default_bbox[index]
+        d_center, d_size = default[:, :2], default[:, 2:]
         # offsets -> center form (cy, cx, h, w)
         center = d_center + mb_loc[:, :2] * self._variance[0] * d_size
         size = d_size * self.xp.exp(mb_loc[:, 2:] * self._variance[1])
@@ -195,13 +201,16 @@ class MultiboxCoder:
             on the coder's device; the selection itself runs on the host.
         """
         xp = self.xp
-        boxes = self.decode_boxes(mb_loc)
         # softmax without subtracting the row max, as ChainerCV computes it
         # (needed for bit-identical scores); float32 logits above ~88 overflow
         score = xp.exp(mb_conf)
         score /= score.sum(axis=1, keepdims=True)
-        boxes, score = cuda.to_cpu(boxes), cuda.to_cpu(score)
-        # column 0 is the background
+        score = cuda.to_cpu(score)
+        # only default boxes that some class keeps need decoding; column 0
+        # is the background
+        rows = np.flatnonzero((score[:, 1:] >= score_thresh).any(axis=1))
+        boxes = cuda.to_cpu(self.decode_boxes(mb_loc[xp.asarray(rows)], xp.asarray(rows)))
+        score = score[rows]
         index, label = multiclass_nms(boxes, score[:, 1:], nms_thresh, score_thresh,
                                       nms_top_k, keep_top_k)
         return (xp.asarray(boxes[index].astype(np.float32)),

@@ -13,7 +13,15 @@ is dropped exactly when one of its graph neighbours was kept before it.
 import numpy as np
 from chainer.backends import cuda
 
-from replicate.overlap import suppression_graph
+from replicate.overlap import suppression_graph, suppression_matrix
+
+#: Up to this many boxes, one class's NMS uses a dense IoU matrix; above it,
+#: the pairs that suppress each other are found first (a sparse graph).
+DENSE_SIZE = 1024
+#: Candidates resolved per step of the dense NMS.
+CHUNK = 96
+#: Boxes of short lists (classes) resolved together in one dense matrix.
+PACK = 64
 
 
 def score_order(score, n):
@@ -73,8 +81,114 @@ def non_maximum_suppression(bbox, thresh, score=None, limit=None):
     xp = cuda.get_array_module(bbox)
     bbox = cuda.to_cpu(bbox)
     order = score_order(None if score is None else cuda.to_cpu(score), len(bbox))
-    kept = greedy(order, suppression_graph(bbox, thresh), limit)
+    kept = nms_of_list(bbox, order, thresh)
+    if limit is not None:
+        # greedy is sequential: the first kept boxes do not depend on later ones
+        kept = kept[:max(limit, 1)]
     return xp.asarray(kept.astype(np.int32))
+
+
+def _resolve(suppress):
+    """Greedy selection among boxes in visiting order, given their dense
+    suppression matrix; returns a bool mask of the kept ones.
+
+    Only boxes that suppress a later one can change anything, so only they
+    are visited one by one; the others are kept unless suppressed.
+    """
+    later = np.triu(suppress, 1)
+    removed = np.zeros(len(suppress), dtype=bool)
+    for i in np.flatnonzero(later.any(axis=1)).tolist():
+        if not removed[i]:
+            removed |= later[i]
+    return ~removed
+
+
+def dense_greedy(bbox, thresh, chunk=CHUNK):
+    """Greedy NMS of boxes already in visiting order, with dense IoU
+    matrices (cheaper than a graph for a few hundred boxes).
+
+    Candidates are taken ``chunk`` at a time: first the boxes kept so far
+    remove the candidates they suppress (one matrix, candidates x kept),
+    then the rest of the chunk is resolved in order (one small matrix). So
+    IoU is computed only against kept boxes and within a chunk, as the
+    sequential rule needs.
+
+    Returns:
+        int64 (K,) positions of the kept boxes, ascending.
+    """
+    kept = np.zeros(0, dtype=np.int64)
+    with np.errstate(invalid='ignore', divide='ignore', over='ignore'):
+        for start in range(0, len(bbox), chunk):
+            alive = np.arange(start, min(start + chunk, len(bbox)))
+            if len(kept):
+                alive = alive[~suppression_matrix(bbox[alive], bbox[kept], thresh).any(axis=1)]
+            alive = alive[_resolve(suppression_matrix(bbox[alive], None, thresh))]
+            kept = np.concatenate((kept, alive))
+    return kept
+
+
+def nms_of_list(bbox, order, thresh):
+    """Greedy NMS of the boxes ``bbox[order]`` visited in that order; returns
+    the kept subset of ``order``."""
+    ranked = bbox[order]
+    if len(order) <= DENSE_SIZE:
+        return order[dense_greedy(ranked, thresh)]
+    return order[greedy(np.arange(len(order)), suppression_graph(ranked, thresh))]
+
+
+def _packs(orders, size):
+    """Indices of the short lists (at most ``size`` boxes), grouped so that
+    each group holds at most ``size`` boxes in all."""
+    packs, current, total = [], [], 0
+    for i, order in enumerate(orders):
+        if 0 < len(order) <= size:
+            if total + len(order) > size:
+                packs.append(current)
+                current, total = [], 0
+            current.append(i)
+            total += len(order)
+    return packs + [current] if current else packs
+
+
+def nms_of_short_lists(bbox, orders, thresh):
+    """Greedy NMS of several short lists in one dense matrix: the lists are
+    concatenated and boxes of different lists never suppress each other.
+    Returns the kept subset of each list."""
+    order = np.concatenate(orders)
+    group = np.repeat(np.arange(len(orders)), [len(o) for o in orders])
+    with np.errstate(invalid='ignore', divide='ignore', over='ignore'):
+        suppress = suppression_matrix(bbox[order], None, thresh)
+    suppress &= group[:, None] == group[None, :]
+    keep = _resolve(suppress)
+    return [order[keep & (group == g)] for g in range(len(orders))]
+
+
+def suppress_all(bbox, orders, thresh):
+    """Greedy NMS of each candidate list (one per class) over shared boxes.
+
+    Lists that overlap heavily (an untrained model: every box a candidate of
+    every class) share one suppression graph of the boxes any list holds.
+    Otherwise (a trained model: each class has its own few candidates) pairs
+    between lists are never computed: short lists are resolved together in
+    one block-diagonal matrix, longer ones one by one.
+    Returns the kept indices of each list.
+    """
+    if not any(len(o) for o in orders):
+        return orders
+    # only boxes that some list holds can suppress anything
+    subset = np.unique(np.concatenate(orders))
+    if sum(len(o) ** 2 for o in orders) >= len(subset) ** 2:
+        graph = _embed(suppression_graph(bbox[subset], thresh), subset, len(bbox))
+        return [greedy(order, graph) for order in orders]
+    kept = list(orders)
+    for pack in _packs(orders, PACK):
+        for i, result in zip(pack, nms_of_short_lists(bbox, [orders[i] for i in pack], thresh),
+                             strict=True):
+            kept[i] = result
+    for i, order in enumerate(orders):
+        if len(order) > PACK:
+            kept[i] = nms_of_list(bbox, order, thresh)
+    return kept
 
 
 def multiclass_nms(bbox, score, nms_thresh, score_thresh, nms_top_k=None, keep_top_k=None):
@@ -102,29 +216,23 @@ def multiclass_nms(bbox, score, nms_thresh, score_thresh, nms_top_k=None, keep_t
         grouped by class in ascending order, by descending score inside
         (by box index when ``nms_thresh`` is None and nothing is capped).
     """
-    candidates = (score >= score_thresh).any(axis=1)
-    graph = None
+    # (L, R): one contiguous row per class
+    by_class = np.ascontiguousarray(score.T)
+    masks, orders = [], []
+    for class_score in by_class:
+        mask = np.flatnonzero(class_score >= score_thresh)
+        order = mask[score_order(class_score[mask], len(mask))]
+        masks.append(mask)
+        orders.append(order if nms_top_k is None else order[:nms_top_k])
     if nms_thresh is not None:
-        # only boxes that some class keeps can suppress anything
-        subset = np.flatnonzero(candidates)
-        local = suppression_graph(bbox[subset], nms_thresh)
-        graph = _embed(local, subset, len(bbox))
-    index, label = [], []
-    for l in range(score.shape[1]):
-        mask = np.flatnonzero(score[:, l] >= score_thresh)
-        order = mask[score_order(score[mask, l], len(mask))]
-        if nms_top_k is not None:
-            order = order[:nms_top_k]
-        if graph is not None:
-            kept = greedy(order, graph)
-        else:  # no NMS: ChainerCV keeps index order; a capped set stays by score
-            kept = mask if nms_top_k is None else order
-        index.append(kept)
-        label.append(np.full(len(kept), l, dtype=np.int64))
-    index, label = np.concatenate(index), np.concatenate(label)
+        kept = suppress_all(bbox, orders, nms_thresh)
+    else:  # no NMS: ChainerCV keeps index order; a capped set stays by score
+        kept = masks if nms_top_k is None else orders
+    index = np.concatenate(kept).astype(np.int64)
+    label = np.repeat(np.arange(len(kept)), [len(k) for k in kept])
     if keep_top_k is not None and len(index) > keep_top_k:
-        best = np.argsort(-score[index, label], kind='stable')[:keep_top_k]
-        index, label = index[np.sort(best)], label[np.sort(best)]
+        best = np.sort(np.argsort(-score[index, label], kind='stable')[:keep_top_k])
+        index, label = index[best], label[best]
     return index, label
 
 

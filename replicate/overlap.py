@@ -70,10 +70,11 @@ def _overlapping_pairs(ranked, area, thresh):
         cols = np.arange(rows[0] + 1, max(reach[rows].max(), rows[0] + 1))
         # cheap superset of the overlapping pairs, by comparisons only:
         # w > 0 implies x_min_j < x_max_i and x_min_i < x_max_j
-        r, c = np.nonzero((ranked[cols, 1][None, :] < ranked[rows, 3][:, None])
-                          & (ranked[cols, 3][None, :] > ranked[rows, 1][:, None])
-                          & (cols[None, :] > rows[:, None])
-                          & (cols[None, :] < reach[rows][:, None]))
+        r, c = np.divmod(np.flatnonzero(
+            (ranked[cols, 1][None, :] < ranked[rows, 3][:, None])
+            & (ranked[cols, 3][None, :] > ranked[rows, 1][:, None])
+            & (cols[None, :] > rows[:, None])
+            & (cols[None, :] < reach[rows][:, None])), len(cols))
         i, j = rows[r], cols[c]
         # then the exact arithmetic on those pairs only
         h, w = _sides(ranked[i], ranked[j])
@@ -91,8 +92,32 @@ def _all_pairs(ranked, area, thresh):
         h, w = _sides(ranked[rows][:, None, :], ranked[None, :, :])
         inter = (h * w) * ((h > 0) & (w > 0))
         hit = _iou(inter, area[rows][:, None], area[None, :]) >= thresh
-        r, c = np.nonzero(hit & (cols[None, :] > rows[:, None]))
+        r, c = np.divmod(np.flatnonzero(hit & (cols[None, :] > rows[:, None])), n)
         yield rows[r], cols[c]
+
+
+def suppression_matrix(bbox_a, bbox_b=None, thresh=0.5):
+    """Dense ``iou >= thresh`` between two sets of boxes: float (M, 4) and
+    (N, 4) -> bool (M, N) (``bbox_b`` None: ``bbox_a`` against itself), the
+    same decisions as :func:`suppression_graph` (for a few hundred boxes,
+    where a dense matrix is cheaper than finding pairs). The same
+    arithmetic, written in place to spare allocations."""
+    bbox_b = bbox_a if bbox_b is None else bbox_b
+    a, b = bbox_a.T, bbox_b.T  # rows y_min, x_min, y_max, x_max
+    # (M, 1) against (1, N); callers silence floating point warnings
+    h = np.minimum(a[2][:, None], b[2][None, :])
+    h -= np.maximum(a[0][:, None], b[0][None, :])
+    w = np.minimum(a[3][:, None], b[3][None, :])
+    w -= np.maximum(a[1][:, None], b[1][None, :])
+    overlap = h > 0
+    overlap &= w > 0
+    inter = h
+    inter *= w
+    inter *= overlap
+    union = _areas(bbox_a)[:, None] + _areas(bbox_b)[None, :]
+    union -= inter
+    inter /= union
+    return inter >= thresh
 
 
 def suppression_graph(bbox, thresh):

@@ -121,3 +121,19 @@ def test_flat_scores_full_ssd300():
     mb_loc, mb_conf = flat_outputs(8732, 21, np.random.default_rng(0))
     bbox, _, _ = assert_same_decode(ours, theirs, mb_loc, mb_conf, 0.45, 0.01)
     assert len(bbox) > 20000
+
+
+@pytest.mark.parametrize('pack, chunk, dense_size', [(64, 96, 1024), (4, 8, 30), (0, 5, 0)])
+def test_every_strategy_same_as_chainercv(pack, chunk, dense_size, monkeypatch):
+    """Short lists packed together, chunked dense lists, a graph per list and
+    one shared graph: each path on its own gives ChainerCV's result."""
+    from replicate import nms
+    monkeypatch.setattr(nms, 'PACK', pack)
+    monkeypatch.setattr(nms, 'CHUNK', chunk)
+    monkeypatch.setattr(nms, 'DENSE_SIZE', dense_size)
+    ours, theirs = coders(GRIDS, ASPECT_RATIOS, STEPS, SIZES)
+    mb_loc, mb_conf = trained_like_outputs(ours._default_bbox, 21, np.random.default_rng(4))
+    assert_same_decode(ours, theirs, mb_loc, mb_conf, 0.45, 0.01)
+    ours_small, theirs_small = coders(**SMALL)
+    mb_loc, mb_conf = flat_outputs(380, 8, np.random.default_rng(4))  # one shared graph
+    assert_same_decode(ours_small, theirs_small, mb_loc, mb_conf, 0.45, 0.01)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from replicate import overlap
-from replicate.overlap import suppression_graph
+from replicate.overlap import suppression_graph, suppression_matrix
 
 
 def brute_force_pairs(bbox, thresh):
@@ -69,3 +69,15 @@ def test_empty_and_single():
     assert indptr.tolist() == [0] and len(indices) == 0
     indptr, indices = suppression_graph(np.array([[0., 0., 1., 1.]]), 0.5)
     assert indptr.tolist() == [0, 0] and len(indices) == 0
+
+
+@pytest.mark.parametrize('dtype', [np.float64, np.float32])
+def test_dense_matrix_same_pairs(dtype):
+    bbox = mixed_boxes(np.random.default_rng(6), 150, dtype)
+    for thresh in (0.0, 0.45, 0.7):
+        with np.errstate(invalid='ignore', divide='ignore', over='ignore'):
+            matrix = suppression_matrix(bbox, None, thresh)
+            cross = suppression_matrix(bbox[:40], bbox[40:], thresh)
+        np.testing.assert_array_equal(cross, matrix[:40, 40:])
+        pairs = {(int(i), int(j)) for i, j in zip(*np.nonzero(matrix)) if i != j}
+        assert pairs == brute_force_pairs(bbox, thresh)
