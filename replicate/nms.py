@@ -103,7 +103,7 @@ def _resolve(suppress):
     return ~removed
 
 
-def dense_greedy(bbox, thresh, chunk=CHUNK):
+def dense_greedy(bbox, thresh, chunk=None):
     """Greedy NMS of boxes already in visiting order, with dense IoU
     matrices (cheaper than a graph for a few hundred boxes).
 
@@ -116,6 +116,7 @@ def dense_greedy(bbox, thresh, chunk=CHUNK):
     Returns:
         int64 (K,) positions of the kept boxes, ascending.
     """
+    chunk = chunk or CHUNK
     kept = np.zeros(0, dtype=np.int64)
     with np.errstate(invalid='ignore', divide='ignore', over='ignore'):
         for start in range(0, len(bbox), chunk):

@@ -64,7 +64,7 @@ def cap_effect(capped, uncapped, scores):
     (same box, label and score), overall and among its :data:`TOP` best."""
     def keys(det):
         bbox, label, score = det[0][0], det[1][0], det[2][0]
-        return [(tuple(b), int(l), float(s)) for b, l, s in zip(bbox, label, score)]
+        return [(tuple(b), int(l), float(s)) for b, l, s in zip(bbox, label, score, strict=True)]
     kept = set(keys(capped))
     full = keys(uncapped)
     best = np.argsort(-scores, kind='stable')[:TOP]

@@ -79,5 +79,5 @@ def test_dense_matrix_same_pairs(dtype):
             matrix = suppression_matrix(bbox, None, thresh)
             cross = suppression_matrix(bbox[:40], bbox[40:], thresh)
         np.testing.assert_array_equal(cross, matrix[:40, 40:])
-        pairs = {(int(i), int(j)) for i, j in zip(*np.nonzero(matrix)) if i != j}
+        pairs = {(int(i), int(j)) for i, j in zip(*np.nonzero(matrix), strict=True) if i != j}
         assert pairs == brute_force_pairs(bbox, thresh)
