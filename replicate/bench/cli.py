@@ -67,6 +67,11 @@ def parser():
                                                     '(default: its own, one per core)')
     p.add_argument('--floor', action='store_true',
                    help='measure the matrix multiply floor in the same run (ratio_to_floor)')
+    p.add_argument('--targets', action='store_true',
+                   help='the full report of reports/bench/: ours, the ONNX path and ChainerCV '
+                        'on seeded and on untrained weights, post-processing alone, the floor, '
+                        'the ONNX agreement, and each speed target met or not (implies '
+                        '--against chainercv --onnx --floor; --device @numpy)')
     return p
 
 
@@ -148,7 +153,8 @@ def add_floor_ratios(rows, facts):
     return rows
 
 
-def run(args):
+def measure(args):
+    """Time the stages: ``(rows, facts, machine state, pipelines)``."""
     check_args(args)
     device = models.resolve_device(args.device)
     state = machine.machine_state('start.')
@@ -157,21 +163,42 @@ def run(args):
                       args.warmup, args.repeats, args.budget_s)
     add_floor_ratios(rows, facts)
     state.update(machine.machine_state('end.'))
+    return rows, facts, state, pipelines
+
+
+def metadata(args, facts, state):
+    """The ``.meta.json`` content: provenance (with ``facts``), machine
+    state, settings and the command line."""
     settings = {k: (','.join(map(str, v)) if isinstance(v, (tuple, list)) else v)
                 for k, v in sorted(vars(args).items())}
     settings['image_size'] = '{}x{}'.format(*args.image_size)
-    meta = {'provenance': provenance(device=args.device, extra=facts),
+    return {'provenance': provenance(device=args.device, extra=facts),
             'machine': state, 'settings': {k: str(v) for k, v in settings.items()},
             'command': 'python -m replicate.bench ' + ' '.join(sys.argv[1:])}
+
+
+def settings_section(meta):
+    return ('Settings', '`{}`\n\n'.format(meta['command'])
+            + report.markdown_table([meta['settings']], tuple(meta['settings'])))
+
+
+def write_stages(args, rows, facts, state):
+    """Write the stage report; returns its stem."""
+    meta = metadata(args, facts, state)
     stem = os.path.join(args.out, args.stem or default_stem(args))
     sections = [(None, EXPLANATION), ('Per image (medians)',
                                       report.markdown_table(summary_rows(rows), SUMMARY_COLUMNS)),
-                ('Settings', '`{}`\n\n'.format(meta['command'])
-                 + report.markdown_table([meta['settings']], tuple(meta['settings'])))]
+                settings_section(meta)]
     report.write_report(stem, 'SSD300 speed by stage ({})'.format(meta['provenance']['device']),
                         sections, rows, COLUMNS, meta)
     print('report {}.md (load average start {}, end {})'.format(
         stem, state['start.load_average_1_5_15'], state['end.load_average_1_5_15']))
+    return stem
+
+
+def run(args):
+    rows, facts, state, _ = measure(args)
+    write_stages(args, rows, facts, state)
     return 0
 
 
@@ -179,6 +206,9 @@ def main(argv=None):
     """Entry point; returns the exit code."""
     args = parser().parse_args(argv)
     try:
+        if args.targets:
+            from replicate.bench import targets
+            return targets.run(args)
         return run(args)
     except BenchError as exc:
         print('error: {}'.format(exc), file=sys.stderr)

@@ -1,0 +1,55 @@
+"""The targets table and the post-processing comparisons, on made-up rows:
+each target is judged by the numbers it names."""
+import numpy as np
+
+from replicate.bench import postprocess, targets
+from replicate.bench.agreement import matched
+
+
+def stage(pipeline, batch, stage, median, **extra):
+    return dict(pipeline=pipeline, batch_size=batch, stage=stage, median_s=median * batch,
+                median_per_image_s=median, **extra)
+
+
+def test_judge():
+    stage_rows = [
+        stage('ours-chainer', 1, 'forward', 1.0, ratio_to_chainercv=0.9, same_as_chainercv='yes'),
+        stage('ours-chainer', 1, 'total', 1.5),
+        stage('ours-chainer', 8, 'forward', 1.1, ratio_to_chainercv=1.05,
+              same_as_chainercv='yes'),
+        stage('ours-chainer', 8, 'total', 2.5),
+        stage('ours-onnx', 1, 'forward', 0.3), stage('ours-onnx', 8, 'forward', 0.5)]
+    post_rows = [dict(distribution='untrained', system='ours', preset='evaluate',
+                      speedup_vs_chainercv=40.0, same_as_chainercv='yes'),
+                 dict(distribution='trained-like', system='ours', preset='evaluate',
+                      speedup_vs_chainercv=12.0, same_as_chainercv='no')]
+    agree_rows = [{'scaled_diff': 2e-6}, {'scaled_diff': 3e-6}]
+    rows = targets.judge(stage_rows, stage_rows, post_rows, agree_rows, 0.28, (1, 8))
+    met = {(r['target'].split(' ')[0], r['case']): r['met'] for r in rows}
+    assert met[('post-processing', 'untrained')] == 'yes'
+    assert met[('post-processing', 'trained-like')] == 'NO'  # fast but not identical
+    assert met[('predict', 'random weights, batch 1')] == 'yes'  # 1.5 <= 2 x 1.0
+    assert met[('predict', 'random weights, batch 8')] == 'NO'  # 2.5 > 2 x 1.1
+    assert met[('forward', 'batch 1')] == 'yes' and met[('forward', 'batch 8')] == 'NO'
+    assert met[('forward', 'batch 8 vs 1')] == 'NO'  # 1.1 s per image > 1.0 s
+    # floor 0.28 s: 1.2x is 0.336 s
+    assert met[('fast', 'batch 1')] == 'yes' and met[('fast', 'batch 8')] == 'NO'
+    assert met[('fast', 'all batches, both outputs')] == 'yes'
+
+
+def detections(boxes, labels, scores):
+    return ([np.array(boxes, dtype=np.float32)], [np.array(labels)],
+            [np.array(scores, dtype=np.float32)])
+
+
+def test_cap_effect_counts_surviving_detections():
+    uncapped = detections([[0, 0, 1, 1], [0, 0, 2, 2], [5, 5, 6, 6]], [0, 0, 1], [0.9, 0.2, 0.5])
+    capped = detections([[0, 0, 1, 1], [5, 5, 6, 6]], [0, 1], [0.9, 0.5])
+    assert postprocess.cap_effect(capped, uncapped, uncapped[2][0]) == (2, 2)
+
+
+def test_onnx_detections_matched_by_class_and_rank():
+    a = (np.array([[0, 0, 10, 10], [1, 1, 5, 5]], float), np.array([0, 1]), np.array([0.9, 0.5]))
+    b = (a[0] + 1e-4, a[1], a[2] + 1e-6)
+    assert matched(a, b) == 2
+    assert matched(a, (a[0] + 1, a[1], a[2])) == 0
