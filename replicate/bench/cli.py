@@ -56,7 +56,9 @@ def parser():
     p.add_argument('--seed', type=int, default=0, help='seed of the weights and images')
     p.add_argument('--n-fg-class', type=int, default=20)
     p.add_argument('--preset', choices=('visualize', 'evaluate'), default='evaluate')
-    p.add_argument('--resize-backend', choices=('cv2', 'PIL'), default='cv2')
+    p.add_argument('--resize-backend', choices=('auto', 'cv2', 'PIL'), default='auto',
+                   help="auto (default): cv2 where OpenCV is installed, else PIL, ChainerCV's "
+                        'own rule; the choice is recorded in the report')
     p.add_argument('--image-size', type=image_size, default=(375, 500), metavar='HxW',
                    help='size of the generated input images (default 375x500)')
     p.add_argument('--against', choices=('chainercv',), action='append', default=[],
@@ -81,7 +83,19 @@ def default_stem(args):
     return '{}_{}_{}'.format(kind, weights, args.preset)
 
 
+def resize_backend(name):
+    """'auto' -> 'cv2' when OpenCV imports, else 'PIL'; others unchanged."""
+    if name != 'auto':
+        return name
+    try:
+        import cv2  # noqa: F401
+        return 'cv2'
+    except ImportError:
+        return 'PIL'
+
+
 def check_args(args):
+    args.resize_backend = resize_backend(args.resize_backend)
     if args.repeats < 1 or args.warmup < 0:
         raise BenchError('--repeats {} --warmup {}: need repeats >= 1 and warmup >= 0'
                          .format(args.repeats, args.warmup))
