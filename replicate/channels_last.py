@@ -24,12 +24,50 @@ layout it sees in ChainerCV.
 Max pooling takes the maximum of shifted strided slices, in the window order
 (row-major over the kernel) that Chainer's ``max`` over im2col uses.
 """
+import contextlib
+import threading
+
 import chainer
 import chainer.links as L
 import numpy as np
 from chainer.functions.connection import convolution_2d
 from chainer.functions.pooling import max_pooling_nd
 from chainer.utils import conv
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def workspace():
+    """Within this context (one network forward), the large temporary arrays
+    (the im2row matrix, the padded input) reuse one buffer each instead of
+    being allocated per layer.
+
+    Measured on SSD300: fresh arrays of hundreds of MB cost the kernel about
+    as much time (page faults, zeroing) as a third of the arithmetic, and
+    more per image at batch 8 than at batch 1. The buffers are freed when
+    the context ends. Values are only ever copied into them, so results are
+    unchanged.
+    """
+    outer = getattr(_local, 'buffers', None)
+    _local.buffers = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _local.buffers = outer
+
+
+def _scratch(name, shape, dtype):
+    """An uninitialised array, from the workspace's buffer ``name`` when a
+    :func:`workspace` is active (its content is overwritten by the next use)."""
+    buffers = getattr(_local, 'buffers', None)
+    if buffers is None:
+        return np.empty(shape, dtype=dtype)
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if name not in buffers or buffers[name].nbytes < size:
+        buffers.pop(name, None)  # free the smaller one first
+        buffers[name] = np.empty(size, dtype=np.uint8)
+    return buffers[name][:size].view(dtype).reshape(shape)
 
 
 def channels_last(x):
@@ -44,7 +82,11 @@ def _padded(x, top, bottom, left, right, value):
     if top == bottom == left == right == 0:
         return x
     b, h, w, c = x.shape
-    out = np.full((b, top + h + bottom, left + w + right, c), value, dtype=x.dtype)
+    out = _scratch('padded', (b, top + h + bottom, left + w + right, c), x.dtype)
+    out[:, :top] = value
+    out[:, top + h:] = value
+    out[:, top:top + h, :left] = value
+    out[:, top:top + h, left + w:] = value
     out[:, top:top + h, left:left + w] = x
     return out
 
@@ -65,7 +107,7 @@ def im2row(x, kh, kw, sy, sx, ph, pw, dy, dx, oh, ow):
     if kh == kw == 1 and sy == sx == 1 and ph == pw == 0:
         return x.reshape(b * oh * ow, c)
     xp = _padded(x, ph, ph, pw, pw, 0)
-    rows = np.empty((b, oh, ow, c, kh, kw), dtype=x.dtype)
+    rows = _scratch('rows', (b, oh, ow, c, kh, kw), x.dtype)
     # output row by output row, so each block is written while in cache
     for y in range(oh):
         for j in range(kh):

@@ -5,6 +5,7 @@ import chainer
 import numpy as np
 from chainer.backends import cuda
 
+from replicate.channels_last import workspace
 from replicate.coder import MultiboxCoder
 from replicate.preprocess import (
     RESIZE_BACKENDS,
@@ -93,7 +94,9 @@ class SSD(chainer.Chain):
             (dy, dx, dh, dw) and float32 (B, K, n_fg_class + 1) logits,
             class 0 = background; K = 8732 for SSD300.
         """
-        return self.multibox(self.extractor(x))
+        # CPU: the layers share their large temporaries (replicate.channels_last)
+        with workspace():
+            return self.multibox(self.extractor(x))
 
     def use_preset(self, preset):
         """Set ``nms_thresh``, ``score_thresh``, ``nms_top_k`` and

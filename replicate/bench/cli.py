@@ -55,7 +55,8 @@ def parser():
                         'voc0712 | path to an .npz')
     p.add_argument('--seed', type=int, default=0, help='seed of the weights and images')
     p.add_argument('--n-fg-class', type=int, default=20)
-    p.add_argument('--preset', choices=('visualize', 'evaluate'), default='evaluate')
+    p.add_argument('--preset', choices=('visualize', 'evaluate', 'evaluate-caffe'),
+                   default='evaluate')
     p.add_argument('--resize-backend', choices=('auto', 'cv2', 'PIL'), default='auto',
                    help="auto (default): cv2 where OpenCV is installed, else PIL, ChainerCV's "
                         'own rule; the choice is recorded in the report')
@@ -69,6 +70,11 @@ def parser():
                                                     '(default: its own, one per core)')
     p.add_argument('--floor', action='store_true',
                    help='measure the matrix multiply floor in the same run (ratio_to_floor)')
+    p.add_argument('--malloc', choices=('keep', 'default'), default='keep',
+                   help='keep (default): glibc keeps freed memory for reuse instead of '
+                        'returning it to the OS (replicate.memory), as a serving process '
+                        'would be set up; default: leave malloc as it is. Applies to every '
+                        'system timed in the run, ChainerCV included')
     p.add_argument('--targets', action='store_true',
                    help='the full report of reports/bench/: ours, the ONNX path and ChainerCV '
                         'on seeded and on untrained weights, post-processing alone, the floor, '
@@ -92,6 +98,16 @@ def resize_backend(name):
         return 'cv2'
     except ImportError:
         return 'PIL'
+
+
+def apply_malloc(choice):
+    """Apply ``--malloc``; returns what is in effect, for the report."""
+    if choice == 'keep':
+        from replicate.memory import keep_freed_memory
+        if keep_freed_memory():
+            return 'freed memory kept for reuse (mallopt M_MMAP_MAX=0, M_TRIM_THRESHOLD=2^31-1)'
+        return 'default (keeping freed memory is not supported by this C library)'
+    return 'default'
 
 
 def check_args(args):
@@ -172,6 +188,7 @@ def measure(args):
     check_args(args)
     device = models.resolve_device(args.device)
     state = machine.machine_state('start.')
+    state['malloc'] = apply_malloc(args.malloc)
     pipelines, facts = build_pipelines(args, device)
     rows = stages.run(pipelines, images(args), args.batch_sizes, synchronizer(device),
                       args.warmup, args.repeats, args.budget_s)

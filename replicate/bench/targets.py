@@ -43,9 +43,15 @@ NOTES = """Notes on reading the targets:
   candidates (the untrained case).
 - Forward in Chainer: ours runs the same BLAS calls as ChainerCV (needed for
   bit-identical outputs); what differs is how the convolution matrices are
-  built (channels-last, one pass) and pooling; the matrix multiply itself is
-  the same, so the ratio cannot go far below 1 and the floor cannot be
-  reached by this path.
+  built (channels-last, one pass, one buffer shared by the layers) and
+  pooling; the matrix multiplies themselves are the same, so the floor
+  cannot be reached by this path.
+- Batch scaling: the run keeps freed memory for reuse (`--malloc keep`,
+  `malloc` in the Machine table; `replicate/memory.py`), for every system
+  timed. With glibc's defaults every array above 32 MB is unmapped when
+  freed and faulted in again by the next call; a batch of 8 has many more
+  such arrays than one image, and its forward then costs more per image
+  (`--malloc default` shows it).
 """
 
 

@@ -21,7 +21,7 @@ def read_csv(path):
 def test_against_chainercv_writes_three_files(tmp_path):
     code = cli.main(['--batch-sizes', '1', '--repeats', '1', '--warmup', '0',
                      '--preset', 'visualize', '--image-size', '90x120', '--out', str(tmp_path),
-                     '--against', 'chainercv'])
+                     '--against', 'chainercv', '--malloc', 'default'])
     assert code == 0
     stem = tmp_path / 'cpu_random_visualize'
     rows = read_csv(str(stem) + '.csv')
@@ -38,6 +38,7 @@ def test_against_chainercv_writes_three_files(tmp_path):
     meta = json.loads((tmp_path / 'cpu_random_visualize.meta.json').read_text())
     assert meta['settings']['batch_sizes'] == '1' and meta['settings']['preset'] == 'visualize'
     assert 'start.load_average_1_5_15' in meta['machine']
+    assert meta['machine']['malloc'] == 'default'
     assert meta['provenance']['device'].startswith('CPU')
     markdown = (tmp_path / 'cpu_random_visualize.md').read_text()
     assert 'Per image (medians)' in markdown and 'end.load_average_1_5_15' in markdown
@@ -54,6 +55,7 @@ def test_without_chainercv(tmp_path):
                 '60x80', '--out', sys.argv[1], '--stem', 'x']
         assert cli.main(args) == 0
         assert not [m for m in sys.modules if m.startswith('chainercv.')]
+        assert 'mallopt' in open(sys.argv[1] + '/x.meta.json').read()  # --malloc keep
         sys.exit(cli.main(args + ['--against', 'chainercv']))
     ''')
     done = subprocess.run([sys.executable, '-c', script, str(tmp_path)], capture_output=True,
@@ -73,7 +75,7 @@ def test_without_chainercv(tmp_path):
     (['--budget-s', '0'], 'positive number of seconds'),
 ])
 def test_user_errors_are_one_line(argv, message, capsys, tmp_path):
-    assert cli.main(argv + ['--out', str(tmp_path)]) == 2
+    assert cli.main(argv + ['--out', str(tmp_path), '--malloc', 'default']) == 2
     err = capsys.readouterr().err
     assert message in err and err.count('\n') == 1
 

@@ -74,3 +74,27 @@ def test_max_pooling_with_backprop_falls_back_to_chainer():
     y = max_pooling_2d(x, 2, 2)
     F.sum(y).backward()
     assert x.grad.sum() == y.size  # one gradient per window maximum
+
+
+def test_workspace_shares_buffers_and_changes_nothing():
+    from replicate import channels_last
+    rng = np.random.default_rng(4)
+    link = Convolution2D(6, 8, 3, pad=1)
+    xs = [inputs(rng, 2, 6, 12, 12, 'nhwc') for _ in range(2)]
+    outside = [link(x).array.copy() for x in xs]
+    with channels_last.workspace():
+        inside = [link(x).array.copy() for x in xs]
+        buffers = dict(channels_last._local.buffers)
+    assert set(buffers) == {'rows', 'padded'}  # one of each, reused by both calls
+    assert channels_last._local.buffers is None  # freed at the end
+    for a, b in zip(outside, inside, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_keep_freed_memory_on_glibc():
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, '-c', 'import replicate.memory as m; '
+                           'print(m.keep_freed_memory())'], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip() == 'True', done.stderr
