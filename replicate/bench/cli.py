@@ -12,8 +12,8 @@ from replicate.bench.errors import BenchError
 from reporting.provenance import provenance
 
 COLUMNS = ('batch_size', 'pipeline', 'stage', 'repeats', 'median_s', 'p90_s',
-           'median_per_image_s', 'p90_per_image_s', 'ratio_to_chainercv', 'ratio_to_floor',
-           'detections', 'same_as_chainercv')
+           'median_per_image_s', 'p90_per_image_s', 'cpu_per_image_s', 'ratio_to_chainercv',
+           'ratio_to_floor', 'detections', 'same_as_chainercv')
 
 
 def positive_ints(text):
@@ -136,6 +136,8 @@ def summary_rows(rows):
             'batch_size': row['batch_size'], 'pipeline': row['pipeline'],
             'detections': row['detections'], 'same_as_chainercv': row['same_as_chainercv']})
         entry[row['stage'] + '_s_per_image'] = row['median_per_image_s']
+        if row['stage'] == 'forward':
+            entry['forward_cpu_s_per_image'] = row['cpu_per_image_s']
         if row['stage'] in ('forward', 'total'):
             entry[row['stage'] + '_ratio_to_chainercv'] = row['ratio_to_chainercv']
         if row['stage'] == 'forward':
@@ -144,8 +146,8 @@ def summary_rows(rows):
 
 
 SUMMARY_COLUMNS = ('batch_size', 'pipeline') + tuple(s + '_s_per_image' for s in stages.STAGES) \
-    + ('forward_ratio_to_chainercv', 'total_ratio_to_chainercv', 'forward_ratio_to_floor',
-       'detections', 'same_as_chainercv')
+    + ('forward_cpu_s_per_image', 'forward_ratio_to_chainercv', 'total_ratio_to_chainercv',
+       'forward_ratio_to_floor', 'detections', 'same_as_chainercv')
 
 EXPLANATION = (
     'Stages of one `predict`-equivalent call, timed separately after the device finished '
@@ -153,7 +155,9 @@ EXPLANATION = (
     '(the network), `postprocess` (decode, score threshold, per-class NMS, rescale, copy to '
     'the host); `total` is their wall clock together. Medians over the timed calls after '
     'the warm-up, in seconds per image; ratios are median / ChainerCV\'s median at the same '
-    'batch size and stage (below 1: faster); `same_as_chainercv`: bit-identical '
+    'batch size and stage (below 1: faster); `forward_cpu_s_per_image`: CPU time of the '
+    'process (all threads) in the forward, per image, which other processes\' load changes '
+    'less than the wall clock; `same_as_chainercv`: bit-identical '
     'detections. The load average at start and end is under Machine: timings taken '
     'while other work ran are slower than on a quiet machine.\n')
 

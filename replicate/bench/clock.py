@@ -26,24 +26,28 @@ class StageClock:
     ``clock.stage(name, fn, *args)`` waits for the device, runs ``fn``, waits
     again and records the seconds under ``name``; :attr:`seconds` then holds
     every stage and ``total`` (from the first stage's start to the last one's
-    end).
+    end), wall clock; :attr:`cpu_seconds` the same in CPU time of this
+    process (all its threads: on a shared machine it shows the work done,
+    which other processes' load changes less than the wall clock).
     """
 
     def __init__(self, synchronize):
         self.synchronize = synchronize
-        self.seconds = {}
+        self.seconds, self.cpu_seconds = {}, {}
         self._start = None
 
     def stage(self, name, fn, *args):
         self.synchronize()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         if self._start is None:
-            self._start = start
+            self._start = (start, cpu_start)
         result = fn(*args)
         self.synchronize()
-        end = time.perf_counter()
+        end, cpu_end = time.perf_counter(), time.process_time()
         self.seconds[name] = end - start
-        self.seconds['total'] = end - self._start
+        self.seconds['total'] = end - self._start[0]
+        self.cpu_seconds[name] = cpu_end - cpu_start
+        self.cpu_seconds['total'] = cpu_end - self._start[1]
         return result
 
 

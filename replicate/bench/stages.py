@@ -9,12 +9,15 @@ REFERENCE = 'chainercv'
 
 
 def timed_call(pipeline, batch, synchronize):
-    """One ``predict``-equivalent call: ``({stage: seconds}, detections)``."""
+    """One ``predict``-equivalent call: ``({stage: seconds, 'cpu:' + stage:
+    CPU seconds}, detections)``."""
     clock = StageClock(synchronize)
     x, sizes = clock.stage('preprocess', pipeline.prepare, batch)
     outputs = clock.stage('forward', pipeline.forward, x)
     detections = clock.stage('postprocess', pipeline.postprocess, outputs, sizes)
-    return clock.seconds, detections
+    seconds = dict(clock.seconds)
+    seconds.update(('cpu:' + k, v) for k, v in clock.cpu_seconds.items())
+    return seconds, detections
 
 
 def time_pipelines(pipelines, batch, synchronize, warmup, repeats, budget_s=None):
@@ -55,10 +58,12 @@ def stage_rows(name, batch_size, samples, detections):
     rows = []
     for stage in STAGES:
         median, p90 = summarize([s[stage] for s in samples])
+        cpu, _ = summarize([s['cpu:' + stage] for s in samples])
         rows.append({'pipeline': name, 'batch_size': batch_size, 'stage': stage,
                      'repeats': len(samples), 'median_s': median, 'p90_s': p90,
                      'median_per_image_s': median / batch_size,
                      'p90_per_image_s': p90 / batch_size,
+                     'cpu_per_image_s': cpu / batch_size,
                      'detections': sum(len(label) for label in detections[1])})
     return rows
 

@@ -29,6 +29,7 @@ def test_against_chainercv_writes_three_files(tmp_path):
         (p, s) for p in ('ours-chainer', 'chainercv') for s in stages.STAGES]
     for row in rows:
         assert row['repeats'] == '1' and float(row['median_s']) > 0
+        assert float(row['cpu_per_image_s']) > 0
         assert float(row['p90_s']) >= float(row['median_s'])
         # same weights, same images: bit-identical detections, and some
         assert row['same_as_chainercv'] == 'yes' and int(row['detections']) > 0

@@ -6,16 +6,17 @@ from replicate.bench import postprocess, targets
 from replicate.bench.agreement import matched
 
 
-def stage(pipeline, batch, stage, median, **extra):
+def stage(pipeline, batch, stage, median, cpu=None, **extra):
     return dict(pipeline=pipeline, batch_size=batch, stage=stage, median_s=median * batch,
-                median_per_image_s=median, **extra)
+                median_per_image_s=median, cpu_per_image_s=cpu, **extra)
 
 
 def test_judge():
     stage_rows = [
-        stage('ours-chainer', 1, 'forward', 1.0, ratio_to_chainercv=0.9, same_as_chainercv='yes'),
+        stage('ours-chainer', 1, 'forward', 1.0, cpu=1.2, ratio_to_chainercv=0.9,
+              same_as_chainercv='yes'),
         stage('ours-chainer', 1, 'total', 1.5),
-        stage('ours-chainer', 8, 'forward', 1.1, ratio_to_chainercv=1.05,
+        stage('ours-chainer', 8, 'forward', 1.1, cpu=1.15, ratio_to_chainercv=1.05,
               same_as_chainercv='yes'),
         stage('ours-chainer', 8, 'total', 2.5),
         stage('ours-onnx', 1, 'forward', 0.3), stage('ours-onnx', 8, 'forward', 0.5)]
@@ -32,6 +33,7 @@ def test_judge():
     assert met[('predict', 'random weights, batch 8')] == 'NO'  # 2.5 > 2 x 1.1
     assert met[('forward', 'batch 1')] == 'yes' and met[('forward', 'batch 8')] == 'NO'
     assert met[('forward', 'batch 8 vs 1')] == 'NO'  # 1.1 s per image > 1.0 s
+    assert met[('forward', 'batch 8 vs 1, CPU time')] == 'yes'  # 1.15 s <= 1.2 s
     # floor 0.28 s: 1.2x is 0.336 s
     assert met[('fast', 'batch 1')] == 'yes' and met[('fast', 'batch 8')] == 'NO'
     assert met[('fast', 'all batches, both outputs')] == 'yes'
