@@ -34,7 +34,10 @@ def blas_threads():
         return {'threads.blas': 'unknown (threadpoolctl not installed)'}
     info = {}
     for pool in threadpool_info():
-        key = 'threads.{}.{}'.format(pool.get('user_api'), pool.get('internal_api'))
+        # keyed by library file: a process may load several (numpy's OpenBLAS
+        # and an older one bundled with another package, say)
+        key = 'threads.{}.{}'.format(pool.get('user_api'),
+                                     os.path.basename(pool.get('filepath', '?')))
         info[key] = '{} threads ({} {})'.format(
             pool.get('num_threads'), pool.get('internal_api'), pool.get('version'))
     return info

@@ -22,8 +22,8 @@ from replicate.bench.synthetic import trained_like_outputs
 from replicate.bench.weights import untrained_weights
 
 COLUMNS = ('distribution', 'system', 'preset', 'candidates', 'repeats', 'median_s', 'p90_s',
-           'speedup_vs_chainercv', 'detections', 'same_as_chainercv', 'kept_of_uncapped',
-           'top200_of_uncapped_kept')
+           'cpu_median_s', 'speedup_vs_chainercv', 'cpu_speedup_vs_chainercv', 'detections',
+           'same_as_chainercv', 'kept_of_uncapped', 'top200_of_uncapped_kept')
 #: The best uncapped detections whose survival the caps are judged by.
 TOP = 200
 
@@ -44,19 +44,21 @@ def distributions(model, image, seed):
 
 
 def time_postprocess(pipeline, outputs, size, warmup, repeats, budget_s):
-    """``(samples in s, detections)`` of ``pipeline.postprocess`` on one image."""
+    """``(wall seconds, CPU seconds, detections)`` of ``pipeline.postprocess``
+    on one image (the seconds: one per timed call)."""
     args = ((outputs[0][None], outputs[1][None]), [size])
     for _ in range(warmup):
         pipeline.postprocess(*args)
-    samples, spent = [], 0.0
+    samples, cpu, spent = [], [], 0.0
     for _ in range(repeats):
         clock = StageClock(lambda: None)
         detections = clock.stage('postprocess', pipeline.postprocess, *args)
         samples.append(clock.seconds['postprocess'])
+        cpu.append(clock.cpu_seconds['postprocess'])
         spent += samples[-1]
         if budget_s is not None and spent >= budget_s:
             break
-    return samples, detections
+    return samples, cpu, detections
 
 
 def cap_effect(capped, uncapped, scores):
@@ -92,13 +94,14 @@ def run(ours, chainercv, image, seed, warmup=1, repeats=5, budget_s=None, progre
             if pipeline is None:
                 continue
             pipeline.model.use_preset(preset)
-            samples, detections = time_postprocess(pipeline, outputs, size, warmup, repeats,
-                                                   budget_s)
+            samples, cpu, detections = time_postprocess(pipeline, outputs, size, warmup,
+                                                        repeats, budget_s)
             runs[(system, preset)] = detections
             median, p90 = summarize(samples)
             rows.append({'distribution': name, 'system': system, 'preset': preset,
                          'candidates': candidates, 'repeats': len(samples), 'median_s': median,
-                         'p90_s': p90, 'detections': len(detections[1][0])})
+                         'p90_s': p90, 'cpu_median_s': summarize(cpu)[0],
+                         'detections': len(detections[1][0])})
             progress('postprocess {:<13} {:<10} {:<15} {:.4f} s (median of {})'.format(
                 name, system, preset, median, len(samples)))
         ours.model.use_preset('evaluate')
@@ -110,9 +113,11 @@ def _compare(rows, runs):
     """Fill the comparison columns of one distribution's rows in place."""
     reference = runs.get(('chainercv', 'evaluate'))
     uncapped = runs[('ours', 'evaluate')]
-    cv_median = next((r['median_s'] for r in rows if r['system'] == 'chainercv'), None)
+    theirs = next((r for r in rows if r['system'] == 'chainercv'), None)
     for row in rows:
-        row['speedup_vs_chainercv'] = cv_median / row['median_s'] if cv_median else '-'
+        for field, time in (('speedup_vs_chainercv', 'median_s'),
+                            ('cpu_speedup_vs_chainercv', 'cpu_median_s')):
+            row[field] = theirs[time] / row[time] if theirs and row[time] > 0 else '-'
         row['same_as_chainercv'] = '-' if reference is None else (
             'yes' if same_detections(runs[(row['system'], row['preset'])], reference) else 'no')
         if row['preset'] == 'evaluate-caffe':

@@ -84,8 +84,9 @@ def judge(stage_rows, worst_rows, post_rows, agree_rows, floor_s, batch_sizes):
     out = []
     for row in _find(post_rows, system='ours', preset='evaluate'):
         out.append(_row('post-processing (evaluate) >= 10x faster than ChainerCV, identical',
-                        row['distribution'], '{:.1f}x, identical: {}'.format(
-                            row['speedup_vs_chainercv'], row['same_as_chainercv']),
+                        row['distribution'], '{:.1f}x (CPU time {:.1f}x), identical: {}'.format(
+                            row['speedup_vs_chainercv'], row['cpu_speedup_vs_chainercv'],
+                            row['same_as_chainercv']),
                         '>= 10x, yes', row['speedup_vs_chainercv'] >= 10
                         and row['same_as_chainercv'] == 'yes'))
     for rows, weights in ((stage_rows, 'random'), (worst_rows, 'untrained')):
