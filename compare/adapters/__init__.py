@@ -58,6 +58,8 @@ _PRESET = ('preset=auto|visualize|evaluate (default: --preset; auto = evaluate f
 KINDS = {
     'ours': Kind(functools.partial(chainer_ssd.build, 'ours'), _CHAINER_ARG, _PRESET),
     'chainercv': Kind(functools.partial(chainer_ssd.build, 'chainercv'), _CHAINER_ARG, _PRESET),
+    # ours with the network run by ONNX Runtime (CPU): the fast path beside Chainer's
+    'ours-onnx': Kind(functools.partial(chainer_ssd.build, 'ours-onnx'), _CHAINER_ARG, _PRESET),
     'tf': Kind(build_tf, 'a TF2 OD API export folder (holding saved_model/) or a SavedModel '
                'folder', 'labels=PATH|coco (default: label_map.pbtxt found beside the model)'),
     'tfzoo': Kind(build_tfzoo, 'a TF2 model zoo archive name, from --tf-zoo-dir or downloaded',

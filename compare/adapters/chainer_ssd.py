@@ -1,4 +1,7 @@
-"""Adapter for the two Chainer SSD300 implementations: ``ours`` and ``chainercv``.
+"""Adapter for the two Chainer SSD300 implementations, ``ours`` and ``chainercv``,
+and for ``ours-onnx``: our SSD300 with its network run by ONNX Runtime on the
+CPU (:mod:`replicate.ort`: exported with onnx_chainer at load, the same weights;
+preprocessing, decoding and NMS stay ours), to see the fast path side by side.
 
 Both expose ChainerCV's API: ``SSD300(n_fg_class=20)``, ``use_preset``,
 ``_prepare(chw_float_image)``, ``forward(x)``,
@@ -56,7 +59,18 @@ def _chainercv():
 
 
 #: kind -> (module recorded as the library, model builder).
-MODELS = {'ours': ('replicate', _ours), 'chainercv': ('chainercv', _chainercv)}
+MODELS = {'ours': ('replicate', _ours), 'chainercv': ('chainercv', _chainercv),
+          'ours-onnx': ('onnxruntime', _ours)}
+
+
+def _onnx_runtime(model):
+    """``model`` exported to ONNX Runtime (:class:`replicate.ort.runtime.OnnxSSD`)."""
+    try:
+        from replicate.ort.runtime import OnnxSSD
+        return OnnxSSD(model)
+    except ImportError as exc:
+        raise UserError('ours-onnx needs onnx<1.19 and onnxruntime ({}: {}); the project pins '
+                        'both'.format(type(exc).__name__, exc)) from exc
 
 
 class ChainerSSDAdapter:
@@ -79,7 +93,7 @@ class ChainerSSDAdapter:
                 preset, name, ', '.join(PRESETS)))
         self.name, self.kind, self.choice, self.preset_option = name, kind, choice, preset
         self.model = self.path = self.preset = self.params_sha256 = None
-        self.weights_sha256 = None
+        self.weights_sha256 = self.runtime = None
 
     def load(self):
         self.model = MODELS[self.kind][1]()
@@ -91,6 +105,8 @@ class ChainerSSDAdapter:
             self.preset = 'visualize' if self.choice.random_weights else 'evaluate'
         self.model.use_preset(self.preset)
         self.params_sha256 = chainer_weights.params_sha256(self.model)
+        if self.kind == 'ours-onnx':
+            self.runtime = _onnx_runtime(self.model)
 
     def predict(self, images):
         """``images``: list of ``(H, W, 3)`` uint8 RGB -> :class:`Prediction`."""
@@ -102,9 +118,12 @@ class ChainerSSDAdapter:
                      for image in images]
             batch = model.xp.stack([model.xp.asarray(x) for x in batch])
         with timer('inference'):
-            with chainer.using_config('train', False), chainer.no_backprop_mode():
-                locs, confs = model.forward(batch)
-            locs, confs = locs.array, confs.array
+            if self.runtime is not None:
+                locs, confs = self.runtime.forward(batch)
+            else:
+                with chainer.using_config('train', False), chainer.no_backprop_mode():
+                    locs, confs = model.forward(batch)
+                locs, confs = locs.array, confs.array
         with timer('postprocess'):
             detections = [self._decode(loc, conf, size)
                           for loc, conf, size in zip(locs, confs, sizes, strict=True)]
@@ -124,7 +143,8 @@ class ChainerSSDAdapter:
         loaded = sys.modules.get(library)
         return DetectorInfo(
             name=self.name, weights=self.choice.weights, weights_sha256=self.weights_sha256,
-            random_weights=self.choice.random_weights, device='CPU (@numpy)',
+            random_weights=self.choice.random_weights,
+            device='CPU (@numpy)' if self.runtime is None else 'CPU (ONNX Runtime)',
             threads=numpy_threads(), label_names=VOC_NAMES,
             info={'library': '{} {}'.format(library, getattr(loaded, '__version__',
                                                              '(this repository)')),
@@ -134,7 +154,10 @@ class ChainerSSDAdapter:
                   'weights_path': display_path(self.path), 'seed': self.choice.seed,
                   'params_sha256': self.params_sha256,
                   'weights_choice': self.choice.note,
-                  'stages': 'preprocess=_prepare, inference=forward, postprocess=decode+NMS',
+                  'stages': 'preprocess=_prepare, inference={}, postprocess=decode+NMS'.format(
+                      'forward' if self.runtime is None else
+                      'ONNX Runtime (export of ours, onnx_chainer), {} threads'.format(
+                          self.runtime.threads)),
                   'input': 'RGB, resized to 300x300, mean subtracted',
                   'model_info': self.model.info() if hasattr(self.model, 'info') else None,
                   'imagenet_note': (_IMAGENET_NOTE if self.choice.source == 'imagenet'
@@ -142,6 +165,6 @@ class ChainerSSDAdapter:
 
 
 def build(kind, arg, options, settings):
-    """``ours[:WEIGHTS][,preset=P]`` / ``chainercv[:WEIGHTS][,preset=P]``."""
+    """``ours[:WEIGHTS][,preset=P]`` / ``chainercv[...]`` / ``ours-onnx[...]``."""
     return ChainerSSDAdapter(options.pop('name', kind), kind, chainer_weights.choose(arg),
                              options.pop('preset', settings.get('preset', 'auto')))

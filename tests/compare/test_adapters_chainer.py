@@ -112,3 +112,21 @@ def test_ours_equals_chainercv_with_the_same_seed(chainer_adapters, chainer_pred
     # same seed, same parameter names: the very same weights
     infos = [chainer_adapters[kind].info().info for kind in ('ours', 'chainercv')]
     assert infos[0]['params_sha256'] == infos[1]['params_sha256']
+
+
+def test_ours_onnx_beside_ours(chainer_adapters, chainer_predictions):
+    """The fast path as a detector kind: the same weights and images give the
+    same detections as ``ours`` up to float32 rounding (tolerance of
+    tests/replicate/test_ort.py)."""
+    from conftest import loaded, score_thresh
+    fast = loaded('ours-onnx:random:3')
+    with score_thresh(fast, CHAINER_THRESH):
+        got = fast.predict(contract_images()).detections
+    expected = chainer_predictions['ours'][0].detections
+    for a, b in zip(got, expected, strict=True):
+        assert len(a) == len(b) > 0 and list(a.labels) == list(b.labels)
+        np.testing.assert_allclose(a.boxes, b.boxes, atol=1e-3)
+        np.testing.assert_allclose(a.scores, b.scores, atol=1e-5)
+    info = fast.info()
+    assert info.device == 'CPU (ONNX Runtime)' and info.info['library'].startswith('onnxruntime')
+    assert info.info['params_sha256'] == chainer_adapters['ours'].info().info['params_sha256']
