@@ -95,6 +95,7 @@ TABLES = {
     'speed': ('detector', 'batch_size'),
     'map_summary': ('detector',),
     'map_per_class': ('detector', 'class'),
+    'map_conventions': ('metric',),
     'classes': ('canonical',),
     'score_warnings': (),
 }

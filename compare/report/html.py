@@ -11,6 +11,7 @@ import os
 import re
 
 from compare.report.markdown import (
+    DECODING_NOTE,
     MAP_CONVENTIONS,
     MATCHING_RULE,
     SPEED_NOTE,
@@ -85,13 +86,16 @@ def report_html(scored, gallery):
              '<title>{}</title><style>{}</style></head><body>'.format(html.escape(title), STYLE),
              '<h1>{}</h1>'.format(html.escape(title))]
     parts += ['<div class="banner">{}</div>'.format(html.escape(b)) for b in banners(run)]
-    parts += _section('What ran', table_html(detectors_frame(run)))
+    parts += _section('What ran', table_html(detectors_frame(run)), DECODING_NOTE)
     parts += _section('Agreement between detectors', table_html(tables['agreement_summary']),
                       MATCHING_RULE)
     parts += _section('Speed (seconds per image)', table_html(tables['speed'], SPEED_SHOWN),
                       SPEED_NOTE)
     if 'map_summary' in tables:
         parts += _section('Accuracy (mAP)', table_html(tables['map_summary']), MAP_CONVENTIONS)
+        if 'map_conventions' in tables:
+            parts += _section('Conventions of these numbers',
+                              table_html(tables['map_conventions']))
         parts += _section('AP per class', table_html(tables['map_per_class']))
     parts += _figures(scored, gallery)
     parts += _section('Agreement per class', table_html(tables['agreement_per_class']))

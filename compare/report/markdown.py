@@ -30,14 +30,23 @@ MATCHING_RULE = (
     'low-score detections only one of them keeps (see the `detections` column of "What ran").')
 
 MAP_CONVENTIONS = (
-    '`map_voc07`: PASCAL VOC2007 11-point AP; `map_voc`: VOC area under the PR curve; both '
-    'from ChainerCV `eval_detection_voc` (IoU 0.5, difficult objects ignored, **+1 pixel '
-    'convention**: the TF OD API Pascal evaluator omits the +1 and reads slightly lower on '
-    'the same boxes). `map_coco`: COCO AP@[.5:.95] and `ap50_coco`: COCO AP50, both '
-    'pycocotools COCOeval (continuous boxes, at most 100 detections per image, difficult '
-    'boxes passed as crowd). A detector is scored only on the annotation classes it can '
-    'name: the others are excluded from its mean (`classes_excluded`); its detections of '
-    'classes the annotation lacks are dropped (`detections_dropped`).')
+    '`map_voc07`: PASCAL VOC2007 11-point AP; `map_voc`: VOC area under the PR curve (both '
+    'ChainerCV `eval_detection_voc`); `map_coco`: COCO AP@[.5:.95] and `ap50_coco`: COCO '
+    'AP50 (both pycocotools COCOeval). How the ground truth of each was read and its boxes '
+    'compared (pixel shift, +1 in IoU and areas, matching rule) is in "Conventions of these '
+    'numbers" below: the default box convention is ChainerCV\'s; `--box-convention odapi` '
+    'gives the TF OD API evaluators\' readings, which differ on the same detections. A '
+    'detector is scored only on the annotation classes it can name: the others are excluded '
+    'from its mean (`classes_excluded`); its detections of classes the annotation lacks are '
+    'dropped (`detections_dropped`).')
+
+DECODING_NOTE = (
+    'Every image is decoded once, with PIL (EXIF orientation applied), and a detector gets '
+    'those pixels unless its `pixels` column says TF: then TensorFlow decodes the JPEG/PNG '
+    'file (a TF detector with `decode=tf`, the default for OD API exports that take encoded '
+    'images and decode them inside the model, as in production), as the OD API\'s own '
+    'pipelines do. The two JPEG decoders differ on the same file (by up to 11 grey levels on '
+    'the sample images), which moves detections a little.')
 
 SPEED_NOTE = (
     'Each detector is timed on the same first readable image(s) of the folder (one batch '
@@ -75,6 +84,7 @@ def detectors_frame(run):
         rows.append({'detector': name, 'status': entry.status, 'weights': str(entry.weights),
                      'weights_sha256': str(entry.weights_sha256 or '-')[:16],
                      'random_weights': bool(entry.random_weights),
+                     'pixels': str((entry.info or {}).get('pixels', 'PIL')),
                      'device': str(entry.device), 'threads': str(entry.threads),
                      'images': len(images),
                      'detections': int((run.detections['detector'] == name).sum())})
@@ -107,13 +117,14 @@ def summary_markdown(scored, gallery):
     lines = ['# Detector comparison: {}'.format(run.run_dir.rstrip('/').split('/')[-1]), '']
     lines += ['> **{}**'.format(text) for text in banners(run)]
     lines += ['', inputs_line(scored)]
-    lines += _section('What ran', detectors_frame(run))
+    lines += _section('What ran', detectors_frame(run), DECODING_NOTE)
     lines += _section('Agreement between detectors', tables['agreement_summary'],
                       MATCHING_RULE)
     lines += _section('Speed (seconds per image, p50 unless named)', tables['speed'],
                       SPEED_NOTE, SPEED_SHOWN)
     if 'map_summary' in tables:
         lines += _section('Accuracy (mAP)', tables['map_summary'], MAP_CONVENTIONS)
+        lines += _section('Conventions of these numbers', tables.get('map_conventions'))
         lines += _section('AP per class', tables['map_per_class'])
     else:
         lines += ['', '## Accuracy (mAP)', '', 'No annotations: no mAP.']

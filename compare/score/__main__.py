@@ -4,6 +4,7 @@ import sys
 
 from compare.errors import EXIT_USER_ERROR, UserError
 from compare.score import score_run
+from compare.score.conventions import CONVENTIONS, DEFAULT, HELP
 
 DESCRIPTION = '''\
 Score a run folder written by compare/run.py, from its saved outputs only
@@ -19,9 +20,11 @@ def main(argv=None):
     parser.add_argument('--annotations', default=None,
                         help='VOC Annotations folder / XML, or COCO JSON (default: '
                              'annotations.json or Annotations/ found beside the images)')
+    parser.add_argument('--box-convention', choices=sorted(CONVENTIONS), default=DEFAULT,
+                        help=HELP)
     args = parser.parse_args(argv)
     try:
-        tables = score_run(args.run_dir, args.annotations)
+        tables = score_run(args.run_dir, args.annotations, args.box_convention)
     except UserError as exc:
         print('error: {}'.format(' '.join(str(exc).split())), file=sys.stderr)
         return EXIT_USER_ERROR

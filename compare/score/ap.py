@@ -1,9 +1,10 @@
 """mAP tables of a run: per detector and class, and per detector.
 
-Conventions (the summary repeats them): ``ap_voc07`` = VOC2007 11-point,
-``ap_voc`` = VOC area under the PR curve, both ChainerCV's
-``eval_detection_voc`` (+1 pixel convention, IoU 0.5, difficult ignored);
-``ap_coco`` = COCO AP@[.5:.95] and ``ap50_coco`` = COCO AP50, pycocotools.
+Metrics: ``ap_voc07`` = VOC2007 11-point, ``ap_voc`` = VOC area under the PR
+curve, both ChainerCV's ``eval_detection_voc`` (IoU 0.5, difficult ignored);
+``ap_coco`` = COCO AP@[.5:.95] and ``ap50_coco`` = COCO AP50, pycocotools;
+each under the run's box convention (:mod:`compare.score.conventions`, stated
+in the ``map_conventions`` table beside them).
 Means are over the annotation classes the detector can name that have
 ground truth; the other annotation classes are listed as excluded.
 """
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from compare.score.classes import canonical, canonical_set
+from compare.score.conventions import CONVENTIONS, DEFAULT
 from compare.score.evaluators import build_eval_set, coco_ap, voc_ap, voc_prec_rec
 
 PER_CLASS_COLUMNS = ('detector', 'class', 'predictable', 'gt', 'gt_difficult', 'detections',
@@ -30,7 +32,7 @@ def gt_counts(truths, images):
     return found
 
 
-def score_detector(run, detector, truths, annotation_classes):
+def score_detector(run, detector, truths, annotation_classes, convention=CONVENTIONS[DEFAULT]):
     """``(per-class rows, summary row, (classes, prec, rec))`` for one detector.
 
     Args:
@@ -44,8 +46,8 @@ def score_detector(run, detector, truths, annotation_classes):
     mine = {image: truths[image] for image in sorted(processed & set(truths))}
     rows = run.detections[run.detections['detector'] == detector]
     data = build_eval_set(rows[rows['image'].isin(set(mine))], mine, classes, run.sizes())
-    ap07, map07 = voc_ap(data, use_07_metric=True)
-    ap, map_voc = voc_ap(data, use_07_metric=False)
+    ap07, map07 = voc_ap(data, True, convention)
+    ap, map_voc = voc_ap(data, False, convention)
     ap_coco, ap50_coco, stats = coco_ap(data)
     counts = gt_counts(mine, mine)
     det_counts = rows[rows['image'].isin(set(mine))]['class'].value_counts()
@@ -60,14 +62,16 @@ def score_detector(run, detector, truths, annotation_classes):
                 if name not in predictable and sum(counts.get(name, (0, 0))) > 0]
     summary = [detector, len(mine), len(classes), ' '.join(excluded) or '-', data.dropped,
                map07, map_voc, float(stats[0]), float(stats[1])]
-    return per_class, summary, (tuple(classes),) + voc_prec_rec(data)
+    return per_class, summary, (tuple(classes),) + voc_prec_rec(data, convention)
 
 
-def map_tables(run, truths, vocabulary):
+def map_tables(run, truths, vocabulary, convention=CONVENTIONS[DEFAULT]):
     """``(per_class, summary, curves)`` for every detector that ran.
 
     Args:
         vocabulary: the annotation's class names (any spelling).
+        convention: :class:`compare.score.conventions.BoxConvention` of the
+            VOC metrics (the ground truth was read under it already).
 
     Returns:
         two DataFrames (:data:`PER_CLASS_COLUMNS`, :data:`SUMMARY_COLUMNS`)
@@ -78,7 +82,7 @@ def map_tables(run, truths, vocabulary):
     per_class, summary, curves = [], [], {}
     for detector in run.ok_detectors():
         rows, row, curves[detector] = score_detector(run, detector, truths,
-                                                     annotation_classes)
+                                                     annotation_classes, convention)
         per_class += rows
         summary.append(row)
     return (pd.DataFrame(per_class, columns=list(PER_CLASS_COLUMNS)),

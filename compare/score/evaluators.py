@@ -4,7 +4,8 @@
   ignored) with ``use_07_metric=True`` (VOC2007 11-point) and ``False`` (area
   under the monotone PR curve, VOC2010+). ChainerCV ADDS +1 to the max
   coordinates (integer pixel convention); the TF OD API Pascal evaluator does
-  not, and reads slightly lower on the same boxes (0.4805 vs 0.4882 seen).
+  not, and drops zero-width/height detections: the box convention
+  (:mod:`compare.score.conventions`) says which is applied.
   PR curves come from ``calc_detection_voc_prec_rec``. The code paths used
   here do not touch ``np.bool`` (only ``VOCBboxDataset`` does, which is not
   used), so no numpy shim is needed.
@@ -30,6 +31,7 @@ from pycocotools.cocoeval import COCOeval
 
 from compare.detections import BOX_KEYS
 from compare.score.classes import canonical
+from compare.score.conventions import CONVENTIONS, DEFAULT
 
 
 @dataclasses.dataclass
@@ -96,24 +98,31 @@ def _pad(values, n_class):
     return np.array(values + [np.nan] * (n_class - len(values)), dtype=np.float64)
 
 
-def voc_ap(data, use_07_metric):
+def _voc_inputs(data, convention):
+    """The six lists of ChainerCV's VOC evaluator, under ``convention``
+    (:class:`compare.score.conventions.BoxConvention`)."""
+    keeps = [convention.keep_detections(boxes) for boxes in data.pred_bboxes]
+    return ([convention.voc_boxes(b)[k] for b, k in zip(data.pred_bboxes, keeps, strict=True)],
+            [labels[k] for labels, k in zip(data.pred_labels, keeps, strict=True)],
+            [scores[k] for scores, k in zip(data.pred_scores, keeps, strict=True)],
+            [convention.voc_boxes(b) for b in data.gt_bboxes], data.gt_labels,
+            data.gt_difficults)
+
+
+def voc_ap(data, use_07_metric, convention=CONVENTIONS[DEFAULT]):
     """``(ap, map)``: ``(C,)`` float64 per class (NaN: no ground truth) and the
     mean over classes with ground truth, from ``eval_detection_voc``."""
     if not data.images:
         return np.full(len(data.classes), np.nan), float('nan')
-    result = eval_detection_voc(data.pred_bboxes, data.pred_labels, data.pred_scores,
-                                data.gt_bboxes, data.gt_labels, data.gt_difficults,
-                                use_07_metric=use_07_metric)
+    result = eval_detection_voc(*_voc_inputs(data, convention), use_07_metric=use_07_metric)
     return _pad(result['ap'], len(data.classes)), float(result['map'])
 
 
-def voc_prec_rec(data):
+def voc_prec_rec(data, convention=CONVENTIONS[DEFAULT]):
     """``(prec, rec)``: lists of ``len(classes)``, each an array or None."""
     if not data.images:
         return [None] * len(data.classes), [None] * len(data.classes)
-    prec, rec = calc_detection_voc_prec_rec(data.pred_bboxes, data.pred_labels,
-                                            data.pred_scores, data.gt_bboxes, data.gt_labels,
-                                            data.gt_difficults)
+    prec, rec = calc_detection_voc_prec_rec(*_voc_inputs(data, convention))
     missing = [None] * (len(data.classes) - len(prec))
     return list(prec) + missing, list(rec) + missing
 

@@ -4,9 +4,11 @@ Everything is converted to :class:`GroundTruth`: boxes ``(K, 4)`` float32
 ``(y_min, x_min, y_max, x_max)``, 0-based pixels of the image.
 
 - VOC XML (``<object><name>, <difficult>, <bndbox>``): VOC pixel indices are
-  1-based, so 1 is subtracted from every coordinate, as ChainerCV's
-  ``VOCBboxDataset`` does; the ChainerCV evaluator later adds +1 to the max
-  coordinates (integer pixel convention). XML is parsed with ``defusedxml``:
+  1-based, so by default 1 is subtracted from every coordinate, as ChainerCV's
+  ``VOCBboxDataset`` does (the ChainerCV evaluator later adds +1 to the max
+  coordinates: integer pixel convention); ``--box-convention odapi`` keeps
+  them as written, as the OD API does (``voc_shift`` here, see
+  :mod:`compare.score.conventions`). XML is parsed with ``defusedxml``:
   entity declarations (billion laughs), external entities and DTD fetches are
   refused with a one-line :class:`~compare.errors.UserError` naming the file.
 - COCO JSON: ``bbox`` ``[x, y, w, h]`` -> ``(y, x, y + h, x + w)``;
@@ -72,8 +74,17 @@ def find_annotations(images_dir):
     return None
 
 
-def load_annotations(path):
+def annotation_format(path):
+    """``'voc'`` (an XML file or a folder of them) or ``'coco'`` (a JSON file)."""
+    return 'voc' if os.path.isdir(path) or path.lower().endswith('.xml') else 'coco'
+
+
+def load_annotations(path, voc_shift=-1.0):
     """Read ``path`` (a COCO ``.json`` file, a VOC ``.xml`` file or a folder of them).
+
+    Args:
+        voc_shift: added to every VOC XML coordinate (-1: 0-based pixels, as
+            ChainerCV; 0: as written, as the OD API).
 
     Returns:
         ``(ground_truths, vocabulary)``: list of :class:`GroundTruth`, and the
@@ -91,9 +102,9 @@ def load_annotations(path):
         if not files:
             raise UserError('no *.xml annotations under {} (pass a VOC Annotations folder '
                             'or a COCO .json)'.format(path))
-        truths = [read_voc_xml(os.path.join(path, rel), rel) for rel in files]
+        truths = [read_voc_xml(os.path.join(path, rel), rel, voc_shift) for rel in files]
     elif path.lower().endswith('.xml'):
-        truths = [read_voc_xml(path, os.path.basename(path))]
+        truths = [read_voc_xml(path, os.path.basename(path), voc_shift)]
     else:
         return read_coco_json(path)
     vocabulary = tuple(sorted({name for truth in truths for name in truth.names}))
@@ -124,7 +135,7 @@ def parse_xml_safely(path):
             path, exc)) from None
 
 
-def read_voc_xml(path, rel):
+def read_voc_xml(path, rel, shift=-1.0):
     """One VOC XML file -> :class:`GroundTruth` (see the module docstring).
 
     Args:
@@ -132,6 +143,7 @@ def read_voc_xml(path, rel):
         rel: its posix path relative to the annotation root; the image key is
             ``<folder of rel>/<filename>`` (or the stem of ``rel`` without a
             ``<filename>`` element).
+        shift: added to every coordinate (-1: VOC 1-based -> 0-based).
     """
     root = parse_xml_safely(path)
     if root.tag != 'annotation':
@@ -151,8 +163,8 @@ def read_voc_xml(path, rel):
                             .format(path, index))
         coords = [_number(_required_text(box, key, path, index), path, index)
                   for key in ('ymin', 'xmin', 'ymax', 'xmax')]
-        # VOC 1-based pixel indices -> 0-based (as ChainerCV's VOCBboxDataset)
-        boxes.append([value - 1 for value in coords])
+        # shift -1: VOC 1-based pixel indices -> 0-based (as ChainerCV's VOCBboxDataset)
+        boxes.append([value + shift for value in coords])
     return GroundTruth(image, _box_array(boxes), tuple(names), np.array(difficult, bool),
                        _voc_size(root, path), path)
 

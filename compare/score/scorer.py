@@ -10,7 +10,9 @@ rerun diffs cleanly. The tables:
   ``agreement_pairs``: every pair of detectors (:mod:`compare.score.agreement`);
 - ``speed``: percentiles of raw/timings.csv (:mod:`compare.score.speed`);
 - ``map_summary`` / ``map_per_class``: when annotations are given or found
-  (:mod:`compare.score.ap`);
+  (:mod:`compare.score.ap`), under the box convention of ``--box-convention``
+  (:mod:`compare.score.conventions`), which ``map_conventions`` states per
+  metric;
 - ``classes``: each detector's (and the annotation's) spelling per canonical
   class (:mod:`compare.score.classes`);
 - ``score_warnings``: everything skipped, clipped or assumed.
@@ -29,11 +31,12 @@ import pandas as pd
 
 from compare import report, rundir
 from compare.paths import display_path
+from compare.score import conventions
 from compare.score.agreement import PAIR_COLUMNS, SUMMARY_COLUMNS, counts, pair_summary
 from compare.score.ap import map_tables
 from compare.score.attach import attach
 from compare.score.classes import mapping_table
-from compare.score.ground_truth import find_annotations, load_annotations
+from compare.score.ground_truth import annotation_format, find_annotations, load_annotations
 from compare.score.inputs import read_run
 from compare.score.speed import speed_table
 
@@ -77,7 +80,7 @@ def agreement_tables(run):
             'agreement_pairs': pairs}
 
 
-def ground_truth(run, annotations, images_dir):
+def ground_truth(run, annotations, images_dir, convention):
     """``(path or None, truths, vocabulary)``; annotation warnings go to run.warnings."""
     path = annotations
     if path is None and os.path.isdir(images_dir):
@@ -86,7 +89,7 @@ def ground_truth(run, annotations, images_dir):
         run.warnings.append('no annotations given or found beside the images ({}): no mAP'
                             .format(display_path(images_dir)))
         return None, {}, ()
-    truths, vocabulary = load_annotations(path)
+    truths, vocabulary = load_annotations(path, convention.voc_gt_shift)
     attached, warnings = attach(truths, run.sizes())
     run.warnings.extend(warnings)
     return path, attached, vocabulary
@@ -101,24 +104,29 @@ def class_table(run, vocabulary):
                         columns=['canonical'] + list(vocabularies))
 
 
-def score_run(run_dir, annotations=None):
+def score_run(run_dir, annotations=None, box_convention=None):
     """Score ``run_dir``; returns ``{table name: DataFrame}`` as written.
 
     Args:
         run_dir: a run folder (meta.json, raw/).
         annotations: VOC folder / XML or COCO JSON; None looks beside the
             images named in meta.json.
+        box_convention: ``'chainercv'`` (None: the default) or ``'odapi'``
+            (:mod:`compare.score.conventions`).
     """
+    convention = conventions.get(box_convention)
     run = read_run(run_dir)
     images_dir = run.meta.images_dir(run_dir)
     tables = {'detections': run.detections}
     tables.update(agreement_tables(run))
     tables['speed'] = speed_table(run.timings, run.detectors)
-    path, truths, vocabulary = ground_truth(run, annotations, images_dir)
+    path, truths, vocabulary = ground_truth(run, annotations, images_dir, convention)
     curves = {}
     if path is not None:
-        tables['map_per_class'], tables['map_summary'], curves = map_tables(run, truths,
-                                                                            vocabulary)
+        tables['map_per_class'], tables['map_summary'], curves = map_tables(
+            run, truths, vocabulary, convention)
+        tables['map_conventions'] = pd.DataFrame(
+            conventions.table(convention, annotation_format(path)))
     tables['classes'] = class_table(run, vocabulary)
     tables['score_warnings'] = pd.DataFrame({'warning': run.warnings}, columns=['warning'])
     for name, frame in tables.items():
