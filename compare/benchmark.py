@@ -11,6 +11,7 @@ into percentiles per batch and per image.
 """
 import time
 
+from compare.adapters.protocol import inputs_for
 from compare.detections import STAGES
 from compare.rundir import Timing
 
@@ -19,12 +20,13 @@ def benchmark(adapter, images, batch_sizes=(1,), warmup=1, repeats=5):
     """Timing rows for one loaded adapter.
 
     Args:
-        images: list of ``(H, W, 3)`` uint8 RGB arrays (at least one).
+        images: list of ``(H, W, 3)`` uint8 RGB arrays (at least one;
+            :class:`compare.images.LoadedImage` for adapters that read files).
 
     Returns:
         list of :class:`compare.rundir.Timing`, in call order.
     """
-    rows = []
+    rows, images = [], inputs_for(adapter, images)
     for batch_size in batch_sizes:
         batch = [images[i % len(images)] for i in range(batch_size)]
         for _ in range(warmup):

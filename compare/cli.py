@@ -13,7 +13,7 @@ import sys
 from compare import benchmark, rundir, runner
 from compare.adapters import build_all, kinds_help, parse_spec
 from compare.errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, UserError, is_user_error
-from compare.images import list_images, load_rgb
+from compare.images import list_images, load_image
 from compare.paths import display_path, from_run
 from reporting.provenance import provenance
 
@@ -53,6 +53,10 @@ def parser():
     p.add_argument('--out', help='run folder (default: reports/compare-<images folder name>)')
     p.add_argument('--annotations', help='VOC Annotations folder / XML, or COCO JSON, for mAP '
                    '(default: annotations.json or Annotations/ found beside the images)')
+    p.add_argument('--box-convention', default='chainercv', metavar='chainercv|odapi',
+                   help='how ground truth is read and boxes compared for mAP (default: '
+                        '%(default)s; odapi gives the TF OD API evaluators\' numbers; see '
+                        'python -m compare.score --help)')
     p.add_argument('--force', action='store_true',
                    help='delete the raw outputs of these detectors and redo every image '
                         '(default: resume)')
@@ -106,6 +110,8 @@ def log(message):
 def run(args):
     """The whole run; returns the output folder."""
     images, listed_skipped = list_images(args.images)
+    from compare.score.conventions import get as box_convention
+    box_convention(args.box_convention)  # a typo fails now, not after the run
     sizes = batch_sizes(args.batch_sizes)
     if args.repeats < 1 or args.warmup < 0:
         raise UserError('--repeats must be >= 1 and --warmup >= 0 (got {} and {})'.format(
@@ -145,7 +151,7 @@ def run(args):
     _report_failures(adapters, statuses)
     if not args.no_score:
         from compare.score import score_run
-        score_run(out, annotations=args.annotations)
+        score_run(out, annotations=args.annotations, box_convention=args.box_convention)
         log('scored: {}'.format(out))
     return out
 
@@ -199,7 +205,7 @@ def _readable(folder, images, count):
     sample = []
     for image in images:
         try:
-            sample.append(load_rgb(os.path.join(folder, image)))
+            sample.append(load_image(os.path.join(folder, image)))
         except UserError:
             continue
         if len(sample) == count:

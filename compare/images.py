@@ -17,6 +17,14 @@ rotated ones). Conversions, all explicit:
 Unreadable files (not an image, truncated, corrupt, too large) raise
 :class:`compare.errors.UserError` with a one-line reason; the runner records it
 in ``raw/skipped.csv`` and goes on.
+
+:func:`load_image` returns the same pixels as a :class:`LoadedImage`, an
+``ndarray`` subclass that also keeps the file's own bytes (``encoded``) when a
+decoder that ignores EXIF would give the same frame: 8-bit JPEG or PNG without
+an EXIF rotation. The runner gives it only to adapters that ask for it
+(:func:`compare.adapters.protocol.reads_files`: the TF adapters, which can let
+TensorFlow decode the file as the OD API's pipelines do); every other
+detector gets the plain array.
 """
 import os
 import warnings
@@ -32,6 +40,22 @@ IMAGE_SUFFIXES = ('.bmp', '.gif', '.jpeg', '.jpg', '.png', '.ppm', '.pgm', '.tif
 #: Start of the raw/skipped.csv reason of a file skipped by its suffix (not read).
 NOT_AN_IMAGE = 'not an image file'
 _SIXTEEN_BIT_MODES = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I')
+#: PIL format -> modes whose file bytes are kept in :attr:`LoadedImage.encoded`.
+_ENCODED_KEPT = {'JPEG': ('RGB', 'L'), 'PNG': ('RGB', 'RGBA', 'L', 'LA', 'P')}
+_EXIF_ORIENTATION = 0x0112
+
+
+class LoadedImage(np.ndarray):
+    """``(H, W, 3)`` uint8 RGB from :func:`load_image`.
+
+    Attributes:
+        encoded: the file's bytes when they are an 8-bit JPEG or PNG without
+            EXIF rotation (so any decoder gives this frame), else None. Arrays
+            derived from this one (slices, copies) have None.
+        format: ``'JPEG'`` or ``'PNG'`` with ``encoded``, else None.
+    """
+    encoded = None
+    format = None
 
 
 def load_rgb(path):
@@ -40,18 +64,41 @@ def load_rgb(path):
     Raises:
         UserError: the file cannot be decoded (message names it and why).
     """
+    return np.asarray(load_image(path))
+
+
+def load_image(path):
+    """:func:`load_rgb`'s pixels as a :class:`LoadedImage` (with the file's
+    bytes when they decode to the same frame)."""
     try:
         with warnings.catch_warnings():
             # a decompression-bomb warning becomes an error we report
             warnings.simplefilter('error', Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 image.load()  # decode now: truncated data fails here
+                kept = image.format if _keeps_bytes(image) else None
                 image = ImageOps.exif_transpose(image)
-                return _to_rgb_array(image, path)
+                return _loaded(_to_rgb_array(image, path), path, kept)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise UserError('cannot read image {}: {}: {}'.format(
             path, type(exc).__name__, _one_line(exc))) from None
+
+
+def _keeps_bytes(image):
+    """Whether ``image``'s file bytes decode to its displayed frame (module doc)."""
+    modes = _ENCODED_KEPT.get(image.format, ())
+    return image.mode in modes and image.getexif().get(_EXIF_ORIENTATION, 1) in (1, None)
+
+
+def _loaded(array, path, kept_format):
+    """``array`` as a :class:`LoadedImage`, with the bytes of ``path`` if
+    ``kept_format``."""
+    loaded = array.view(LoadedImage)
+    if kept_format:
+        with open(path, 'rb') as f:
+            loaded.encoded, loaded.format = f.read(), kept_format
+    return loaded
 
 
 def _to_rgb_array(image, path):

@@ -18,8 +18,9 @@ import sys
 import traceback
 
 from compare import rundir
+from compare.adapters.protocol import inputs_for
 from compare.errors import UserError, is_user_error
-from compare.images import load_rgb
+from compare.images import load_image
 
 
 def load_adapters(adapters, run_dir, log=print):
@@ -114,19 +115,19 @@ def run_images(adapters, images_dir, images, run_dir, statuses, force=False, pro
 
 def _one_image(image, images_dir, active, done, writers, new, unreadable, statuses, run_dir):
     try:
-        rgb = load_rgb(os.path.join(images_dir, image))
+        loaded = load_image(os.path.join(images_dir, image))
     except UserError as exc:
         unreadable.append((image, str(exc)))
         return
     for adapter in [a for a in active if statuses[a.name] == 'ok' and image not in done[a.name]]:
         try:
-            prediction = adapter.predict([rgb])
+            prediction = adapter.predict(inputs_for(adapter, [loaded]))
         except Exception as exc:
             statuses[adapter.name] = 'failed: on {}: {}'.format(
                 image, _describe(exc, adapter.name, run_dir))
             continue
         writers[adapter.name].write(rundir.ImageRecord(
-            image, rgb.shape[0], rgb.shape[1], prediction.detections[0], prediction.times))
+            image, loaded.shape[0], loaded.shape[1], prediction.detections[0], prediction.times))
         done[adapter.name].add(image)
         new[adapter.name] += 1
 

@@ -12,12 +12,20 @@ Steps:
 2. build the model with `model_builder`, seed TF, run one forward pass so the
    variables exist, set the batch norms' moving statistics from seeded noise
    images (see calibrate_batch_norm) and save a checkpoint (random weights);
-3. export with `exporter_lib_v2.export_inference_graph('image_tensor', ...)`;
+3. export with `exporter_lib_v2.export_inference_graph(INPUT_TYPE, ...)`
+   (tf_example needs one shim: install_control_flow_shim)
+   (`--input-type`: image_tensor, the default, float_image_tensor,
+   encoded_image_string_tensor or tf_example); with `--weights-from EXPORT`
+   step 2 restores the weights of that earlier export of the same config
+   instead of drawing and calibrating them (the calibration's float sums
+   differ in the last bits from run to run), so exports of several input
+   types hold the very same weights, byte for byte;
 4. keep `saved_model/` (less its empty `assets/`) and `pipeline.config` (the
    exporter's `checkpoint/` repeats the weights and is dropped) and write
    `label_map.pbtxt`.
 
-Usage: python tools/make_odapi_export.py OUT_DIR [--seed 0]
+Usage: python tools/make_odapi_export.py OUT_DIR [--seed 0] [--input-type TYPE]
+           [--weights-from EXPORT]
 """
 import argparse
 import os
@@ -29,6 +37,9 @@ import tempfile
 # Few classes keep the graph small: OD API's multiclass NMS adds one NMS
 # subgraph per class (20 classes gave a 7.7 MB export, 5.7 MB of it graph).
 DEFAULT_CLASSES = ('person', 'cat', 'dog')
+#: The input types of exporter_lib_v2 (its DETECTION_MODULE_MAP keys).
+INPUT_TYPES = ('image_tensor', 'float_image_tensor', 'encoded_image_string_tensor',
+               'tf_example')
 
 # Close to the model zoo's ssd_mobilenet_v2 config, shrunk: 128x128 input,
 # depth multiplier 0.25, 1x1 box-predictor kernels, few classes. The box
@@ -129,6 +140,16 @@ def check_environment():
                      % (name, value))
 
 
+def install_control_flow_shim():
+    """`control_flow_ops.case` and `.cond` where tf_slim's TFExampleDecoder
+    (input type tf_example) still calls them: they moved to their own
+    modules in TF 2.13."""
+    from tensorflow.python.ops import cond, control_flow_case, control_flow_ops
+    for name, function in (('case', control_flow_case.case), ('cond', cond.cond)):
+        if not hasattr(control_flow_ops, name):
+            setattr(control_flow_ops, name, function)
+
+
 def pipeline_text(num_classes, size, depth_multiplier):
     """Return the pipeline config text (pipeline_pb2 text format)."""
     return PIPELINE_TEMPLATE % dict(
@@ -188,10 +209,11 @@ def calibrate_batch_norm(model, images):
     return len(layers)
 
 
-def save_random_checkpoint(config, ckpt_dir, seed, size):
+def save_random_checkpoint(config, ckpt_dir, seed, size, weights_from=None):
     """Build the model with a seeded random init, calibrate its batch norms
-    on seeded noise images and save a checkpoint in ckpt_dir.
-    Returns (number of parameters, number of batch-norm layers)."""
+    on seeded noise images (or restore the weights of the export
+    `weights_from`) and save a checkpoint in ckpt_dir.
+    Returns (number of parameters, number of batch-norm layers calibrated)."""
     import tensorflow as tf
     from object_detection.builders import model_builder
     tf.keras.utils.set_random_seed(seed)
@@ -200,20 +222,28 @@ def save_random_checkpoint(config, ckpt_dir, seed, size):
     # One inference pass creates all variables (feature extractor and heads).
     preprocessed, shapes = model.preprocess(tf.constant(images[:1]))
     model.postprocess(model.predict(preprocessed, shapes), shapes)
-    n_bn = calibrate_batch_norm(model, images)
+    if weights_from:
+        # the exporter saves its module, whose `_model` is this model
+        prefix = os.path.join(weights_from, 'saved_model', 'variables', 'variables')
+        # (the byte-for-byte check is the caller's: cmp of variables.data)
+        tf.train.Checkpoint(_model=model).restore(prefix).expect_partial() \
+            .assert_nontrivial_match()
+        n_bn = 0
+    else:
+        n_bn = calibrate_batch_norm(model, images)
     ckpt = tf.train.Checkpoint(model=model)
     tf.train.CheckpointManager(ckpt, ckpt_dir, max_to_keep=1).save(0)
     n_params = int(sum(v.shape.num_elements() for v in model.variables))
     return n_params, n_bn
 
 
-def export(config, ckpt_dir, out_dir):
-    """Export an image_tensor SavedModel; copy saved_model/ and
+def export(config, ckpt_dir, out_dir, input_type='image_tensor'):
+    """Export a SavedModel taking `input_type`; copy saved_model/ and
     pipeline.config into out_dir (replacing what is there)."""
     from object_detection import exporter_lib_v2
     with tempfile.TemporaryDirectory() as tmp:
         exporter_lib_v2.export_inference_graph(
-            'image_tensor', config, ckpt_dir, tmp)
+            input_type, config, ckpt_dir, tmp)
         if os.path.exists(out_dir):
             shutil.rmtree(out_dir)
         os.makedirs(out_dir)
@@ -232,19 +262,25 @@ def main(argv=None):
     parser.add_argument('--depth-multiplier', default='0.25')
     parser.add_argument('--classes', default=','.join(DEFAULT_CLASSES),
                         help='comma-separated class names, id 1 first')
+    parser.add_argument('--input-type', default='image_tensor',
+                        choices=INPUT_TYPES)
+    parser.add_argument('--weights-from', metavar='EXPORT',
+                        help='restore the weights of this earlier export')
     args = parser.parse_args(argv)
     check_environment()
+    if args.input_type == 'tf_example':
+        install_control_flow_shim()
     class_names = args.classes.split(',')
     config = parse_pipeline(pipeline_text(
         len(class_names), args.size, args.depth_multiplier))
     with tempfile.TemporaryDirectory() as ckpt_dir:
         n_params, n_bn = save_random_checkpoint(
-            config, ckpt_dir, args.seed, args.size)
-        export(config, ckpt_dir, args.out_dir)
+            config, ckpt_dir, args.seed, args.size, args.weights_from)
+        export(config, ckpt_dir, args.out_dir, args.input_type)
     with open(os.path.join(args.out_dir, 'label_map.pbtxt'), 'w') as f:
         f.write(label_map_text(class_names))
-    print('exported %s (%d parameters, %d batch norms calibrated, seed %d)'
-          % (args.out_dir, n_params, n_bn, args.seed))
+    print('exported %s (%s, %d parameters, %d batch norms calibrated, seed %d)'
+          % (args.out_dir, args.input_type, n_params, n_bn, args.seed))
 
 
 if __name__ == '__main__':

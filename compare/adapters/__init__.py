@@ -13,9 +13,11 @@ Modules: :mod:`~compare.adapters.protocol` (the interface),
 :mod:`~compare.adapters.chainer_weights` (ours, chainercv),
 :mod:`~compare.adapters.chainer_odapi` (ours-odapi: our Chainer port of an OD
 API SSD-MobileNetV2 export, the network ``tf`` runs in TensorFlow),
-:mod:`~compare.adapters.tf_saved_model`, :mod:`~compare.adapters.tf_zoo`,
-:mod:`~compare.adapters.tf_frozen` with :mod:`~compare.adapters.tf_common` and
-:mod:`~compare.adapters.label_map` (TF OD API exports),
+:mod:`~compare.adapters.tf_odapi` (TF OD API exports, both TF generations, every
+input type: it composes :mod:`~compare.adapters.tf_locate`,
+:mod:`~compare.adapters.tf_saved_model`, :mod:`~compare.adapters.tf_frozen`,
+:mod:`~compare.adapters.tf_inputs`, :mod:`~compare.adapters.tf_common` and
+:mod:`~compare.adapters.label_map`), :mod:`~compare.adapters.tf_zoo`,
 :mod:`~compare.adapters.fake` (no model). Frameworks are imported inside
 each adapter's ``load``, never at import time.
 """
@@ -29,8 +31,7 @@ from compare.adapters import chainer_odapi, chainer_ssd
 from compare.adapters.declared import DeclaredRandom, parse_flag
 from compare.adapters.fake import build_fake
 from compare.adapters.protocol import Detector
-from compare.adapters.tf_frozen import build_tf1
-from compare.adapters.tf_saved_model import build_tf
+from compare.adapters.tf_odapi import DECODE_OPTION, LABELS_OPTION, build_tf, build_tf1
 from compare.adapters.tf_zoo import build_tfzoo
 from compare.errors import UserError
 
@@ -60,12 +61,13 @@ KINDS = {
     'chainercv': Kind(functools.partial(chainer_ssd.build, 'chainercv'), _CHAINER_ARG, _PRESET),
     # ours with the network run by ONNX Runtime (CPU): the fast path beside Chainer's
     'ours-onnx': Kind(functools.partial(chainer_ssd.build, 'ours-onnx'), _CHAINER_ARG, _PRESET),
-    'tf': Kind(build_tf, 'a TF2 OD API export folder (holding saved_model/) or a SavedModel '
-               'folder', 'labels=PATH|coco (default: label_map.pbtxt found beside the model)'),
+    'tf': Kind(build_tf, 'an OD API export folder (TF2, or TF1 holding saved_model/), its '
+               'saved_model/ folder or a file in them; any input type', LABELS_OPTION + ', ' +
+               DECODE_OPTION),
     'tfzoo': Kind(build_tfzoo, 'a TF2 model zoo archive name, from --tf-zoo-dir or downloaded',
-                  'labels=PATH|coco (default coco)'),
-    'tf1': Kind(build_tf1, 'a TF1 OD API frozen_inference_graph.pb',
-                'labels=PATH|coco (default: label_map.pbtxt beside the graph or one folder up)'),
+                  'labels=PATH|coco (default coco), ' + DECODE_OPTION),
+    'tf1': Kind(build_tf1, 'a TF1 OD API frozen_inference_graph.pb or the export folder '
+                'holding it', LABELS_OPTION + ', ' + DECODE_OPTION),
     'ours-odapi': Kind(chainer_odapi.build, 'an OD API TF2 export folder (pipeline.config, '
                        'saved_model/ or checkpoint/) run by our Chainer port of its '
                        'SSD-MobileNetV2', 'labels=PATH|coco (default: label_map.pbtxt in the '

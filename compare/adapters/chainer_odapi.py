@@ -118,8 +118,9 @@ class ChainerODAPIAdapter:
         if not os.path.isdir(self.path):
             raise UserError('{} is not a folder: ours-odapi takes an OD API TF2 export folder '
                             '(pipeline.config, saved_model/)'.format(self.path))
-        self.label_map_path, self.label_names = tf_common.find_label_map(
+        self.label_map_path, label_map = tf_common.find_label_map(
             self.labels, [os.path.abspath(self.path)], self.path)
+        self.label_names = label_map.names
         tf_common.import_tensorflow()  # the export's variables are read with TF's reader
         from replicate.bench.clock import synchronizer
         from replicate.odapi import SSDMobileNetV2, checkpoint

@@ -7,10 +7,17 @@ other detectors. ``predict`` converts its system's output to the common
 format of :mod:`compare.detections` and times each stage with
 :class:`StageTimer`. ``info`` returns a :class:`compare.detections.DetectorInfo`,
 which the run folder records in ``meta.json`` (:mod:`compare.rundir`).
+
+An adapter may also set ``reads_files = True``: it is then given
+:class:`compare.images.LoadedImage` arrays, which keep the image file's bytes
+(for TF detectors that let TensorFlow decode the file); every other adapter
+gets plain arrays (:func:`inputs_for`).
 """
 import os
 import time
 import typing
+
+import numpy as np
 
 from compare.detections import STAGES
 
@@ -43,6 +50,16 @@ class Detector(typing.Protocol):
     def info(self):
         """What the detector is (:class:`compare.detections.DetectorInfo`), for
         meta.json; valid before and after ``load``."""
+
+
+def reads_files(adapter):
+    """Whether ``adapter`` asks for :class:`compare.images.LoadedImage` arrays."""
+    return bool(getattr(adapter, 'reads_files', False))
+
+
+def inputs_for(adapter, images):
+    """``images`` (LoadedImage or plain arrays) as ``adapter`` takes them."""
+    return list(images) if reads_files(adapter) else [np.asarray(image) for image in images]
 
 
 class StageTimer:

@@ -1,5 +1,6 @@
-"""Shared by the TF Object Detection API adapters: importing TensorFlow,
-finding label maps, and converting OD API outputs to the common format.
+"""Shared by the TF Object Detection API adapter (:mod:`compare.adapters.tf_odapi`):
+importing TensorFlow, finding label maps, and converting OD API outputs to the
+common format.
 
 # TF OD API emits: detection_boxes [1, N, 4] normalized [ymin, xmin, ymax, xmax]
 # relative to the image FED (so scaling by the original size is exact, the
@@ -12,7 +13,7 @@ import os
 
 import numpy as np
 
-from compare.adapters.label_map import COCO_LABEL_MAP, parse_label_map
+from compare.adapters.label_map import COCO_LABEL_MAP, read_label_map
 from compare.detections import Detections
 from compare.errors import UserError
 from reporting.provenance import file_sha256
@@ -56,7 +57,8 @@ def od_outputs_to_detections(boxes, classes, scores, num, size, label_names):
 
 
 def find_label_map(option, search_dirs, owner):
-    """``(path, {id: name})`` of the label map to use.
+    """``(path, LabelMap)`` of the label map to use
+    (:class:`compare.adapters.label_map.LabelMap`).
 
     Args:
         option: ``'coco'`` (the shipped COCO map), a path, or None to look
@@ -64,15 +66,15 @@ def find_label_map(option, search_dirs, owner):
         owner: the model path, for the error message.
     """
     if option == 'coco':
-        return COCO_LABEL_MAP, parse_label_map(COCO_LABEL_MAP)
+        return COCO_LABEL_MAP, read_label_map(COCO_LABEL_MAP)
     if option:
         if not os.path.isfile(option):
             raise UserError('label map {} does not exist (given for {})'.format(option, owner))
-        return os.path.abspath(option), parse_label_map(option)
+        return os.path.abspath(option), read_label_map(option)
     for folder in search_dirs:
         candidate = os.path.join(folder, 'label_map.pbtxt')
         if os.path.isfile(candidate):
-            return os.path.abspath(candidate), parse_label_map(candidate)
+            return os.path.abspath(candidate), read_label_map(candidate)
     raise UserError('no label_map.pbtxt for {} (looked in {}); place one there or add '
                     ',labels=PATH or ,labels=coco to the detector spec'.format(
                         owner, ', '.join(search_dirs)))

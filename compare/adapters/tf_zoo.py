@@ -19,7 +19,8 @@ import shutil
 import tarfile
 import tempfile
 
-from compare.adapters.tf_saved_model import TFSavedModelAdapter
+from compare.adapters import tf_inputs, tf_locate
+from compare.adapters.tf_odapi import TFODAPIAdapter
 from compare.errors import UserError
 from replicate.pretrained import download
 
@@ -80,12 +81,13 @@ def _extract(archive, folder, name):
 
 
 def build_tfzoo(arg, options, settings):
-    """``tfzoo:NAME[,labels=PATH|coco][,name=NAME]``."""
+    """``tfzoo:NAME[,labels=PATH|coco][,decode=pil|tf][,name=NAME]``."""
     if not arg or not _NAME.match(arg):
         raise UserError('tfzoo needs an archive name such as '
                         'tfzoo:ssd_mobilenet_v2_320x320_coco17_tpu-8, got {!r}'.format(arg))
     folder = cache_dir(settings.get('tf_zoo_dir'))
-    return TFSavedModelAdapter(options.pop('name', 'tfzoo-' + arg), os.path.join(folder, arg),
-                               labels=options.pop('labels', 'coco'),
-                               note='TF2 model zoo: ' + archive_url(arg),
-                               prepare=lambda: ensure_model(arg, folder))
+    decode = tf_inputs.check_decode(options.pop('decode', None), 'tfzoo:' + arg)
+    return TFODAPIAdapter(options.pop('name', 'tfzoo-' + arg), os.path.join(folder, arg),
+                          tf_locate.SAVED_MODEL, labels=options.pop('labels', 'coco'),
+                          decode=decode, note='TF2 model zoo: ' + archive_url(arg),
+                          prepare=lambda: ensure_model(arg, folder))

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from compare.adapters import KINDS, build, build_all, parse_spec, tf_common, tf_zoo
-from compare.adapters.label_map import COCO_LABEL_MAP, parse_label_map
 from compare.errors import UserError
 
 
@@ -58,35 +57,6 @@ def test_fake_detector_is_deterministic_and_inside_image():
 def test_fake_fail_option_fails_load():
     with pytest.raises(UserError, match='asked to fail'):
         build('fake:0,fail=boom').load()
-
-
-def test_label_map_parser_handles_comments_quotes_nesting(tmp_path):
-    path = tmp_path / 'map.pbtxt'
-    path.write_text('# header\nitem {\n  name: "/m/01g317"\n  id: 1\n  display_name: "person"\n'
-                    '}\nitem { id: 7 name: \'kite\' keypoints { id: 0 label: "nose" } }\n'
-                    'item{id:3\nname:"no display"}\n')
-    assert parse_label_map(str(path)) == {1: 'person', 7: 'kite', 3: 'no display'}
-
-
-@pytest.mark.parametrize('text,message', [
-    ('item { name: "x" }', 'no integer id'),
-    ('item { id: 1 }\nitem { id: 1 }', 'twice'),
-    ('item { id: 1 ', 'unclosed'),
-    ('thing { id: 1 }', 'expected "item'),
-    ('', 'no item'),
-])
-def test_label_map_errors_name_the_file(tmp_path, text, message):
-    path = tmp_path / 'bad.pbtxt'
-    path.write_text(text)
-    with pytest.raises(UserError, match=message) as info:
-        parse_label_map(str(path))
-    assert 'bad.pbtxt' in str(info.value)
-
-
-def test_shipped_coco_label_map_has_90_ids_80_names():
-    names = parse_label_map(COCO_LABEL_MAP)
-    assert len(names) == 80 and min(names) == 1 and max(names) == 90
-    assert names[1] == 'person' and names[90] == 'toothbrush' and 12 not in names
 
 
 def test_od_outputs_to_pixels_of_the_original_image_and_names():

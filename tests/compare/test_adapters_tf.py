@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 import tf_builders
-from conftest import REAL_FROZEN
+from conftest import REAL_EXPORT, REAL_FROZEN
 
 from compare import cli
 from compare.adapters import build
@@ -58,12 +58,13 @@ def test_wrong_signature_is_a_one_line_error(artifacts):
     with pytest.raises(UserError) as info:
         build('tf:' + artifacts['wrong']).load()
     message = str(info.value)
-    assert artifacts['wrong'] in message and 'images float32' in message
-    assert 'input_tensor uint8' in message and '\n' not in message
+    assert artifacts['wrong'] in message and 'not an OD API detection export' in message
+    assert 'inputs (images float32 [None, 8, 8, 3]) and outputs (logits)' in message
+    assert 'input_tensor: uint8 [1, H, W, 3]' in message and '\n' not in message
 
 
 def test_folder_without_saved_model(tmp_path):
-    with pytest.raises(UserError, match='no saved_model.pb'):
+    with pytest.raises(UserError, match='no saved_model/saved_model.pb or frozen_inference'):
         build('tf:' + str(tmp_path)).load()
 
 
@@ -75,7 +76,9 @@ def test_frozen_graph_matches_builder_and_saved_model(artifacts):
 
 
 def test_frozen_graph_errors(artifacts, tmp_path):
-    with pytest.raises(UserError, match='lacks tensors image_tensor:0'):
+    with pytest.raises(UserError, match=r'not an OD API detection export: placeholders '
+                                        r'\(images uint8 \[1, None, None, 3\]\).*one input '
+                                        'named image_tensor or encoded_image_string_tensor'):
         build('tf1:' + artifacts['frozen_wrong']).load()
     junk = tmp_path / 'frozen_inference_graph.pb'
     junk.write_bytes(b'\x00\xffnot a graph')
@@ -142,11 +145,12 @@ def _check_real_export(adapter, image, direct):
 
 
 def test_real_odapi_export(real_export):
-    """Against the signature itself, called directly (not through the adapter's code)."""
+    """Against the signature itself, loaded by TF2's own loader and called
+    directly (the adapter loads the SavedModel into a session, as TF Serving)."""
     import tensorflow as tf
     image = np.random.RandomState(3).randint(0, 255, (120, 160, 3), np.uint8)
-    direct = {k: v.numpy() for k, v in
-              real_export.function(input_tensor=tf.constant(image[None])).items()}
+    function = tf.saved_model.load(REAL_EXPORT + '/saved_model').signatures['serving_default']
+    direct = {k: v.numpy() for k, v in function(input_tensor=tf.constant(image[None])).items()}
     _check_real_export(real_export, image, direct)
 
 

@@ -151,6 +151,7 @@ def test_voc_xml_is_read_with_the_conventions_shift(tmp_path):
 
 
 def test_score_run_states_the_convention_next_to_the_numbers(tmp_path):
+    """And who decoded each detector's pixels, in "What ran"."""
     images = str(tmp_path / 'images')
     sizes = {'a.png': (40, 60)}
     write_images(images, sizes)
@@ -158,8 +159,8 @@ def test_score_run_states_the_convention_next_to_the_numbers(tmp_path):
                   [('cat', (3, 3, 6, 6), 0)])
     # a 3x3 detection of the 4x4 VOC box (1-based 3..6): the readings disagree
     outputs = {'tf': {'a.png': [det(3, 3, 6, 6, 'cat', 0.9)]}}
-    run_dir = write_run(str(tmp_path / 'run'), outputs, sizes, [entry('tf', ['cat'])],
-                        images_dir=images)
+    tf_entry = dict(entry('tf', ['cat']), info={'pixels': 'TF'})  # decoded by TensorFlow
+    run_dir = write_run(str(tmp_path / 'run'), outputs, sizes, [tf_entry], images_dir=images)
     readings = {}
     for name in ('odapi', 'chainercv'):
         tables = score_run(run_dir, box_convention=name)
@@ -170,6 +171,7 @@ def test_score_run_states_the_convention_next_to_the_numbers(tmp_path):
                                                      'map_voc07']
         summary = open(os.path.join(run_dir, 'summary.md'), encoding='utf-8').read()
         assert 'Conventions of these numbers' in summary and '| ' + name + ' |' in summary
+        assert 'decoded once, with PIL' in summary and '| TF |' in summary
     # odapi: ground truth (3, 3, 6, 6) is the detection: IoU 1
     assert readings['odapi']['map_voc'] == 1.0
     assert readings['odapi']['map_coco'] == pytest.approx(1.0)

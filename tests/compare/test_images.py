@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from compare.errors import UserError
-from compare.images import list_images, load_rgb
+from compare.images import list_images, load_image, load_rgb
 
 
 def _gradient(height=12, width=20):
@@ -89,6 +89,31 @@ def test_exif_orientation_is_applied(tmp_path):
     # clockwise rotation: displayed top-left is stored bottom-left
     expected = np.rot90(pixels, k=-1).astype(int)
     assert np.abs(out.astype(int) - expected).mean() < 3  # JPEG loss only
+
+
+def test_loaded_image_keeps_the_file_bytes_only_when_they_decode_to_its_frame(tmp_path):
+    """JPEG/PNG 8-bit without EXIF rotation: the file's bytes ride along (TF
+    adapters may decode them); otherwise None. load_rgb stays a plain array."""
+    pixels = _gradient(12, 20)
+    Image.fromarray(pixels).save(tmp_path / 'a.jpg', quality=95)
+    Image.fromarray(pixels).save(tmp_path / 'a.png')
+    Image.fromarray(pixels).save(tmp_path / 'a.tiff')
+    Image.fromarray((pixels[:, :, 0].astype(np.uint16) * 257)).save(tmp_path / 'g16.png')
+    rotated = Image.fromarray(pixels)
+    exif = rotated.getexif()
+    exif[0x0112] = 6
+    rotated.save(tmp_path / 'r.jpg', exif=exif)
+    for name, kept in [('a.jpg', 'JPEG'), ('a.png', 'PNG'), ('a.tiff', None),
+                       ('g16.png', None), ('r.jpg', None)]:
+        image = load_image(tmp_path / name)
+        assert image.format == kept, name
+        if kept:
+            assert image.encoded == (tmp_path / name).read_bytes()
+        else:
+            assert image.encoded is None
+        np.testing.assert_array_equal(image, load_rgb(tmp_path / name))
+        assert type(load_rgb(tmp_path / name)) is np.ndarray
+        assert image[1:].encoded is None and image.copy().encoded is None
 
 
 @pytest.mark.parametrize('content', [b'', b'not an image at all', b'\x89PNG\r\n\x1a\n garbage'])
