@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from compare import rundir, runner
+from compare import benchmark, rundir, runner
 from compare.adapters import build
 from compare.errors import UserError
+from compare.images import load_image
 
 
 def make_images(folder, count=6):
@@ -162,3 +163,30 @@ def test_unreadable_images_are_skipped_with_reason(tmp_path):
     assert lines[0] == 'image,reason' and lines[1].startswith('a.txt,')
     assert lines[2].startswith('broken.jpg,') and len(lines) == 3
     assert [r['image'] for r in records(raw, 'fake')] == images
+
+
+class Recording(Interrupting):
+    """Wraps an adapter; records the type and file bytes of each image given."""
+
+    def __init__(self, adapter, reads_files):
+        super().__init__(adapter, after=10 ** 6, error=None)
+        self.reads_files, self.seen = reads_files, []
+
+    def predict(self, images):
+        self.seen += [(type(image).__name__, getattr(image, 'encoded', None)) for image in images]
+        return super().predict([np.asarray(image) for image in images])
+
+
+def test_only_adapters_that_read_files_get_the_file_bytes(tmp_path):
+    images = make_images(tmp_path / 'images', count=2)
+    plain, reader = Recording(build('fake:0'), False), Recording(build('fake:1,name=r'), True)
+    run([plain, reader], tmp_path / 'images', images, str(tmp_path / 'run'))
+    assert plain.seen == [('ndarray', None)] * 2
+    assert reader.seen == [('LoadedImage', (tmp_path / 'images' / name).read_bytes())
+                           for name in images]
+    rows = benchmark.benchmark(reader, [load_image(str(tmp_path / 'images' / images[0]))], (2,),
+                               warmup=0, repeats=1)
+    assert len(rows) == 4 and reader.seen[-1][0] == 'LoadedImage'
+    benchmark.benchmark(plain, [load_image(str(tmp_path / 'images' / images[0]))], (1,),
+                        warmup=0, repeats=1)
+    assert plain.seen[-1] == ('ndarray', None)
