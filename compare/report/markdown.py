@@ -41,12 +41,12 @@ MAP_CONVENTIONS = (
     'dropped (`detections_dropped`).')
 
 DECODING_NOTE = (
-    'Every image is decoded once, with PIL (EXIF orientation applied), and a detector gets '
-    'those pixels unless its `pixels` column says TF: then TensorFlow decodes the JPEG/PNG '
-    'file (a TF detector with `decode=tf`, the default for OD API exports that take encoded '
-    'images and decode them inside the model, as in production), as the OD API\'s own '
-    'pipelines do. The two JPEG decoders differ on the same file (by up to 11 grey levels on '
-    'the sample images), which moves detections a little.')
+    'Every image is decoded once, with PIL (EXIF orientation applied), and each detector gets '
+    'those pixels, except where its `pixels` column says TF: that TF detector had TensorFlow '
+    'decode the JPEG/PNG file itself, as the OD API\'s own pipelines do (`decode=tf`; the '
+    'default for exports that take encoded images and decode them inside the model, as in '
+    'production). TensorFlow\'s and PIL\'s JPEG decoders differ on the same file (by up to '
+    '11 grey levels on the sample images), which moves detections a little.')
 
 SPEED_NOTE = (
     'Each detector is timed on the same first readable image(s) of the folder (one batch '

@@ -107,9 +107,16 @@ def table(convention, annotation_format):
         voc_dets = 'zero-width/height detections dropped'
     voc = 'IoU >= 0.5, difficult ignored, ' + voc_dets
     coco = 'IoU >= .50:.05:.95, at most 100 detections per image, difficult as crowd'
+    voc_evaluator = 'ChainerCV eval_detection_voc'
+    if not convention.voc_plus_one:
+        voc_evaluator += ' on the OD API\'s box rules'
     rows = [
-        ('map_voc07', 'ChainerCV eval_detection_voc, VOC2007 11-point', voc_iou, voc),
-        ('map_voc', 'ChainerCV eval_detection_voc, area under the PR curve', voc_iou, voc),
+        ('map_voc07', voc_evaluator + ', VOC2007 11-point' + (
+            '' if convention.voc_plus_one else ' (the OD API has no 11-point metric)'),
+         voc_iou, voc),
+        ('map_voc', voc_evaluator + ', area under the PR curve' + (
+            '' if convention.voc_plus_one else ' (= OD API PascalDetectionEvaluator)'),
+         voc_iou, voc),
         ('map_coco', 'pycocotools COCOeval bbox, AP@[.5:.95]', 'continuous, no +1', coco),
         ('ap50_coco', 'pycocotools COCOeval bbox, AP at IoU .50', 'continuous, no +1',
          coco.replace('.50:.05:.95', '.50')),
