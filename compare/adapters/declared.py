@@ -26,6 +26,8 @@ class DeclaredRandom:
     def __init__(self, adapter):
         self.adapter = adapter
         self.name, self.order = adapter.name, adapter.order
+        # what the adapter takes (compare.adapters.protocol.inputs_for)
+        self.reads_files = getattr(adapter, 'reads_files', False)
 
     def load(self):
         return self.adapter.load()

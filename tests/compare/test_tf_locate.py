@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from compare.adapters import build, tf_inputs, tf_locate
+from compare.adapters.protocol import reads_files
 from compare.errors import UserError
 
 
@@ -101,6 +102,9 @@ def test_missing_and_empty(tmp_path):
 
 def test_decode_option_is_checked_when_the_spec_is_built(tf2_export):
     assert build('tf:{},decode=tf'.format(tf2_export)).decode == 'tf'
+    # the file bytes reach a TF detector declared random too
+    assert reads_files(build('tf:{},random_weights=yes'.format(tf2_export)))
+    assert not reads_files(build('fake:0,random_weights=yes'))
     assert build('tf1:{}'.format(tf2_export)).decode is None
     with pytest.raises(UserError, match='decode=pil .* or decode=tf'):
         build('tf:{},decode=opencv'.format(tf2_export))
