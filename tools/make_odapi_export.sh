@@ -7,6 +7,7 @@
 #                            odapi_ssd_mobilenet_v2 (restored, byte for byte)
 #   odapi_tf1_zoo/<T>/       TF1 exports in the TF1 model zoo's layout, the three
 #                            TF1 input types, one weight set (sign weights)
+#   (these two are then packed into odapi_exports.tar.xz and removed)
 # and the OD API's own readings the tests compare with:
 #   label_maps/odapi_reads.json, odapi_eval/reference.json
 # Usage:
@@ -38,5 +39,8 @@ for type in encoded_image_string_tensor tf_example; do
     --input-type "$type" --zoo-layout --no-checkpoint \
     --weights-from "$fixtures/odapi_tf1_zoo/image_tensor/model.ckpt"
 done
+# the export tests read these two from one xz archive (36 MB -> 1.7 MB)
+python3 "$here/pack_odapi_fixtures.py" "$fixtures"
+rm -rf "$fixtures/odapi_input_types" "$fixtures/odapi_tf1_zoo"
 "$venv/bin/python" "$here/odapi_label_maps.py" "$fixtures/label_maps"
 "$venv/bin/python" "$here/odapi_eval_reference.py" "$fixtures/odapi_eval/reference.json"

@@ -3,6 +3,10 @@ from the paths a user passes: real exports committed under tests/fixtures
 (random weights, made by tools/make_odapi_export.sh, see
 tests/fixtures/README.md).
 
+The two folders below are committed packed, as
+tests/fixtures/odapi_exports.tar.xz (36 MB of exports, 1.7 MB packed:
+tools/pack_odapi_fixtures.py), and unpacked once per test session.
+
 - odapi_input_types/<type>/: TF2 exports of the very weights of
   odapi_ssd_mobilenet_v2 (the image_tensor export), with the three other
   input types: given the same pixels, all four give the same detections.
@@ -11,6 +15,8 @@ tests/fixtures/README.md).
   weight set for the three TF1 input types.
 """
 import os
+import tarfile
+import tempfile
 
 import numpy as np
 import pytest
@@ -21,8 +27,26 @@ from compare.images import load_image
 
 pytestmark = pytest.mark.tf
 
-INPUT_TYPES = os.path.join(FIXTURES, 'odapi_input_types')
-TF1_ZOO = os.path.join(FIXTURES, 'odapi_tf1_zoo')
+ARCHIVE = os.path.join(FIXTURES, 'odapi_exports.tar.xz')
+_UNPACKED = tempfile.TemporaryDirectory(prefix='odapi_exports_')
+
+
+def _unpack():
+    """The archive's folders, unpacked into a temporary folder removed at
+    exit; only regular files and folders under the two roots are taken."""
+    root = _UNPACKED.name
+    if not os.listdir(root):
+        with tarfile.open(ARCHIVE, 'r:xz') as archive:
+            members = archive.getmembers()
+            assert all((m.isfile() or m.isdir()) and m.name.split('/')[0] in
+                       ('odapi_input_types', 'odapi_tf1_zoo') and '..' not in m.name.split('/')
+                       for m in members)
+            archive.extractall(root, members=members)
+    return root
+
+
+INPUT_TYPES = os.path.join(_unpack(), 'odapi_input_types')
+TF1_ZOO = os.path.join(_unpack(), 'odapi_tf1_zoo')
 
 
 @pytest.fixture(scope='module')
