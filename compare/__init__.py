@@ -14,8 +14,9 @@ The flow, and the module that owns each step::
           |
           v
     python -m compare.score RUN                               compare.score
-      score/         tables: detections, agreement, speed, mAP, classes
-      report/        summary.md, report.html, figures/*.png
+      score/         tables: headline, detections and their verdicts, agreement,
+                     speed, mAP, errors, sweep, confusion, decode grid, classes
+      report/        summary.md, report.html, figures/
 
 :mod:`compare.rundir` is the one owner of every file of a run folder: it
 names them, writes them and reads them back by one rule, and its docstring is
@@ -26,13 +27,15 @@ file of the run folder                                  computed by
 =====================================================  =========================
 ``meta.json``                                           :mod:`compare.cli`
 ``raw/<detector>.jsonl``                                :mod:`compare.runner`
-``raw/timings.csv``                                     :mod:`compare.benchmark`
+``raw/timings.csv``, ``raw/benchmark.csv``              :mod:`compare.benchmark`
+``raw/netout/<detector>/*.npz`` (``--keep-raw``)        the Chainer SSD adapters,
+                                                        via :mod:`compare.runner`
 ``raw/skipped.csv``                                     :mod:`compare.images`,
                                                         :mod:`compare.runner`
 ``raw/<detector>.error.txt``                            :mod:`compare.runner`
 ``raw/README.md``                                       :mod:`compare.rundir`
 ``<table>.csv``, ``<table>.md``                         :mod:`compare.score`
-``summary.md``, ``report.html``, ``figures/*.png``      :mod:`compare.report`
+``summary.md``, ``report.html``, ``figures/*``          :mod:`compare.report`
 =====================================================  =========================
 
 Shared: :mod:`compare.errors` (one-line user errors, exit codes) and

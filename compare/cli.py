@@ -12,9 +12,11 @@ import sys
 
 from compare import benchmark, rundir, runner
 from compare.adapters import build_all, kinds_help, parse_spec
+from compare.adapters.common_nms import SUFFIX, NMSParams
 from compare.errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, UserError, is_user_error
 from compare.images import list_images, load_image
 from compare.paths import display_path, from_run
+from compare.score.__main__ import add_scoring_options
 from reporting.provenance import provenance
 
 #: What runs when no --detector is given.
@@ -51,12 +53,7 @@ def parser():
                    help='detector to run (repeatable; default: {})'.format(
                        ', '.join(DEFAULT_DETECTORS)))
     p.add_argument('--out', help='run folder (default: reports/compare-<images folder name>)')
-    p.add_argument('--annotations', help='VOC Annotations folder / XML, or COCO JSON, for mAP '
-                   '(default: annotations.json or Annotations/ found beside the images)')
-    p.add_argument('--box-convention', default='chainercv', metavar='chainercv|odapi',
-                   help='how ground truth is read and boxes compared for mAP (default: '
-                        '%(default)s; odapi gives the TF OD API evaluators\' numbers; see '
-                        'python -m compare.score --help)')
+    add_scoring_options(p)
     p.add_argument('--force', action='store_true',
                    help='delete the raw outputs of these detectors and redo every image '
                         '(default: resume)')
@@ -74,7 +71,24 @@ def parser():
     p.add_argument('--no-speed', action='store_true',
                    help='skip the speed benchmark (no raw/timings.csv)')
     p.add_argument('--no-score', action='store_true', help='write meta.json and raw/ only')
-    p.add_argument('--no-progress', action='store_true', help='no progress bar')
+    p.add_argument('--no-progress', action='store_true', help='no progress bars')
+    p.add_argument('--keep-raw', action='store_true',
+                   help='keep the Chainer SSDs\' network outputs per image under raw/netout/ '
+                        '(compressed, ~0.8 MB per image), so `python -m compare.score RUN '
+                        '--nms-thresh N --decode-score-thresh S` can re-decode them and the '
+                        'report shows an NMS x score threshold grid')
+    defaults = NMSParams()
+    p.add_argument('--common-nms', action='store_true',
+                   help='also run every detector that can give its boxes before NMS (Chainer '
+                        'SSDs, TF OD API SSD exports) through ONE post-processing, as the '
+                        'detector <name>{}: per-class NMS with --common-iou, --common-score '
+                        'and --common-cap'.format(SUFFIX))
+    p.add_argument('--common-iou', type=float, default=defaults.iou,
+                   help='IoU threshold of --common-nms (default: %(default)s)')
+    p.add_argument('--common-score', type=float, default=defaults.score,
+                   help='score threshold of --common-nms (default: %(default)s)')
+    p.add_argument('--common-cap', type=int, default=defaults.cap,
+                   help='detections kept per image by --common-nms (default: %(default)s)')
     return p
 
 
@@ -107,8 +121,43 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def run(args):
-    """The whole run; returns the output folder."""
+def common_params(args):
+    """The :class:`NMSParams` of ``--common-nms``, or None."""
+    if not args.common_nms:
+        return None
+    if not (0 <= args.common_iou <= 1 and 0 <= args.common_score <= 1 and args.common_cap >= 1):
+        raise UserError('--common-iou and --common-score must be in [0, 1] and --common-cap '
+                        '>= 1 (got {}, {}, {})'.format(args.common_iou, args.common_score,
+                                                       args.common_cap))
+    return NMSParams(args.common_iou, args.common_score, args.common_cap)
+
+
+def check_out(out):
+    """The run folder must be a folder we can write (checked before any image)."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UserError('--out {} is a file, not a folder; pass a folder'.format(out))
+    parent = os.path.dirname(os.path.abspath(out))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.access(out if os.path.isdir(out) else parent, os.W_OK):
+        raise UserError('cannot write into {}: no permission; pass another --out'.format(out))
+
+
+def check_annotations(path):
+    """Read the annotations given with --annotations now, so a wrong path or a
+    malformed file stops the run before the first image, not after the last."""
+    if path is None:
+        return
+    from compare.score.ground_truth import load_annotations
+    if not os.path.exists(path):
+        raise UserError('--annotations {} does not exist; pass a VOC Annotations folder, a VOC '
+                        'XML file or a COCO JSON file'.format(path))
+    load_annotations(path)
+
+
+def validate(args):
+    """Every input checked before anything runs: ``(images, skipped, sizes, specs,
+    NMS params, out)``."""
     images, listed_skipped = list_images(args.images)
     from compare.score.conventions import get as box_convention
     box_convention(args.box_convention)  # a typo fails now, not after the run
@@ -116,17 +165,29 @@ def run(args):
     if args.repeats < 1 or args.warmup < 0:
         raise UserError('--repeats must be >= 1 and --warmup >= 0 (got {} and {})'.format(
             args.repeats, args.warmup))
-    specs = detector_specs(args)
-    adapters = build_all(specs, {'preset': args.preset, 'tf_zoo_dir': args.tf_zoo_dir})
+    if not 0 <= args.score_thresh <= 1:
+        raise UserError('--score-thresh must be between 0 and 1, got {}'.format(
+            args.score_thresh))
     out = args.out or os.path.join('reports', 'compare-' + os.path.basename(
         os.path.abspath(args.images)))
+    check_out(out)
+    check_annotations(args.annotations)
+    return images, listed_skipped, sizes, detector_specs(args), common_params(args), out
+
+
+def run(args):
+    """The whole run; returns the output folder and the headline lines."""
+    images, listed_skipped, sizes, specs, common, out = validate(args)
+    adapters = build_all(specs, {'preset': args.preset, 'tf_zoo_dir': args.tf_zoo_dir,
+                                 'keep_raw': args.keep_raw, 'common_nms': common})
     os.makedirs(os.path.join(out, rundir.RAW), exist_ok=True)
     rundir.write_readme(out)
     statuses = runner.load_adapters(adapters, out, log=log)
+    _variants_follow_their_base(adapters, statuses)
     _refuse_all_failed(statuses)
     _refuse_mixed_resume(out, adapters, statuses, args.force)
-    uses_tf = any(parse_spec(spec)[0] in TF_KINDS and statuses[a.name] == 'ok'
-                  for spec, a in zip(specs, adapters, strict=True))
+    uses_tf = any(parse_spec(spec)[0] in TF_KINDS for spec in specs) and any(
+        status == 'ok' for status in statuses.values())
     record = recorded_args(args, specs)
     images_info = rundir.ImagesInfo(display_path(args.images), from_run(args.images, out),
                                     len(images), len(listed_skipped))
@@ -145,15 +206,27 @@ def run(args):
         rundir.write_skipped(out, listed_skipped + unread)
     if args.no_speed:
         rundir.write_timings(out, None)
+        rundir.write_benchmarks(out, None)
     else:
         _speed(adapters, statuses, args, images, sizes, out)
     write('complete', counts)
     _report_failures(adapters, statuses)
     if not args.no_score:
         from compare.score import score_run
-        score_run(out, annotations=args.annotations, box_convention=args.box_convention)
+        from compare.score.headline import headline_lines
+        tables = score_run(out, annotations=args.annotations,
+                           box_convention=args.box_convention, score_thresh=args.score_thresh)
         log('scored: {}'.format(out))
-    return out
+        return out, headline_lines(tables['headline'], os.path.join(out, rundir.REPORT))
+    return out, []
+
+
+def _variants_follow_their_base(adapters, statuses):
+    """A ``.common_nms`` variant fails when its base detector failed to load."""
+    for adapter in adapters:
+        base = getattr(adapter, 'base', None)
+        if base is not None and statuses.get(base.name) != 'ok':
+            statuses[adapter.name] = 'failed: its detector {} failed to load'.format(base.name)
 
 
 def _meta(args, adapters, statuses, images_info, state, counts, uses_tf):
@@ -187,18 +260,46 @@ def _refuse_mixed_resume(out, adapters, statuses, force):
 
 
 def _speed(adapters, statuses, args, images, sizes, out):
-    """Benchmark on the first readable images; writes raw/timings.csv and
-    prints its total columns as scoring will compute them."""
+    """Benchmark on the first readable images, reusing the timings of a
+    detector already timed in this folder with the same identity (not with
+    --force); writes raw/timings.csv and raw/benchmark.csv and prints the
+    total columns as scoring will compute them."""
+    from tqdm import tqdm
+
     from compare.score.speed import speed_table
     sample = _readable(args.images, images, max(sizes))
-    rows = []
+    old_rows = [] if args.force else rundir.read_timings(out) or []
+    old_bench = [] if args.force else rundir.read_benchmarks(out)
+    rows, bench, todo = [], [], []
     for adapter in [a for a in adapters if statuses[a.name] == 'ok']:
-        log('speed: {} (batch sizes {}, warm-up {}, repeats {})'.format(
-            adapter.name, sizes, args.warmup, args.repeats))
-        rows += benchmark.benchmark(adapter, sample, sizes, args.warmup, args.repeats)
+        ident = benchmark.identity(adapter.info())
+        for size in sizes:
+            reuse = benchmark.cached(old_bench, old_rows, adapter.name, size, ident, args.warmup,
+                                     args.repeats)
+            if reuse is None:
+                todo.append((adapter, size, ident))
+            else:
+                log('speed: {} batch {}: timings of an earlier run reused (same weights, preset, '
+                    'device, threads, repeats; --force retimes)'.format(adapter.name, size))
+                rows += reuse[0]
+                bench.append(reuse[1])
+    bar = tqdm(total=sum((args.warmup + args.repeats) for _ in todo), unit='call',
+               desc='timing', disable=args.no_progress or not todo, file=sys.stderr)
+    try:
+        for adapter, size, ident in todo:
+            bar.set_postfix_str('{} batch {}'.format(adapter.name, size))
+            found, conditions = benchmark.benchmark_one(adapter, sample, size, args.warmup,
+                                                        args.repeats, ident, bar)
+            rows += found
+            bench.append(conditions)
+    finally:
+        bar.close()
+    rows.sort(key=lambda t: (t.detector, t.batch_size, t.repeat))
     rundir.write_timings(out, rows)
+    rundir.write_benchmarks(out, sorted(bench, key=lambda b: (b.detector, b.batch_size)))
     if rows:
-        log(benchmark.format_summary(speed_table(rundir.read_timings(out), {})))
+        log(benchmark.format_summary(speed_table(rundir.read_timings(out), {},
+                                                 rundir.read_benchmarks(out))))
 
 
 def _readable(folder, images, count):
@@ -224,7 +325,7 @@ def _report_failures(adapters, statuses):
 def main(argv=None):
     args = parser().parse_args(argv)
     try:
-        out = run(args)
+        out, headline = run(args)
     except KeyboardInterrupt:
         log('interrupted: re-run the same command to resume (finished images are kept), '
             'or add --force to start over')
@@ -235,4 +336,6 @@ def main(argv=None):
         log('error: {}'.format(' '.join(str(exc).split())))
         return EXIT_USER_ERROR
     log('done: {}'.format(out))
+    if headline:
+        log('\n'.join(['', 'HEADLINE'] + headline))
     return 0

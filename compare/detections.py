@@ -105,9 +105,13 @@ class Prediction:
     Attributes:
         detections: list of :class:`Detections`, one per image given, in order.
         times: ``{stage: seconds}`` for the whole call, every stage of :data:`STAGES`.
+        raw: None, or one dict per image of the network's outputs to keep
+            (``--keep-raw``: the Chainer SSDs give ``locs``, ``confs``, ``size``,
+            ``insize``; :func:`compare.rundir.write_netout`).
     """
     detections: list
     times: dict
+    raw: typing.Optional[list] = None
 
 
 @dataclasses.dataclass(frozen=True)

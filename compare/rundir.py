@@ -35,6 +35,22 @@ image as displayed (EXIF orientation applied), inside the image.
   `postprocess`, `total` = wall clock of the whole call), `seconds` for the
   WHOLE batch. Absent when the run was told `--no-speed` (an older one is
   removed then).
+- `raw/benchmark.csv`: one row per detector and batch size timed: `detector`,
+  `batch_size`, `identity` (what the timings belong to: weights checksum or
+  name, preset, device, threads), `repeats`, `warmup`, `load_avg_max` (the
+  1-minute load average, the larger of before and after its calls),
+  `cpu_count`, `rss_before_mib` and `peak_rss_mib` (the process's resident
+  memory before its calls and at its peak during them; peak `nan` where the
+  system cannot tell). A later run into the same folder reuses the timings of
+  a detector whose row matches (same identity, repeats, warm-up) instead of
+  timing it again (`--force` retimes). Absent with `--no-speed`.
+- `raw/netout/<detector>/<image>.npz` (with `--keep-raw`, Chainer SSDs only):
+  the network's outputs for one image, `numpy.savez_compressed` with exactly
+  the arrays `locs` float32 (K, 4), `confs` float32 (K, n_class) (logits,
+  column 0 the background), `size` int64 (2,) (height, width of the image),
+  `insize` int64 () (the network's input side); read with
+  `allow_pickle=False`. `<image>` is the image path with `/` replaced by
+  `__`.
 - `raw/skipped.csv`: `image`, `reason` for the files not run (not an image by
   suffix, unreadable), sorted by image.
 - `raw/<detector>.error.txt`: the traceback of an unexpected (non-user) error
@@ -57,7 +73,8 @@ same folder) is scored under its file name, with a warning.
 - `<table>.csv` and `<table>.md` for each table of `TABLES`, rows sorted by
   its keys, floats `%.6g` (`reporting.tables`); the per-detection tables
   (`CSV_ONLY`) are CSV only.
-- `summary.md`, `report.html` (self-contained) and `figures/*.png`
+- `summary.md`, `report.html` (self-contained) and `figures/` (`*.png` charts,
+  `*.jpg` pictures of detections)
   (`compare.report`).
 
 The columns of every table are explained in reports/README.md.
@@ -68,6 +85,8 @@ import glob
 import json
 import os
 import typing
+
+import numpy as np
 
 from compare.detections import ROW_KEYS, STAGES, Detections, DetectorInfo
 from compare.errors import UserError
@@ -96,7 +115,14 @@ TABLES = {
     'map_summary': ('detector',),
     'map_per_class': ('detector', 'class'),
     'map_conventions': ('metric',),
+    'coco_summary': ('detector',),
+    'diagnosis': ('detector',),
+    'diagnosis_per_image': ('detector', 'image'),
+    'sweep': ('detector', 'score_thresh'),
+    'confusion': ('detector', 'truth', 'predicted'),
+    'decode_grid': ('detector', 'nms_thresh', 'score_thresh'),
     'classes': ('canonical',),
+    'headline': ('position',),
     'score_warnings': (),
 }
 #: Per-detection tables: CSV only (hundreds of KB of Markdown nobody reads).
@@ -351,6 +377,106 @@ def read_timings(run_dir):
     return rows
 
 
+BENCHMARK_COLUMNS = ('detector', 'batch_size', 'identity', 'repeats', 'warmup', 'load_avg_max',
+                     'cpu_count', 'rss_before_mib', 'peak_rss_mib')
+
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    """One row of raw/benchmark.csv: the conditions of one detector's timed calls."""
+    detector: str
+    batch_size: int
+    identity: str
+    repeats: int
+    warmup: int
+    load_avg_max: float
+    cpu_count: int
+    rss_before_mib: float
+    peak_rss_mib: float
+
+
+def write_benchmarks(run_dir, rows):
+    """``raw/benchmark.csv`` from :class:`Benchmark` rows; ``None`` removes it."""
+    path = raw_path(run_dir, 'benchmark.csv')
+    if rows is None:
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    with open(path, 'w', newline='') as f:
+        writer = csv.writer(f, lineterminator='\n')
+        writer.writerow(BENCHMARK_COLUMNS)
+        for row in rows:
+            writer.writerow([FLOAT_FORMAT % v if isinstance(v, float) else v
+                             for v in dataclasses.astuple(row)])
+
+
+def read_benchmarks(run_dir):
+    """The :class:`Benchmark` rows of ``raw/benchmark.csv`` (``[]`` if absent)."""
+    path = raw_path(run_dir, 'benchmark.csv')
+    if not os.path.exists(path):
+        return []
+    with open(path, newline='') as f:
+        rows = list(csv.reader(f))
+    if not rows or tuple(rows[0]) != BENCHMARK_COLUMNS:
+        raise UserError('{} is not a benchmark table of this harness; delete it or rerun with '
+                        '--force'.format(path))
+    found = []
+    for number, row in enumerate(rows[1:], 2):
+        try:
+            found.append(Benchmark(row[0], int(row[1]), row[2], int(row[3]), int(row[4]),
+                                   float(row[5]), int(row[6]), float(row[7]), float(row[8])))
+        except (ValueError, IndexError):
+            raise UserError('{} line {} is not a benchmark row: {}; delete the file or rerun '
+                            'with --force'.format(path, number, row)) from None
+    return found
+
+
+# -- raw/netout/ (kept network outputs) ---------------------------------------
+
+NETOUT = 'netout'
+_NETOUT_KEYS = ('confs', 'insize', 'locs', 'size')
+
+
+def netout_path(run_dir, detector, image):
+    """``raw/netout/<detector>/<image with / as __>.npz``."""
+    return raw_path(run_dir, os.path.join(NETOUT, detector, image.replace('/', '__') + '.npz'))
+
+
+def write_netout(run_dir, detector, image, locs, confs, size, insize):
+    """Keep one image's network outputs (format: module docstring)."""
+    path = netout_path(run_dir, detector, image)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    partial = path + '.part.npz'
+    np.savez_compressed(partial, locs=np.asarray(locs, np.float32),
+                        confs=np.asarray(confs, np.float32),
+                        size=np.asarray(size, np.int64), insize=np.asarray(insize, np.int64))
+    os.replace(partial, path)
+
+
+def read_netout(run_dir, detector, image):
+    """``(locs, confs, (height, width), insize)`` of a kept image, or None if
+    not kept.
+
+    Raises:
+        UserError: the file is not one this harness wrote.
+    """
+    path = netout_path(run_dir, detector, image)
+    if not os.path.exists(path):
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if tuple(sorted(data.files)) != _NETOUT_KEYS:
+                raise ValueError('arrays {}'.format(sorted(data.files)))
+            locs, confs = data['locs'], data['confs']
+            size, insize = tuple(int(v) for v in data['size']), int(data['insize'])
+        if locs.ndim != 2 or locs.shape[1] != 4 or confs.shape[0] != locs.shape[0]:
+            raise ValueError('shapes {} and {}'.format(locs.shape, confs.shape))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserError('{} is not kept network output of this harness ({}); delete it or '
+                        'rerun with --keep-raw --force'.format(path, exc)) from None
+    return locs, confs, size, insize
+
+
 def write_skipped(run_dir, skipped):
     """``raw/skipped.csv`` from ``(image, reason)`` pairs, sorted by image."""
     with open(raw_path(run_dir, 'skipped.csv'), 'w', newline='') as f:
@@ -401,6 +527,7 @@ class RunFolder:
         timings: :class:`Timing` rows, or None without a benchmark.
         skipped: ``(image, reason)`` pairs.
         warnings: what the reading rule noted (partial lines, unlisted files).
+        benchmarks: :class:`Benchmark` rows (``[]`` without raw/benchmark.csv).
     """
     run_dir: str
     meta: RunMeta
@@ -409,6 +536,7 @@ class RunFolder:
     timings: typing.Optional[list]
     skipped: list
     warnings: list
+    benchmarks: list = dataclasses.field(default_factory=list)
 
 
 def read_run(run_dir):
@@ -437,7 +565,7 @@ def read_run(run_dir):
     if timings is None:
         warnings.append('raw/timings.csv missing: no speed table')
     return RunFolder(run_dir, meta, records, dict(sorted(entries.items())), timings,
-                     read_skipped(run_dir), warnings)
+                     read_skipped(run_dir), warnings, read_benchmarks(run_dir))
 
 
 # -- written by scoring ---------------------------------------------------------
@@ -456,6 +584,17 @@ def write_score_table(run_dir, name, frame):
     return frame
 
 
+def remove_score_tables(run_dir, keep):
+    """Delete the ``.csv``/``.md`` of tables of :data:`TABLES` not in ``keep``
+    (left by an earlier scoring that had, e.g., annotations)."""
+    for name in TABLES:
+        if name in keep:
+            continue
+        for suffix in ('.csv', '.md'):
+            if os.path.exists(os.path.join(run_dir, name + suffix)):
+                os.remove(os.path.join(run_dir, name + suffix))
+
+
 def write_text(run_dir, name, text):
     """``summary.md`` or ``report.html``; returns the path."""
     path = os.path.join(run_dir, name)
@@ -467,3 +606,12 @@ def write_text(run_dir, name, text):
 def figure(name):
     """The path of figure ``name`` (e.g. ``pr_ours.png``) relative to the run folder."""
     return os.path.join(FIGURES, name)
+
+
+def clear_figures(run_dir):
+    """Remove the figures of an earlier scoring (each scoring draws its own set)."""
+    folder = os.path.join(run_dir, FIGURES)
+    if os.path.isdir(folder):
+        for name in os.listdir(folder):
+            if name.endswith(('.png', '.jpg')):
+                os.remove(os.path.join(folder, name))

@@ -126,6 +126,8 @@ def _one_image(image, images_dir, active, done, writers, new, unreadable, status
             statuses[adapter.name] = 'failed: on {}: {}'.format(
                 image, _describe(exc, adapter.name, run_dir))
             continue
+        if prediction.raw is not None:  # --keep-raw: before the record, so a record
+            rundir.write_netout(run_dir, adapter.name, image, **prediction.raw[0])  # has it
         writers[adapter.name].write(rundir.ImageRecord(
             image, loaded.shape[0], loaded.shape[1], prediction.detections[0], prediction.times))
         done[adapter.name].add(image)

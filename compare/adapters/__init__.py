@@ -28,6 +28,7 @@ import textwrap
 import typing
 
 from compare.adapters import chainer_odapi, chainer_ssd
+from compare.adapters.common_nms import variants
 from compare.adapters.declared import DeclaredRandom, parse_flag
 from compare.adapters.fake import build_fake
 from compare.adapters.protocol import Detector
@@ -123,8 +124,11 @@ def build(spec, settings=None) -> Detector:
 
 
 def build_all(specs, settings=None):
-    """Adapters for all specs; duplicate names are an error (set name=...)."""
-    adapters = [build(spec, settings) for spec in specs]
+    """Adapters for all specs; duplicate names are an error (set name=...).
+    With ``settings['common_nms']`` (a :class:`compare.adapters.common_nms.NMSParams`)
+    each adapter that offers candidates is followed by its ``.common_nms`` variant."""
+    adapters = variants([build(spec, settings) for spec in specs],
+                        (settings or {}).get('common_nms'))
     names = [adapter.name for adapter in adapters]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

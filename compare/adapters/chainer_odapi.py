@@ -139,8 +139,35 @@ class ChainerODAPIAdapter:
 
     def predict(self, images):
         """``images``: list of ``(H, W, 3)`` uint8 RGB -> :class:`Prediction`."""
-        import chainer
         model, timer = self.model, StageTimer()
+        locs, confs = self._forward(images, timer)
+        with timer('postprocess'):
+            detections = [self._convert(model.detect(loc, conf), image.shape[:2])
+                          for loc, conf, image in zip(locs, confs, images, strict=True)]
+        return Prediction(detections, timer.times)
+
+    def predict_candidates(self, images):
+        """Every decoded box and its converted scores before NMS
+        (:mod:`compare.adapters.common_nms`): ``(list of Candidates, times)``."""
+        from chainer.backends import cuda
+
+        from replicate.odapi import postprocess
+        model, timer = self.model, StageTimer()
+        locs, confs = self._forward(images, timer)
+        pp, found = model.config.post_processing, []
+        with timer('postprocess'):
+            for loc, conf, image in zip(locs, confs, images, strict=True):
+                decoded = cuda.to_cpu(model.coder.decode(model.coder.xp.asarray(loc)))
+                scores = postprocess.convert_scores(cuda.to_cpu(conf), pp.score_converter,
+                                                    pp.logit_scale)
+                found.append(tf_common.raw_to_candidates(decoded, scores, image.shape[:2],
+                                                         self.label_names))
+        return found, timer.times
+
+    def _forward(self, images, timer):
+        """Preprocess and forward: ``(locs, confs)`` of the batch, on the device."""
+        import chainer
+        model = self.model
         with timer('preprocess'):
             # (H, W, 3) uint8 -> (3, H, W) -> prepared float32 (3, h, w) in [-1, 1]
             batch = model.xp.stack([self.device.send(model._prepare(image.transpose(2, 0, 1)))
@@ -150,10 +177,7 @@ class ChainerODAPIAdapter:
                 locs, confs = model.forward(batch)
             locs, confs = locs.array, confs.array
             self.synchronize()
-        with timer('postprocess'):
-            detections = [self._convert(model.detect(loc, conf), image.shape[:2])
-                          for loc, conf, image in zip(locs, confs, images, strict=True)]
-        return Prediction(detections, timer.times)
+        return locs, confs
 
     def _convert(self, out, size):
         """The port's detections of one image -> :class:`Detections` in pixels."""

@@ -58,6 +58,14 @@ def _chainercv():
     return SSD300(n_fg_class=len(VOC_NAMES))
 
 
+def ssd300_coder():
+    """SSD300's box coder (:class:`replicate.coder.MultiboxCoder`, default
+    boxes equal to ChainerCV's), without building a model."""
+    from replicate.coder import MultiboxCoder
+    from replicate.ssd300 import ASPECT_RATIOS, SIZES, STEPS, VARIANCE
+    return MultiboxCoder((38, 19, 10, 5, 3, 1), ASPECT_RATIOS, STEPS, SIZES, VARIANCE)
+
+
 #: kind -> (module recorded as the library, model builder).
 MODELS = {'ours': ('replicate', _ours), 'chainercv': ('chainercv', _chainercv),
           'ours-onnx': ('onnxruntime', _ours)}
@@ -87,11 +95,12 @@ class ChainerSSDAdapter:
     """
     order = 'class_then_score'
 
-    def __init__(self, name, kind, choice, preset='auto'):
+    def __init__(self, name, kind, choice, preset='auto', keep_raw=False):
         if preset not in PRESETS:
             raise UserError('preset {!r} for {}: use one of {}'.format(
                 preset, name, ', '.join(PRESETS)))
         self.name, self.kind, self.choice, self.preset_option = name, kind, choice, preset
+        self.keep_raw = keep_raw
         self.model = self.path = self.preset = self.params_sha256 = None
         self.weights_sha256 = self.runtime = None
 
@@ -109,8 +118,48 @@ class ChainerSSDAdapter:
             self.runtime = _onnx_runtime(self.model)
 
     def predict(self, images):
-        """``images``: list of ``(H, W, 3)`` uint8 RGB -> :class:`Prediction`."""
-        model, timer = self.model, StageTimer()
+        """``images``: list of ``(H, W, 3)`` uint8 RGB -> :class:`Prediction`
+        (with the network's outputs in ``raw`` when ``keep_raw``)."""
+        timer = StageTimer()
+        locs, confs, sizes = self._forward(images, timer)
+        with timer('postprocess'):
+            detections = [self._decode(loc, conf, size)
+                          for loc, conf, size in zip(locs, confs, sizes, strict=True)]
+        raw = None
+        if self.keep_raw:
+            to_cpu = chainer.backends.cuda.to_cpu
+            raw = [{'locs': to_cpu(loc), 'confs': to_cpu(conf), 'size': size,
+                    'insize': self.model.insize}
+                   for loc, conf, size in zip(locs, confs, sizes, strict=True)]
+        return Prediction(detections, timer.times, raw)
+
+    def predict_candidates(self, images):
+        """Every decoded box before NMS (:mod:`compare.adapters.common_nms`):
+        ``(list of Candidates, times)``."""
+        from compare.adapters.common_nms import Candidates
+        timer = StageTimer()
+        locs, confs, _ = self._forward(images, timer)
+        found = []
+        with timer('postprocess'):
+            for loc, conf in zip(locs, confs, strict=True):
+                loc, conf = (chainer.backends.cuda.to_cpu(a) for a in (loc, conf))
+                # (K, 4) yxyx in the insize x insize input -> normalized to the image
+                boxes = self._coder().decode_boxes(loc) / self.model.insize
+                # softmax as the coder computes it; column 0 is the background
+                score = np.exp(conf)
+                score /= score.sum(axis=1, keepdims=True)
+                found.append(Candidates(boxes, score[:, 1:], tuple(range(len(VOC_NAMES))),
+                                        VOC_NAMES))
+        return found, timer.times
+
+    def _coder(self):
+        if getattr(self, '_replicate_coder', None) is None:
+            self._replicate_coder = ssd300_coder()
+        return self._replicate_coder
+
+    def _forward(self, images, timer):
+        """Preprocess and forward: ``(locs, confs, sizes)`` on the model's device."""
+        model = self.model
         with timer('preprocess'):
             sizes = [image.shape[:2] for image in images]
             # (H, W, 3) uint8 -> (3, H, W) float32 -> prepared (3, 300, 300)
@@ -124,10 +173,7 @@ class ChainerSSDAdapter:
                 with chainer.using_config('train', False), chainer.no_backprop_mode():
                     locs, confs = model.forward(batch)
                 locs, confs = locs.array, confs.array
-        with timer('postprocess'):
-            detections = [self._decode(loc, conf, size)
-                          for loc, conf, size in zip(locs, confs, sizes, strict=True)]
-        return Prediction(detections, timer.times)
+        return locs, confs, sizes
 
     def _decode(self, loc, conf, size):
         """Decoded boxes of one image, scaled from insize x insize to ``size``, clipped."""
@@ -153,7 +199,7 @@ class ChainerSSDAdapter:
                   'nms_thresh': getattr(self.model, 'nms_thresh', None),
                   'weights_path': display_path(self.path), 'seed': self.choice.seed,
                   'params_sha256': self.params_sha256,
-                  'weights_choice': self.choice.note,
+                  'weights_choice': self.choice.note, 'keep_raw': self.keep_raw,
                   'stages': 'preprocess=_prepare, inference={}, postprocess=decode+NMS'.format(
                       'forward' if self.runtime is None else
                       'ONNX Runtime (export of ours, onnx_chainer), {} threads'.format(
@@ -167,4 +213,5 @@ class ChainerSSDAdapter:
 def build(kind, arg, options, settings):
     """``ours[:WEIGHTS][,preset=P]`` / ``chainercv[...]`` / ``ours-onnx[...]``."""
     return ChainerSSDAdapter(options.pop('name', kind), kind, chainer_weights.choose(arg),
-                             options.pop('preset', settings.get('preset', 'auto')))
+                             options.pop('preset', settings.get('preset', 'auto')),
+                             keep_raw=bool(settings.get('keep_raw')))

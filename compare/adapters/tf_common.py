@@ -110,3 +110,34 @@ def slug(path):
     base = parts[-1] if parts else 'model'
     base = os.path.splitext(base)[0] if base.endswith('.pb') else base
     return ''.join(c if c.isalnum() or c in '-_.' else '_' for c in base)
+
+
+#: The OD API's pre-NMS outputs (SSD exports): boxes normalized like
+#: ``detection_boxes`` but not clipped, scores with column 0 the background.
+RAW_KEYS = ('raw_detection_boxes', 'raw_detection_scores')
+
+
+def call_raw(model, value):
+    """Run a loaded export (``session``, ``input``, ``raw_fetches``, ``where``)
+    for its pre-NMS outputs: ``{key of RAW_KEYS: numpy array}``, or UserError
+    when it has none."""
+    if model.raw_fetches is None:
+        raise UserError('{} has no {} outputs: no candidates for --common-nms (the OD API '
+                        'exports them for SSD models)'.format(model.where, ', '.join(RAW_KEYS)))
+    values = model.session.run(model.raw_fetches, {model.input: value})
+    return dict(zip(RAW_KEYS, values, strict=True))
+
+
+def raw_to_candidates(boxes, scores, size, label_names):
+    """Pre-NMS outputs of ONE image -> :class:`compare.adapters.common_nms.Candidates`.
+
+    Args:
+        boxes: ``(N, 4)`` normalized ``(y_min, x_min, y_max, x_max)``.
+        scores: ``(N, C + 1)``, column 0 the background, column ``k`` label id ``k``.
+        size: ``(H, W)`` of the image fed (unused: candidates stay normalized).
+        label_names: ``{id: name}`` (missing ids: ``unlisted_id_<id>``).
+    """
+    from compare.adapters.common_nms import Candidates
+    ids = tuple(range(1, np.asarray(scores).shape[1]))
+    return Candidates(np.asarray(boxes, np.float64), np.asarray(scores, np.float32)[:, 1:], ids,
+                      tuple(label_names.get(i, 'unlisted_id_{}'.format(i)) for i in ids))

@@ -42,10 +42,18 @@ class LoadedFrozenGraph:
         self.session = tf.compat.v1.Session(graph=graph)
         self.input = graph.get_tensor_by_name(self.spec.key)
         self.fetches = [graph.get_tensor_by_name(name) for name in FETCHES]
+        # pre-NMS outputs, when the export has them (--common-nms)
+        self.raw_fetches = ([graph.get_tensor_by_name(key + ':0') for key in tf_common.RAW_KEYS]
+                            if all(key in names for key in tf_common.RAW_KEYS) else None)
+        self.where = path
 
     def call(self, value):
         values = self.session.run(self.fetches, {self.input: value})
         return dict(zip(tf_common.OUTPUT_KEYS, values, strict=True))
+
+    def call_raw(self, value):
+        """``{raw output key: numpy array}`` (:data:`tf_common.RAW_KEYS`)."""
+        return tf_common.call_raw(self, value)
 
 
 def _shape(node):

@@ -93,6 +93,24 @@ class TFODAPIAdapter:
                         images[index].shape[:2], self.label_names)
         return Prediction(detections, timer.times)
 
+    def predict_candidates(self, images):
+        """Pre-NMS boxes and scores (``raw_detection_boxes``,
+        ``raw_detection_scores``; :mod:`compare.adapters.common_nms`):
+        ``(list of Candidates, times)``."""
+        timer, found = StageTimer(), [None] * len(images)
+        for group in tf_inputs.groups(images, self.model.spec.max_batch):
+            with timer('preprocess'):
+                value, _ = tf_inputs.feed(self.model.spec, [images[i] for i in group],
+                                          self.decode, self._tf)
+            with timer('inference'):
+                outputs = self.model.call_raw(value)
+            with timer('postprocess'):
+                for row, index in enumerate(group):
+                    found[index] = tf_common.raw_to_candidates(
+                        outputs['raw_detection_boxes'][row], outputs['raw_detection_scores'][row],
+                        images[index].shape[:2], self.label_names)
+        return found, timer.times
+
     def info(self):
         details = {'origin': self.note or self.path,
                    'label_map': display_path(self.label_map_path),

@@ -41,6 +41,12 @@ class LoadedSavedModel:
         self.input = graph.get_tensor_by_name(signature.inputs[self.spec.key].name)
         self.fetches = [graph.get_tensor_by_name(signature.outputs[key].name)
                         for key in tf_common.OUTPUT_KEYS]
+        # pre-NMS outputs, when the export has them (--common-nms)
+        self.raw_fetches = ([graph.get_tensor_by_name(signature.outputs[key].name)
+                             for key in tf_common.RAW_KEYS]
+                            if all(key in signature.outputs for key in tf_common.RAW_KEYS)
+                            else None)
+        self.where = model_dir
         tf1 = self.spec.key == 'inputs'
         self.format = 'TF{} SavedModel (OD API export, signature {})'.format(
             1 if tf1 else 2, SIGNATURE)
@@ -48,6 +54,10 @@ class LoadedSavedModel:
     def call(self, value):
         values = self.session.run(self.fetches, {self.input: value})
         return dict(zip(tf_common.OUTPUT_KEYS, values, strict=True))
+
+    def call_raw(self, value):
+        """``{raw output key: numpy array}`` (:data:`tf_common.RAW_KEYS`)."""
+        return tf_common.call_raw(self, value)
 
 
 def _check_signature(meta_graph, model_dir, tf):

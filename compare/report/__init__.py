@@ -1,13 +1,15 @@
-"""The human half of scoring: summary.md, report.html and figures/*.png.
+"""The human half of scoring: summary.md, report.html and figures/.
 
 :func:`write_reports` takes a :class:`compare.score.scorer.Scored` (the run,
 the tables as written, PR curves, ground truth) and writes, under the run
 folder (through :mod:`compare.rundir`):
 
-- ``figures/*.png`` (:mod:`compare.report.gallery`, drawn with
-  :mod:`compare.report.figures`);
-- ``summary.md`` (:mod:`compare.report.markdown`);
-- ``report.html``, self-contained (:mod:`compare.report.html`).
+- ``figures/*.png`` charts (:mod:`compare.report.figures`) and ``*.jpg``
+  pictures of detections (:mod:`compare.report.overlays`), chosen by
+  :mod:`compare.report.gallery`;
+- ``summary.md`` (:mod:`compare.report.markdown`) and ``report.html``,
+  self-contained (:mod:`compare.report.html`), both rendering the sections of
+  :mod:`compare.report.sections`, so they carry the same facts.
 """
 from compare import rundir
 from compare.report.gallery import draw_all

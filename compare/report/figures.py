@@ -1,7 +1,8 @@
-"""Figures of the report: detections side by side, PR curves, speed vs accuracy.
+"""Charts of the report: PR curves per class, speed against accuracy, the threshold
+sweep, the error breakdown, confusion matrices, the decode grid.
 
 matplotlib through the Agg canvas directly (``Figure`` + ``FigureCanvasAgg``,
-no pyplot global state, no backend switch). PNGs are small (``DPI`` 80) and
+no pyplot global state, no backend switch). PNGs (``DPI`` 100) are
 deterministic: no ``Software`` entry in the PNG metadata, no timestamps, and
 class colours from a crc32 of the class name (not Python's salted ``hash``).
 """
@@ -16,9 +17,7 @@ from compare.errors import UserError
 from compare.images import load_rgb
 from compare.paths import display_path
 
-DPI = 80
-#: Boxes drawn per detector and image (highest scores first).
-MAX_BOXES = 10
+DPI = 100
 _PALETTE = ('#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6',
             '#9a6324', '#800000', '#469990', '#000075', '#808000')
 
@@ -32,7 +31,8 @@ def save_png(figure, path):
     """Write ``figure`` to ``path`` (PNG, :data:`DPI`, no metadata); returns ``path``."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     FigureCanvasAgg(figure)
-    figure.savefig(path, dpi=DPI, format='png', metadata={'Software': None})
+    figure.savefig(path, dpi=DPI, format='png', metadata={'Software': None},
+                   bbox_inches='tight')
     return path
 
 
@@ -48,75 +48,150 @@ def read_image(images_dir, image, size):
         return np.full(size + (3,), 200, np.uint8), 'image not readable'
 
 
-def _draw_boxes(axes, boxes, labels, edge=None):
-    """Draw ``(R, 4)`` ``(y_min, x_min, y_max, x_max)`` boxes with text labels."""
-    from matplotlib.patches import Rectangle
-    for (y_min, x_min, y_max, x_max), (text, colour) in zip(boxes, labels, strict=True):
-        axes.add_patch(Rectangle((x_min, y_min), x_max - x_min, y_max - y_min, fill=False,
-                                 edgecolor=edge or colour, linewidth=1.5))
-        axes.text(x_min, y_min, text, fontsize=6, color='white', va='bottom',
-                  bbox={'facecolor': edge or colour, 'alpha': 0.7, 'pad': 1, 'linewidth': 0})
+def detector_colour(index):
+    """A fixed colour per detector position."""
+    return _PALETTE[index % len(_PALETTE)]
 
 
-def detections_figure(pixels, panels, title):
-    """Side-by-side panels of one image.
+def _axes(figure, title, xlabel, ylabel):
+    axes = figure.add_subplot(1, 1, 1)
+    axes.set_title(title, fontsize=10)
+    axes.set_xlabel(xlabel, fontsize=9)
+    axes.set_ylabel(ylabel, fontsize=9)
+    axes.tick_params(labelsize=8)
+    axes.grid(alpha=0.3)
+    return axes
+
+
+def pr_class_figure(name, curves):
+    """PR curves of one class, one line per detector.
 
     Args:
-        pixels: ``(H, W, 3)`` uint8.
-        panels: list of ``(panel title, boxes (R, 4) yxyx, [(text, colour)])``.
-        title: figure title.
+        curves: list of ``(detector, prec, rec, ap)``; ``ap`` VOC area AP.
     """
-    figure = Figure(figsize=(3.2 * len(panels), 3.4))
-    for k, (name, boxes, labels) in enumerate(panels):
-        axes = figure.add_subplot(1, len(panels), k + 1)
-        axes.imshow(pixels)
-        _draw_boxes(axes, boxes, labels)
-        axes.set_title(name, fontsize=7)
-        axes.axis('off')
-    figure.suptitle(title, fontsize=8)
-    return figure
-
-
-def pr_figure(detector, classes, prec, rec):
-    """VOC precision-recall curves of one detector (one line per class with
-    ground truth); None if no class has a curve."""
-    lines = [(name, p, r) for name, p, r in zip(classes, prec, rec, strict=True)
-             if p is not None and r is not None and len(r)]
-    if not lines:
-        return None
-    figure = Figure(figsize=(4.5, 3.4))
-    axes = figure.add_subplot(1, 1, 1)
-    for name, p, r in lines:
-        axes.plot(r, np.nan_to_num(p), label=name, color=class_colour(name), linewidth=1)
+    figure = Figure(figsize=(5.2, 3.8))
+    axes = _axes(figure, 'PR (VOC, IoU 0.5): {}'.format(name), 'recall', 'precision')
+    for k, (detector, prec, rec, ap) in enumerate(curves):
+        style = '-' if k < 6 else '--'
+        axes.plot(np.concatenate([[0], rec]), np.concatenate([[1], np.nan_to_num(prec)]),
+                  style, label='{} (AP {:.3f})'.format(detector, ap),
+                  color=detector_colour(k), linewidth=1.4, drawstyle='steps-post')
     axes.set_xlim(0, 1.01)
     axes.set_ylim(0, 1.01)
-    axes.set_xlabel('recall', fontsize=7)
-    axes.set_ylabel('precision', fontsize=7)
-    axes.set_title('PR (VOC, IoU 0.5): {}'.format(detector), fontsize=8)
-    axes.tick_params(labelsize=6)
-    axes.legend(fontsize=5, loc='lower left', ncol=2)
+    axes.legend(fontsize=7, loc='upper right')
     figure.tight_layout()
     return figure
 
 
 def speed_accuracy_figure(points, metric):
-    """Images per second against mAP.
+    """Milliseconds per image (log axis) against mAP.
 
     Args:
-        points: list of ``(label, images_per_s, map)``.
+        points: list of ``(detector, position, batch_size, ms_per_image, map)``.
         metric: axis name of the mAP (its convention).
     """
-    figure = Figure(figsize=(4.5, 3.4))
+    figure = Figure(figsize=(6.4, 4.0))
+    axes = _axes(figure, 'speed against accuracy', 'ms per image (p50 of total, log scale)',
+                 metric)
+    markers = {}
+    for detector, position, batch, ms, accuracy in points:
+        marker = markers.setdefault(batch, 'osD^vP*X'[len(markers) % 8])
+        axes.scatter([ms], [accuracy], color=detector_colour(position), marker=marker, s=42,
+                     label='{} (batch {})'.format(detector, batch), zorder=3)
+    axes.set_xscale('log')
+    axes.set_ylim(-0.02, 1.02)
+    axes.legend(fontsize=7, loc='center left', bbox_to_anchor=(1.01, 0.5))
+    figure.tight_layout()
+    return figure
+
+
+def sweep_figure(rows, order):
+    """Precision, recall and F1 against the score threshold, one line per detector.
+
+    Args:
+        rows: the sweep table.
+        order: detector names in run order (colours).
+    """
+    figure = Figure(figsize=(10.5, 3.4))
+    for k, metric in enumerate(('precision', 'recall', 'f1')):
+        axes = figure.add_subplot(1, 3, k + 1)
+        for position, name in enumerate(order):
+            mine = rows[rows['detector'] == name]
+            if len(mine):
+                axes.plot(mine['score_thresh'], mine[metric], marker='.', linewidth=1.2,
+                          color=detector_colour(position), label=name,
+                          linestyle='-' if position < 6 else '--')
+        axes.set_title(metric, fontsize=10)
+        axes.set_xlabel('score threshold', fontsize=9)
+        axes.set_xlim(0, 1)
+        axes.set_ylim(-0.02, 1.02)
+        axes.tick_params(labelsize=8)
+        axes.grid(alpha=0.3)
+    axes.legend(fontsize=7, loc='center left', bbox_to_anchor=(1.01, 0.5))
+    figure.tight_layout()
+    return figure
+
+
+def errors_figure(table, kinds):
+    """Stacked horizontal bars: each detector's errors by TIDE type."""
+    figure = Figure(figsize=(7.0, 0.5 + 0.45 * max(len(table), 1)))
     axes = figure.add_subplot(1, 1, 1)
-    for label, speed, accuracy in points:
-        axes.scatter([speed], [accuracy], color=class_colour(label), s=20)
-        axes.annotate(label, (speed, accuracy), fontsize=6, xytext=(3, 3),
-                      textcoords='offset points')
-    axes.set_xlabel('images / s (p50 of total, per batch size)', fontsize=7)
-    axes.set_ylabel(metric, fontsize=7)
-    axes.set_ylim(0, 1.05)
-    axes.set_xlim(left=0)
-    axes.tick_params(labelsize=6)
-    axes.set_title('speed against accuracy', fontsize=8)
+    left = np.zeros(len(table))
+    for k, kind in enumerate(kinds):
+        values = table[kind].to_numpy(float)
+        axes.barh(np.arange(len(table)), values, left=left, color=_PALETTE[k], label=kind)
+        left += values
+    axes.set_yticks(np.arange(len(table)))
+    axes.set_yticklabels(list(table['detector']), fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xlabel('count at the operating point', fontsize=9)
+    axes.tick_params(labelsize=8)
+    axes.legend(fontsize=7, ncol=len(kinds), loc='lower center', bbox_to_anchor=(0.5, 1.0))
+    figure.tight_layout()
+    return figure
+
+
+def confusion_figure(matrix, detector):
+    """A confusion matrix (DataFrame, truth rows x predicted columns) as a heat map."""
+    n = len(matrix)
+    side = 1.6 + 0.45 * n
+    figure = Figure(figsize=(side + 0.8, side))
+    axes = figure.add_subplot(1, 1, 1)
+    values = matrix.to_numpy(float)
+    axes.imshow(values, cmap='Blues')
+    for i in range(n):
+        for j in range(n):
+            axes.text(j, i, '{:d}'.format(int(values[i, j])), ha='center', va='center',
+                      fontsize=8, color='white' if values[i, j] > values.max() / 2 else 'black')
+    axes.set_xticks(range(n))
+    axes.set_xticklabels(list(matrix.columns), rotation=45, ha='right', fontsize=8)
+    axes.set_yticks(range(n))
+    axes.set_yticklabels(list(matrix.index), fontsize=8)
+    axes.set_xlabel('predicted', fontsize=9)
+    axes.set_ylabel('ground truth', fontsize=9)
+    axes.set_title('confusion: {}'.format(detector), fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+def grid_figure(table):
+    """The decode grid: detections per image and mAP against the NMS IoU
+    threshold, one line per (detector, score threshold)."""
+    figure = Figure(figsize=(10.0, 3.6))
+    for k, (metric, label) in enumerate((('detections_per_image', 'detections per image'),
+                                         ('map_voc07', 'mAP (VOC07)'))):
+        axes = figure.add_subplot(1, 2, k + 1)
+        for position, ((detector, score), rows) in enumerate(
+                table.groupby(['detector', 'score_thresh'], sort=True)):
+            axes.plot(rows['nms_thresh'], rows[metric], marker='o', linewidth=1.2,
+                      color=detector_colour(position),
+                      label='{}, score >= {:g}'.format(detector, score))
+        axes.set_xlabel('NMS IoU threshold', fontsize=9)
+        axes.set_title(label, fontsize=10)
+        axes.tick_params(labelsize=8)
+        axes.grid(alpha=0.3)
+        if metric == 'detections_per_image':
+            axes.set_yscale('log')
+    axes.legend(fontsize=7, loc='center left', bbox_to_anchor=(1.01, 0.5))
     figure.tight_layout()
     return figure

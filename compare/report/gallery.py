@@ -1,87 +1,156 @@
 """Which figures the report has, drawn and saved under ``<run dir>/figures/``.
 
-- ``detections_NNN.png``: the first :data:`MAX_IMAGES` images (sorted by
-  name), one panel for the ground truth (if annotated) and one per detector,
-  each showing its :data:`~compare.report.figures.MAX_BOXES` highest-scoring
-  boxes.
-- ``pr_<detector>.png``: ChainerCV's VOC PR curves, one line per class.
-- ``speed_accuracy.png``: images/s (each batch size) against VOC area mAP.
+:class:`Gallery` maps a kind to ``[(caption, path)]``:
+
+- ``overlays``: ``det_<NNN>_<detector>.jpg``, the first :data:`MAX_IMAGES`
+  images (worst first when annotated: most errors over all detectors, then by
+  name), one panel per detector (:data:`MAX_BOXES` highest scores at or above
+  the operating point; variants such as ``.common_nms`` left out), ground
+  truth drawn (:mod:`compare.report.overlays`);
+- ``disagreement``: ``dis_<NNN>_<a>_<b>.jpg``, per pair of the first detector
+  with each other (variants left out), only the boxes one of the two has and
+  the other lacks at the operating point, on the first :data:`MAX_DISAGREEMENT`
+  images drawn where there are any;
+- ``pr``: ``pr_<class>.png``, one per annotated class, every detector with
+  its VOC area AP in the legend;
+- ``speed_accuracy``: ms per image (log) against VOC07 mAP;
+- ``sweep``, ``errors``, ``confusion`` (``confusion_<detector>.png``),
+  ``grid``: see :mod:`compare.report.figures`.
 """
 import dataclasses
 import os
 
-from compare import rundir
-from compare.report.figures import (
-    MAX_BOXES,
-    class_colour,
-    detections_figure,
-    pr_figure,
-    read_image,
-    save_png,
-    speed_accuracy_figure,
-)
-from compare.score.classes import canonical
+import numpy as np
 
-#: Images drawn (the first ones by name).
+from compare import rundir
+from compare.report import figures, overlays
+from compare.score.diagnosis import confusion_matrix
+from compare.score.matching import ERRORS
+
+#: Images drawn.
 MAX_IMAGES = 12
-SPEED_METRIC = 'map_voc'
+#: Boxes drawn per panel (highest scores first).
+MAX_BOXES = 20
+#: Images with a disagreement view, per pair of detectors.
+MAX_DISAGREEMENT = 2
+VARIANT_MARK = '.'
 
 
 @dataclasses.dataclass
 class Gallery:
-    """Relative paths (under the run dir) of the figures, and notes about them."""
-    detections: list = dataclasses.field(default_factory=list)   # [(image, path)]
-    pr: list = dataclasses.field(default_factory=list)           # [(detector, path)]
-    speed_accuracy: object = None
+    """Relative paths (under the run dir) of the figures, by kind, and notes."""
+    figures: dict = dataclasses.field(default_factory=dict)
     notes: list = dataclasses.field(default_factory=list)
 
-
-def _truth_panel(truth):
-    labels = [('{}{}'.format(name, ' (difficult)' if hard else ''), class_colour(canonical(name)))
-              for name, hard in zip(truth.names, truth.difficult, strict=True)]
-    return ('ground truth ({} boxes)'.format(len(truth.names)), truth.boxes, labels)
+    def add(self, kind, caption, path):
+        self.figures.setdefault(kind, []).append((caption, path))
 
 
-def _detector_panel(rows, detector):
-    top = rows[rows['rank'] <= MAX_BOXES]
-    boxes = top[['y_min', 'x_min', 'y_max', 'x_max']].to_numpy(float)
-    labels = [('{} {:.2f}'.format(name, score), class_colour(cls))
-              for name, score, cls in zip(top['name'], top['score'], top['class'], strict=True)]
-    return ('{} (top {} of {})'.format(detector, len(top), len(rows)), boxes, labels)
+def _slug(text):
+    return ''.join(c if c.isalnum() or c in '-_' else '_' for c in str(text))
 
 
-def draw_detections(scored, gallery):
-    run = scored.run
-    images = sorted(set(run.images['image']))
+def _drawn_detectors(run):
+    return [n for n in run.run_order() if n in set(run.ok_detectors()) and VARIANT_MARK not in n]
+
+
+def _images(scored):
+    images = sorted(set(scored.run.images['image']))
+    per_image = scored.tables.get('diagnosis_per_image')
+    if per_image is not None and not per_image.empty:
+        errors = per_image.groupby('image')['errors'].sum().to_dict()
+        images.sort(key=lambda image: (-errors.get(image, 0), image))
+    return images
+
+
+def _colour(row, annotated):
+    if not annotated:
+        return figures.class_colour(row['class'])
+    verdict = row.get('gt_match', '')
+    return overlays.TP if verdict == 'tp' else overlays.FP if verdict == 'fp' else overlays.OTHER
+
+
+def draw_overlays(scored, gallery):
+    run, thresh = scored.run, scored.score_thresh
+    images = _images(scored)
     if len(images) > MAX_IMAGES:
-        gallery.notes.append('detections drawn for the first {} of {} images'.format(
-            MAX_IMAGES, len(images)))
+        gallery.notes.append('detections drawn for {} of {} images'.format(MAX_IMAGES,
+                                                                         len(images)))
     sizes = run.sizes()
-    by_key = dict(tuple(run.detections.groupby(['detector', 'image'], sort=True)))
-    empty = run.detections.iloc[:0]
+    kept = run.detections[run.detections['score'] >= thresh]
+    by_key = dict(tuple(kept.groupby(['detector', 'image'], sort=True)))
     for number, image in enumerate(images[:MAX_IMAGES]):
-        pixels, note = read_image(scored.images_dir, image, sizes[image])
+        pixels, note = figures.read_image(scored.images_dir, image, sizes[image])
         if note:
             gallery.notes.append('{}: {} (boxes drawn on a grey canvas)'.format(image, note))
-        panels = [_truth_panel(scored.truths[image])] if image in scored.truths else []
-        panels += [_detector_panel(by_key.get((detector, image), empty), detector)
-                   for detector in run.ok_detectors()]
-        path = rundir.figure('detections_{:03d}.png'.format(number))
-        figure = detections_figure(pixels, panels, image + (' [{}]'.format(note) if note
-                                                            else ''))
-        save_png(figure, os.path.join(run.run_dir, path))
-        gallery.detections.append((image, path))
+        truth = scored.truths.get(image)
+        truth_boxes = truth.boxes if truth is not None else np.zeros((0, 4))
+        for detector in _drawn_detectors(run):
+            rows = by_key.get((detector, image), kept.iloc[:0])
+            top = rows[rows['rank'] <= rows['rank'].min() + MAX_BOXES - 1] if len(rows) else rows
+            top = top.sort_values('rank').head(MAX_BOXES)
+            labels = [('{} {:.2f}'.format(r['name'], r['score']), _colour(r, truth is not None))
+                      for _, r in top.iterrows()]
+            title = '{} | {} ({} of {} boxes)'.format(image, detector, len(top), len(rows))
+            path = rundir.figure('det_{:03d}_{}.jpg'.format(number, _slug(detector)))
+            overlays.save_jpeg(overlays.panel(pixels, truth_boxes,
+                                              top[['y_min', 'x_min', 'y_max', 'x_max']]
+                                              .to_numpy(float), labels, title),
+                               os.path.join(run.run_dir, path))
+            gallery.add('overlays', '{}: {}'.format(image, detector), path)
+        if number < MAX_DISAGREEMENT:
+            _draw_disagreement(scored, gallery, number, image, pixels, truth_boxes)
+
+
+def _draw_disagreement(scored, gallery, number, image, pixels, truth_boxes):
+    run, pairs = scored.run, scored.tables['agreement_pairs']
+    names = _drawn_detectors(run)
+    if len(names) < 2 or pairs.empty:
+        return
+    kept = run.detections[run.detections['score'] >= scored.score_thresh]
+    first = names[0]
+    for other in names[1:]:
+        a, b = sorted((first, other))
+        mine = pairs[(pairs['detector_a'] == a) & (pairs['detector_b'] == b) &
+                     (pairs['image'] == image) & (pairs['status'] != 'matched')]
+        if mine.empty:
+            continue
+        boxes, labels = [], []
+        for status, detector, rank_column, colour in (('only_a', a, 'rank_a', '#f58231'),
+                                                      ('only_b', b, 'rank_b', '#4363d8')):
+            ranks = set(mine.loc[mine['status'] == status, rank_column].astype(int))
+            rows = kept[(kept['detector'] == detector) & (kept['image'] == image) &
+                        kept['rank'].isin(ranks)].head(MAX_BOXES)
+            boxes += rows[['y_min', 'x_min', 'y_max', 'x_max']].to_numpy(float).tolist()
+            labels += [('{} {:.2f}'.format(r['name'], r['score']), colour)
+                       for _, r in rows.iterrows()]
+        title = '{}: where they disagree\norange: only {}; blue: only {}'.format(image, a, b)
+        path = rundir.figure('dis_{:03d}_{}_{}.jpg'.format(number, _slug(a), _slug(b)))
+        overlays.save_jpeg(overlays.panel(pixels, truth_boxes, np.array(boxes).reshape(-1, 4),
+                                          labels, title), os.path.join(run.run_dir, path))
+        gallery.add('disagreement', '{}: {} vs {}'.format(image, a, b), path)
+
+
+def _save(scored, figure, name):
+    path = rundir.figure(name)
+    figures.save_png(figure, os.path.join(scored.run.run_dir, path))
+    return path
 
 
 def draw_pr(scored, gallery):
-    for detector, (classes, prec, rec) in sorted(scored.curves.items()):
-        figure = pr_figure(detector, classes, prec, rec)
-        if figure is None:
-            gallery.notes.append('{}: no PR curve (no class with ground truth)'.format(detector))
-            continue
-        path = rundir.figure('pr_{}.png'.format(detector))
-        save_png(figure, os.path.join(scored.run.run_dir, path))
-        gallery.pr.append((detector, path))
+    per_class = scored.tables['map_per_class'].set_index(['detector', 'class'])
+    order = scored.run.run_order()
+    by_class = {}
+    for detector in [d for d in order if d in scored.curves]:
+        classes, prec, rec = scored.curves[detector]
+        for name, p, r in zip(classes, prec, rec, strict=True):
+            if p is not None and r is not None and len(r):
+                ap = float(per_class.loc[(detector, name), 'ap_voc'])
+                by_class.setdefault(name, []).append((detector, p, r, ap))
+    for name in sorted(by_class):
+        path = _save(scored, figures.pr_class_figure(name, by_class[name]),
+                     'pr_{}.png'.format(_slug(name)))
+        gallery.add('pr', 'PR: {}'.format(name), path)
 
 
 def draw_speed_accuracy(scored, gallery):
@@ -89,23 +158,53 @@ def draw_speed_accuracy(scored, gallery):
     if summary is None or summary.empty or speed.empty:
         gallery.notes.append('no speed-against-accuracy chart: needs both timings and mAP')
         return
-    accuracy = dict(zip(summary['detector'], summary[SPEED_METRIC], strict=True))
-    points = [('{} b{}'.format(row.detector, row.batch_size), row.images_per_s,
-               accuracy[row.detector]) for row in speed.itertuples()
-              if row.detector in accuracy]
-    if not points:
-        gallery.notes.append('no speed-against-accuracy chart: no detector has both')
+    accuracy = dict(zip(summary['detector'], summary['map_voc07'], strict=True))
+    order = scored.run.run_order()
+    points = [(row.detector, order.index(row.detector), row.batch_size,
+               row.total_p50_ms_per_image, accuracy[row.detector])
+              for row in speed.itertuples() if row.detector in accuracy
+              and row.total_p50_ms_per_image > 0]
+    if points:
+        path = _save(scored, figures.speed_accuracy_figure(points, 'mAP (VOC07 11-point)'),
+                     'speed_accuracy.png')
+        gallery.add('speed_accuracy', 'speed against accuracy', path)
+
+
+def draw_diagnosis(scored, gallery):
+    tables, order = scored.tables, scored.run.run_order()
+    diagnosis = tables['diagnosis']
+    if diagnosis.empty:
         return
-    path = rundir.figure('speed_accuracy.png')
-    save_png(speed_accuracy_figure(points, 'mAP (VOC area, ChainerCV, +1 px)'),
-             os.path.join(scored.run.run_dir, path))
-    gallery.speed_accuracy = path
+    ordered = diagnosis.set_index('detector').loc[[d for d in order
+                                                   if d in set(diagnosis['detector'])]]
+    path = _save(scored, figures.errors_figure(ordered.reset_index(), ERRORS + ('missed',)),
+                 'errors.png')
+    gallery.add('errors', 'errors by TIDE type', path)
+    path = _save(scored, figures.sweep_figure(tables['sweep'], order), 'sweep.png')
+    gallery.add('sweep', 'precision, recall, F1 against the score threshold', path)
+    cells = tables['confusion'].to_dict('records')
+    for detector in order:
+        if detector in set(tables['confusion']['detector']):
+            path = _save(scored, figures.confusion_figure(confusion_matrix(cells, detector),
+                                                          detector),
+                         'confusion_{}.png'.format(_slug(detector)))
+            gallery.add('confusion', 'confusion: {}'.format(detector), path)
+
+
+def draw_grid(scored, gallery):
+    if 'decode_grid' in scored.tables:
+        path = _save(scored, figures.grid_figure(scored.tables['decode_grid']), 'grid.png')
+        gallery.add('grid', 'NMS and score thresholds', path)
 
 
 def draw_all(scored):
     """Draw and save every figure; returns a :class:`Gallery`."""
+    rundir.clear_figures(scored.run.run_dir)
     gallery = Gallery()
-    draw_detections(scored, gallery)
-    draw_pr(scored, gallery)
+    draw_overlays(scored, gallery)
+    if 'map_summary' in scored.tables:
+        draw_pr(scored, gallery)
+        draw_diagnosis(scored, gallery)
     draw_speed_accuracy(scored, gallery)
+    draw_grid(scored, gallery)
     return gallery

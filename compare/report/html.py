@@ -1,53 +1,92 @@
-"""report.html: one self-contained page (figures embedded as base64 PNG).
+"""report.html: the sections of :mod:`compare.report.sections` as one
+self-contained page (figures embedded as base64, no request leaves it).
 
-The same tables and texts as summary.md, plus every figure of the gallery.
-Tables go through ``DataFrame.to_html`` (escaped) with the fixed float format
-of :mod:`reporting.tables`; the page has no date of its own, so re-scoring a
-run gives the same bytes.
+Tables are written here (escaped): numeric columns right-aligned, text
+columns left-aligned, each table in a box that scrolls sideways when wider
+than the page. Pictures of detections are shown side by side at 360 px and
+enlarge on click (a few lines of inline script). The page has no date of its
+own, so re-scoring a run gives the same bytes.
 """
 import base64
 import html
 import os
 import re
 
-from compare.report.markdown import (
-    DECODING_NOTE,
-    MAP_CONVENTIONS,
-    MATCHING_RULE,
-    SPEED_NOTE,
-    SPEED_SHOWN,
-    banners,
-    detectors_frame,
-    provenance_rows,
-)
+import pandas as pd
+
+from compare.report.sections import banners, sections
 from reporting.tables import FLOAT_FORMAT
 
 STYLE = """
-body { font-family: sans-serif; margin: 1.5em; max-width: 1400px; }
-table { border-collapse: collapse; font-size: 12px; margin-bottom: 1em; }
-th, td { border: 1px solid #bbb; padding: 2px 6px; text-align: right; }
+body { font-family: sans-serif; margin: 1.5em; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; }
+.scroll { overflow: auto; max-width: 100%; max-height: 36em; margin-bottom: 1em; }
+table { border-collapse: collapse; font-size: 12px; }
+th, td { border: 1px solid #bbb; padding: 2px 6px; text-align: left; vertical-align: top;
+         white-space: nowrap; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #eee; }
+.caption { font-size: 13px; margin: 0.6em 0 0.2em; }
 .banner { background: #c00; color: #fff; font-weight: bold; padding: 0.6em; margin: 0.3em 0; }
-.note { color: #555; font-size: 13px; }
-img { max-width: 100%; border: 1px solid #ddd; margin: 0.3em 0; }
+.note { color: #333; font-size: 13px; max-width: 70em; overflow-wrap: anywhere; }
+.headline li { font-family: monospace; font-size: 13px; margin: 0.2em 0;
+               overflow-wrap: anywhere; }
+.chart { display: flex; flex-wrap: wrap; gap: 8px; }
+.chart figure { margin: 0; max-width: 100%; }
+.chart img { max-width: 100%; border: 1px solid #ddd; }
+.gallery { display: flex; flex-wrap: wrap; gap: 8px; }
+.gallery figure { width: 360px; margin: 0; }
+.gallery img { width: 100%; border: 1px solid #ddd; cursor: zoom-in; }
+figcaption { font-size: 12px; overflow-wrap: anywhere; }
+#zoom { display: none; position: fixed; inset: 0; background: rgba(0,0,0,0.85);
+        align-items: center; justify-content: center; cursor: zoom-out; z-index: 10; }
+#zoom img { width: min(96vw, 960px); max-height: 96vh; object-fit: contain; }
+nav { font-size: 13px; }
+"""
+
+SCRIPT = """
+<div id="zoom" onclick="this.style.display='none'"><img alt="enlarged"></div>
+<script>
+document.querySelectorAll('.gallery img').forEach(function (img) {
+  img.addEventListener('click', function () {
+    var zoom = document.getElementById('zoom');
+    zoom.querySelector('img').src = img.src;
+    zoom.style.display = 'flex';
+  });
+});
+</script>
 """
 
 
-def table_html(frame, columns=None):
-    """An escaped HTML table, floats in the report's fixed format."""
+def _cell(value):
+    if isinstance(value, float):
+        return '' if value != value else FLOAT_FORMAT % value
+    return html.escape(str(value))
+
+
+def table_html(frame):
+    """An escaped HTML table in a sideways-scrolling box; numbers right-aligned."""
     if frame is None or frame.empty:
         return '<p class="note">(none)</p>'
-    shown = frame[[c for c in columns if c in frame.columns]] if columns else frame
-    return shown.to_html(index=False, float_format=lambda v: FLOAT_FORMAT % v, na_rep='',
-                         border=0)
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not
+               pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns]
+    head = ''.join('<th>{}</th>'.format(html.escape(str(c))) for c in frame.columns)
+    rows = []
+    for values in frame.itertuples(index=False, name=None):
+        rows.append('<tr>{}</tr>'.format(''.join(
+            '<td class="num">{}</td>'.format(_cell(v)) if num else '<td>{}</td>'.format(_cell(v))
+            for v, num in zip(values, numeric, strict=True))))
+    return '<div class="scroll"><table><thead><tr>{}</tr></thead><tbody>{}</tbody></table></div>' \
+        .format(head, ''.join(rows))
 
 
 def image_html(run_dir, path, alt):
-    """``<img>`` with the PNG at ``run_dir/path`` embedded as base64."""
+    """``<img>`` with the file at ``run_dir/path`` embedded as base64."""
     with open(os.path.join(run_dir, path), 'rb') as f:
         data = base64.b64encode(f.read()).decode('ascii')
-    return '<img alt="{}" title="{}" src="data:image/png;base64,{}">'.format(
-        html.escape(alt), html.escape(path), data)
+    kind = 'jpeg' if path.endswith('.jpg') else 'png'
+    return '<img alt="{}" title="{}" src="data:image/{};base64,{}">'.format(
+        html.escape(alt), html.escape(path), kind, data)
 
 
 def inline_markdown(text):
@@ -58,49 +97,48 @@ def inline_markdown(text):
     return re.sub(r'\*\*([^*]+)\*\*', r'<b>\1</b>', escaped)
 
 
-def _section(title, body, text=None):
-    parts = ['<h2>{}</h2>'.format(html.escape(title))]
-    if text:
-        parts.append('<p class="note">{}</p>'.format(inline_markdown(text)))
-    return parts + [body]
+def _anchor(section):
+    return section.anchor or re.sub(r'[^a-z0-9]+', '-', section.title.lower()).strip('-')
 
 
-def _figures(scored, gallery):
-    run_dir = scored.run.run_dir
-    parts = _section('Detections', ''.join(image_html(run_dir, path, image)
-                                           for image, path in gallery.detections))
-    parts += _section('Precision-recall (VOC)', ''.join(image_html(run_dir, path, name)
-                                                        for name, path in gallery.pr))
-    if gallery.speed_accuracy:
-        parts += _section('Speed against accuracy',
-                          image_html(run_dir, gallery.speed_accuracy, 'speed vs accuracy'))
-    notes = ''.join('<li>{}</li>'.format(html.escape(n)) for n in gallery.notes)
-    return parts + ['<ul class="note">{}</ul>'.format(notes)]
+def _figures(run_dir, section):
+    if not section.figures:
+        return []
+    gallery = section.title == 'Detections drawn' or any(
+        path.endswith('.jpg') for _, path in section.figures)
+    items = ['<figure>{}<figcaption>{}</figcaption></figure>'.format(
+        image_html(run_dir, path, caption), html.escape(caption))
+        for caption, path in section.figures]
+    return ['<div class="{}">{}</div>'.format('gallery' if gallery else 'chart', ''.join(items))]
+
+
+def _section(run_dir, section):
+    parts = ['<h2 id="{}">{}</h2>'.format(_anchor(section), html.escape(section.title))]
+    parts += ['<p class="note">{}</p>'.format(inline_markdown(n)) for n in section.notes]
+    if section.lines:
+        parts.append('<ul class="headline">{}</ul>'.format(''.join(
+            '<li>{}</li>'.format(html.escape(line)) for line in section.lines)))
+    for caption, frame in section.tables:
+        if caption:
+            parts.append('<p class="caption">{}</p>'.format(inline_markdown(caption)))
+        parts.append(table_html(frame))
+    return parts + _figures(run_dir, section)
 
 
 def report_html(scored, gallery):
     """The text of report.html."""
-    run, tables = scored.run, scored.tables
+    run = scored.run
     title = 'Detector comparison: {}'.format(run.run_dir.rstrip('/').split('/')[-1])
-    parts = ['<!DOCTYPE html>', '<html><head><meta charset="utf-8">',
+    found = sections(scored, gallery)
+    parts = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
              '<title>{}</title><style>{}</style></head><body>'.format(html.escape(title), STYLE),
              '<h1>{}</h1>'.format(html.escape(title))]
-    parts += ['<div class="banner">{}</div>'.format(html.escape(b)) for b in banners(run)]
-    parts += _section('What ran', table_html(detectors_frame(run)), DECODING_NOTE)
-    parts += _section('Agreement between detectors', table_html(tables['agreement_summary']),
-                      MATCHING_RULE)
-    parts += _section('Speed (seconds per image)', table_html(tables['speed'], SPEED_SHOWN),
-                      SPEED_NOTE)
-    if 'map_summary' in tables:
-        parts += _section('Accuracy (mAP)', table_html(tables['map_summary']), MAP_CONVENTIONS)
-        if 'map_conventions' in tables:
-            parts += _section('Conventions of these numbers',
-                              table_html(tables['map_conventions']))
-        parts += _section('AP per class', table_html(tables['map_per_class']))
-    parts += _figures(scored, gallery)
-    parts += _section('Agreement per class', table_html(tables['agreement_per_class']))
-    parts += _section('Warnings', table_html(tables['score_warnings']))
-    parts += _section('Provenance (meta.json)', '<table>{}</table>'.format(''.join(
-        '<tr><th>{}</th><td>{}</td></tr>'.format(html.escape(k), html.escape(v))
-        for k, v in provenance_rows(run).items())))
-    return '\n'.join(parts + ['</body></html>']) + '\n'
+    parts += ['<div class="banner">{}</div>'.format('<br>'.join(html.escape(line)
+                                                                for line in banner))
+              for banner in banners(run)]
+    parts.append('<nav>{}</nav>'.format(' · '.join(
+        '<a href="#{}">{}</a>'.format(_anchor(s), html.escape(s.title)) for s in found)))
+    for section in found:
+        parts += _section(run.run_dir, section)
+    return '\n'.join(parts + [SCRIPT, '</body></html>']) + '\n'

@@ -10,7 +10,14 @@ and computes, one module each:
   :mod:`~compare.score.attach` (matching it to the run's images, clipping);
 - :mod:`~compare.score.evaluators`: ChainerCV's VOC and pycocotools' COCO
   evaluators, called on our format; :mod:`~compare.score.ap`: the AP tables;
-- :mod:`~compare.score.speed`: percentiles of the benchmark;
+- :mod:`~compare.score.matching`: each detection against the ground truth
+  (VOC rule, TIDE error types); :mod:`~compare.score.diagnosis`: counts at
+  the operating point, the threshold sweep, the confusion matrix;
+- :mod:`~compare.score.redecode`: the Chainer SSDs re-decoded from kept
+  network outputs, and the NMS x score threshold grid;
+- :mod:`~compare.score.speed`: percentiles of the benchmark, and how far to
+  trust them;
+- :mod:`~compare.score.headline`: one line per detector;
 - :mod:`~compare.score.scorer`: all of it, then :mod:`compare.report`.
 """
 from compare.score.scorer import score_run  # noqa: F401

@@ -17,8 +17,13 @@ from compare.score.evaluators import build_eval_set, coco_ap, voc_ap, voc_prec_r
 
 PER_CLASS_COLUMNS = ('detector', 'class', 'predictable', 'gt', 'gt_difficult', 'detections',
                      'ap_voc07', 'ap_voc', 'ap_coco', 'ap50_coco')
-SUMMARY_COLUMNS = ('detector', 'images', 'classes_evaluated', 'classes_excluded',
-                   'detections_dropped', 'map_voc07', 'map_voc', 'map_coco', 'ap50_coco')
+SUMMARY_COLUMNS = ('detector', 'images', 'images_unannotated', 'classes_evaluated',
+                   'classes_excluded', 'detections_dropped', 'map_voc07', 'map_voc', 'map_coco',
+                   'ap50_coco')
+#: ``COCOeval.stats`` in order: the full COCO summary.
+COCO_STATS = ('AP', 'AP50', 'AP75', 'AP_small', 'AP_medium', 'AP_large', 'AR1', 'AR10',
+              'AR100', 'AR_small', 'AR_medium', 'AR_large')
+COCO_COLUMNS = ('detector', 'images') + COCO_STATS
 
 
 def gt_counts(truths, images):
@@ -32,8 +37,15 @@ def gt_counts(truths, images):
     return found
 
 
+def classes_of(truths, vocabulary):
+    """Sorted canonical classes of an annotation: its vocabulary and every
+    class its boxes name."""
+    return sorted(canonical_set(vocabulary) |
+                  {canonical(n) for t in truths.values() for n in t.names})
+
+
 def score_detector(run, detector, truths, annotation_classes, convention=CONVENTIONS[DEFAULT]):
-    """``(per-class rows, summary row, (classes, prec, rec))`` for one detector.
+    """``(per-class rows, summary row, (classes, prec, rec), COCO stats)`` for one detector.
 
     Args:
         run: :class:`compare.score.inputs.Run`.
@@ -60,13 +72,14 @@ def score_detector(run, detector, truths, annotation_classes, convention=CONVENT
                           int(det_counts.get(name, 0))] + [float(v) for v in values])
     excluded = [name for name in annotation_classes
                 if name not in predictable and sum(counts.get(name, (0, 0))) > 0]
-    summary = [detector, len(mine), len(classes), ' '.join(excluded) or '-', data.dropped,
-               map07, map_voc, float(stats[0]), float(stats[1])]
-    return per_class, summary, (tuple(classes),) + voc_prec_rec(data, convention)
+    summary = [detector, len(mine), len(processed - set(truths)), len(classes),
+               ' '.join(excluded) or '-', data.dropped, map07, map_voc, float(stats[0]),
+               float(stats[1])]
+    return per_class, summary, (tuple(classes),) + voc_prec_rec(data, convention), stats
 
 
 def map_tables(run, truths, vocabulary, convention=CONVENTIONS[DEFAULT]):
-    """``(per_class, summary, curves)`` for every detector that ran.
+    """``(per_class, summary, curves, coco)`` for every detector that ran.
 
     Args:
         vocabulary: the annotation's class names (any spelling).
@@ -74,16 +87,19 @@ def map_tables(run, truths, vocabulary, convention=CONVENTIONS[DEFAULT]):
             VOC metrics (the ground truth was read under it already).
 
     Returns:
-        two DataFrames (:data:`PER_CLASS_COLUMNS`, :data:`SUMMARY_COLUMNS`)
-        and ``{detector: (classes, prec, rec)}`` for PR curves.
+        two DataFrames (:data:`PER_CLASS_COLUMNS`, :data:`SUMMARY_COLUMNS`),
+        ``{detector: (classes, prec, rec)}`` for PR curves, and the full COCO
+        summary (:data:`COCO_COLUMNS`; -1 where COCOeval finds no ground truth,
+        as pycocotools prints it).
     """
-    annotation_classes = sorted(canonical_set(vocabulary) |
-                                {canonical(n) for t in truths.values() for n in t.names})
-    per_class, summary, curves = [], [], {}
+    annotation_classes = classes_of(truths, vocabulary)
+    per_class, summary, curves, coco = [], [], {}, []
     for detector in run.ok_detectors():
-        rows, row, curves[detector] = score_detector(run, detector, truths,
-                                                     annotation_classes, convention)
+        rows, row, curves[detector], stats = score_detector(run, detector, truths,
+                                                            annotation_classes, convention)
         per_class += rows
         summary.append(row)
+        coco.append([detector, row[1]] + [float(v) for v in stats])
     return (pd.DataFrame(per_class, columns=list(PER_CLASS_COLUMNS)),
-            pd.DataFrame(summary, columns=list(SUMMARY_COLUMNS)), curves)
+            pd.DataFrame(summary, columns=list(SUMMARY_COLUMNS)), curves,
+            pd.DataFrame(coco, columns=list(COCO_COLUMNS)))

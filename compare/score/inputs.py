@@ -35,6 +35,7 @@ class Run:
         timings: :class:`compare.rundir.Timing` rows (``[]`` without a benchmark).
         skipped: ``raw/skipped.csv`` as a table (image, reason).
         warnings: messages for the summary.
+        benchmarks: :class:`compare.rundir.Benchmark` rows.
     """
     run_dir: str
     meta: rundir.RunMeta
@@ -44,6 +45,14 @@ class Run:
     timings: list
     skipped: pd.DataFrame
     warnings: list
+    benchmarks: list = dataclasses.field(default_factory=list)
+
+    def run_order(self):
+        """Detector names in the order of the run (meta.json), then the
+        others (raw files meta.json does not list) by name."""
+        listed = [entry.name for entry in self.meta.detectors]
+        return [n for n in listed if n in self.detectors] + [
+            n for n in self.detectors if n not in listed]
 
     def ok_detectors(self):
         """Names of detectors with outputs in raw/ and status ok."""
@@ -65,11 +74,18 @@ class Run:
         return {row.image: (int(row.height), int(row.width)) for row in first.itertuples()}
 
 
-def _detection_rows(detector, record):
-    """Rows of one record, rank 1 = highest score (ties keep the file's order)."""
-    found = record.detections
+def detection_frame(rows):
+    """The detections table from rows of :data:`DETECTION_COLUMNS`, sorted."""
+    frame = pd.DataFrame(rows, columns=list(DETECTION_COLUMNS))
+    frame = frame.sort_values(['detector', 'image', 'rank'], kind='mergesort')
+    return frame.reset_index(drop=True)
+
+
+def detection_rows(detector, image, found):
+    """Rows of one image's :class:`compare.detections.Detections`, rank 1 =
+    highest score (ties keep the given order)."""
     order = sorted(range(len(found)), key=lambda i: -float(found.scores[i]))
-    return [[detector, record.image, rank] + [float(v) for v in found.boxes[i]] +
+    return [[detector, image, rank] + [float(v) for v in found.boxes[i]] +
             [int(found.labels[i]), found.names[i], canonical(found.names[i]),
              float(found.scores[i])] for rank, i in enumerate(order, 1)]
 
@@ -82,12 +98,10 @@ def read_run(run_dir):
         for record in records:
             image_rows.append([name, record.image, record.height, record.width] +
                               [record.times[stage] for stage in STAGES])
-            det_rows += _detection_rows(name, record)
-    detections = pd.DataFrame(det_rows, columns=list(DETECTION_COLUMNS))
-    detections = detections.sort_values(['detector', 'image', 'rank'], kind='mergesort')
+            det_rows += detection_rows(name, record.image, record.detections)
     images = pd.DataFrame(image_rows, columns=list(IMAGE_COLUMNS))
     images = images.sort_values(['detector', 'image'], kind='mergesort')
-    return Run(run_dir, folder.meta, folder.entries, detections.reset_index(drop=True),
+    return Run(run_dir, folder.meta, folder.entries, detection_frame(det_rows),
                images.reset_index(drop=True), folder.timings or [],
                pd.DataFrame(folder.skipped, columns=list(rundir.SKIPPED_COLUMNS)),
-               folder.warnings)
+               folder.warnings, folder.benchmarks)

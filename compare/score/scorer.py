@@ -5,14 +5,22 @@ so it can be re-run; every table is written through
 :func:`compare.rundir.write_score_table` (sorted, fixed float format) so a
 rerun diffs cleanly. The tables:
 
-- ``detections``: one row per detection (:mod:`compare.score.inputs`);
+- ``detections``: one row per detection (:mod:`compare.score.inputs`), with
+  its verdict against the ground truth (:mod:`compare.score.matching`);
 - ``agreement_summary`` / ``agreement_per_class`` / ``agreement_per_image`` /
-  ``agreement_pairs``: every pair of detectors (:mod:`compare.score.agreement`);
+  ``agreement_pairs``: every pair of detectors at the operating point
+  (:mod:`compare.score.agreement`);
 - ``speed``: percentiles of raw/timings.csv (:mod:`compare.score.speed`);
-- ``map_summary`` / ``map_per_class``: when annotations are given or found
-  (:mod:`compare.score.ap`), under the box convention of ``--box-convention``
-  (:mod:`compare.score.conventions`), which ``map_conventions`` states per
-  metric;
+- ``map_summary`` / ``map_per_class`` / ``coco_summary``: when annotations are
+  given or found (:mod:`compare.score.ap`), over every detection kept, under
+  the box convention of ``--box-convention`` (:mod:`compare.score.conventions`),
+  which ``map_conventions`` states per metric;
+- ``diagnosis`` / ``diagnosis_per_image`` / ``sweep`` / ``confusion``: counts
+  at the operating point and over a range of thresholds
+  (:mod:`compare.score.diagnosis`);
+- ``decode_grid``: the Chainer SSDs re-decoded from kept network outputs
+  (:mod:`compare.score.redecode`);
+- ``headline``: one line per detector (:mod:`compare.score.headline`);
 - ``classes``: each detector's (and the annotation's) spelling per canonical
   class (:mod:`compare.score.classes`);
 - ``score_warnings``: everything skipped, clipped or assumed.
@@ -30,15 +38,23 @@ import os
 import pandas as pd
 
 from compare import report, rundir
+from compare.errors import UserError
 from compare.paths import display_path
-from compare.score import conventions
+from compare.score import conventions, diagnosis, headline, redecode
 from compare.score.agreement import PAIR_COLUMNS, SUMMARY_COLUMNS, counts, pair_summary
-from compare.score.ap import map_tables
+from compare.score.ap import classes_of, map_tables
 from compare.score.attach import attach
 from compare.score.classes import mapping_table
 from compare.score.ground_truth import annotation_format, find_annotations, load_annotations
 from compare.score.inputs import read_run
+from compare.score.matching import match_table
 from compare.score.speed import speed_table
+
+#: The operating point: every detector's detections with ``score >= SCORE_THRESH``
+#: are compared (agreement, precision, recall, F1, errors, confusion) unless
+#: ``--score-thresh`` says otherwise. 0.5 is the TF OD API's visualisation
+#: threshold (``min_score_thresh``); the mAP uses every detection kept.
+SCORE_THRESH = 0.5
 
 
 @dataclasses.dataclass
@@ -52,6 +68,8 @@ class Scored:
         truths: ``{image: GroundTruth}`` (empty without annotations).
         annotations: the annotation path used, or None.
         images_dir: the images folder from meta.json.
+        score_thresh: the operating point.
+        grid: :class:`compare.score.redecode.Grid` or None.
     """
     run: object
     tables: dict
@@ -59,22 +77,27 @@ class Scored:
     truths: dict
     annotations: object
     images_dir: str
+    score_thresh: float = SCORE_THRESH
+    grid: object = None
 
 
-def agreement_tables(run):
-    """The four agreement tables for every pair of detectors that ran."""
+def agreement_tables(run, score_thresh):
+    """The four agreement tables for every pair of detectors that ran, on
+    their detections with ``score >= score_thresh``."""
     names = run.ok_detectors()
+    kept = run.detections[run.detections['score'] >= score_thresh]
     pairs, summary = [], []
     for name_a, name_b in itertools.combinations(names, 2):
         images = [set(run.images.loc[run.images['detector'] == n, 'image']) for n in
                   (name_a, name_b)]
-        frame, row = pair_summary(run.detections, name_a, name_b, run.label_names(name_a),
+        frame, row = pair_summary(kept, name_a, name_b, run.label_names(name_a),
                                   run.label_names(name_b), images[0], images[1])
         pairs.append(frame)
-        summary.append(row)
+        summary.append(dict(row, score_thresh=float(score_thresh)))
     pairs = (pd.concat(pairs, ignore_index=True) if pairs
              else pd.DataFrame(columns=list(PAIR_COLUMNS)))
-    return {'agreement_summary': pd.DataFrame(summary, columns=list(SUMMARY_COLUMNS)),
+    return {'agreement_summary': pd.DataFrame(summary, columns=list(SUMMARY_COLUMNS) +
+                                              ['score_thresh']),
             'agreement_per_class': counts(pairs, ['class']),
             'agreement_per_image': counts(pairs, ['image']),
             'agreement_pairs': pairs}
@@ -104,7 +127,40 @@ def class_table(run, vocabulary):
                         columns=['canonical'] + list(vocabularies))
 
 
-def score_run(run_dir, annotations=None, box_convention=None):
+def diagnosis_tables(run, truths, classes, score_thresh):
+    """``diagnosis``, ``diagnosis_per_image``, ``sweep``, ``confusion`` and the
+    :class:`compare.score.diagnosis.Diagnosis` of each detector."""
+    found = {name: [] for name in ('diagnosis', 'diagnosis_per_image', 'sweep', 'confusion')}
+    diagnoses = {}
+    for name in run.ok_detectors():
+        processed = set(run.images.loc[run.images['detector'] == name, 'image'])
+        images = processed & set(truths)
+        rows = run.detections[run.detections['detector'] == name]
+        gt_rows = diagnosis.positives(truths, images, run.label_names(name), classes)
+        diagnoses[name] = one = diagnosis.Diagnosis(name, rows, gt_rows, images)
+        found['diagnosis'].append(one.summary(score_thresh))
+        found['diagnosis_per_image'] += one.per_image(score_thresh)
+        found['sweep'] += one.sweep()
+        found['confusion'] += one.confusion(score_thresh)
+    columns = {'diagnosis': diagnosis.SUMMARY_COLUMNS,
+               'diagnosis_per_image': diagnosis.IMAGE_COLUMNS,
+               'sweep': diagnosis.SWEEP_COLUMNS,
+               'confusion': ('detector', 'truth', 'predicted', 'count')}
+    return {name: pd.DataFrame(rows, columns=list(columns[name]))
+            for name, rows in found.items()}, diagnoses
+
+
+def check_thresh(value, option):
+    """``value`` if it is a number in [0, 1], else UserError naming ``option``."""
+    if value is None:
+        return None
+    if not 0 <= value <= 1:
+        raise UserError('{} must be between 0 and 1, got {}'.format(option, value))
+    return float(value)
+
+
+def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE_THRESH,
+              nms_thresh=None, decode_score_thresh=None):
     """Score ``run_dir``; returns ``{table name: DataFrame}`` as written.
 
     Args:
@@ -113,23 +169,44 @@ def score_run(run_dir, annotations=None, box_convention=None):
             images named in meta.json.
         box_convention: ``'chainercv'`` (None: the default) or ``'odapi'``
             (:mod:`compare.score.conventions`).
+        score_thresh: the operating point (:data:`SCORE_THRESH`).
+        nms_thresh, decode_score_thresh: re-decode the Chainer SSDs from their
+            kept network outputs with these (None: the run's own), before
+            scoring (:mod:`compare.score.redecode`).
     """
     convention = conventions.get(box_convention)
+    score_thresh = check_thresh(score_thresh, '--score-thresh')
+    nms_thresh = check_thresh(nms_thresh, '--nms-thresh')
+    decode_score_thresh = check_thresh(decode_score_thresh, '--decode-score-thresh')
     run = read_run(run_dir)
     images_dir = run.meta.images_dir(run_dir)
-    tables = {'detections': run.detections}
-    tables.update(agreement_tables(run))
-    tables['speed'] = speed_table(run.timings, run.detectors)
+    redecode.apply(run, nms_thresh, decode_score_thresh)
     path, truths, vocabulary = ground_truth(run, annotations, images_dir, convention)
+    classes = classes_of(truths, vocabulary) if path is not None else []
+    if path is not None:
+        vocabularies = {name: run.label_names(name) for name in run.detectors}
+        run.detections = pd.concat([run.detections, match_table(
+            run.detections, truths, vocabularies, classes, convention)], axis=1)
+    tables = {'detections': run.detections}
+    tables.update(agreement_tables(run, score_thresh))
+    tables['speed'] = speed_table(run.timings, run.detectors, run.benchmarks)
     curves = {}
     if path is not None:
-        tables['map_per_class'], tables['map_summary'], curves = map_tables(
-            run, truths, vocabulary, convention)
+        (tables['map_per_class'], tables['map_summary'], curves,
+         tables['coco_summary']) = map_tables(run, truths, vocabulary, convention)
         tables['map_conventions'] = pd.DataFrame(
             conventions.table(convention, annotation_format(path)))
+        found, _ = diagnosis_tables(run, truths, classes, score_thresh)
+        tables.update(found)
+    grid = redecode.grid(run, truths, vocabulary, convention)
+    if grid is not None:
+        tables['decode_grid'] = grid.table
     tables['classes'] = class_table(run, vocabulary)
+    tables['headline'] = headline.headline_table(run, tables, score_thresh)
     tables['score_warnings'] = pd.DataFrame({'warning': run.warnings}, columns=['warning'])
+    rundir.remove_score_tables(run_dir, keep=tables)
     for name, frame in tables.items():
         tables[name] = rundir.write_score_table(run_dir, name, frame)
-    report.write_reports(Scored(run, tables, curves, truths, path, images_dir))
+    report.write_reports(Scored(run, tables, curves, truths, path, images_dir, score_thresh,
+                                grid))
     return tables

@@ -39,12 +39,41 @@ def test_summary_percentiles_by_hand():
     table = speed_table(rows, {})
     (row,) = table.itertuples(index=False)
     assert (row.detector, row.batch_size, row.repeats) == ('a', 2, 5)
-    p50, p90, per_image = row.total_p50_s, row.total_p90_s, row.total_p50_per_image_s
-    assert p50 == 3.0 and abs(p90 - 4.6) < 1e-12 and per_image == 1.5
-    assert row.images_per_s == 2 / 3.0 and np.isnan(row.inference_p50_s)  # never invented
+    p50, p90, per_image = row.total_p50_ms, row.total_p90_ms, row.total_p50_ms_per_image
+    assert p50 == 3000.0 and abs(p90 - 4600) < 1e-9 and per_image == 1500
+    assert row.images_per_s == 2 / 3.0 and np.isnan(row.inference_p50_ms)  # never invented
+    assert row.p90_over_p50 == p90 / p50 and row.noisy == 'p90/p50 1.53 > 1.25'
     assert benchmark.format_summary(table).splitlines() == [
-        'detector                         batch      p50 s      p90 s  p50 s/image',
-        'a                                    2     3.0000     4.6000       1.5000']
+        'detector                         batch     p50 ms     p90 ms   p50 ms/image peak MiB  '
+        'noisy',
+        'a                                    2     3000.0     4600.0         1500.0      nan  '
+        'p90/p50 1.53 > 1.25']
+
+
+def test_noisy_by_load_and_the_benchmark_conditions(tmp_path):
+    rows = [rundir.Timing('a', 1, i, 'total', 1.0 + i / 100) for i in range(5)]
+    bench = [rundir.Benchmark('a', 1, '["w", "p"]', 5, 1, 3.5, 2, 100.0, 250.5)]
+    (tmp_path / 'raw').mkdir()
+    rundir.write_benchmarks(str(tmp_path), bench)
+    assert rundir.read_benchmarks(str(tmp_path)) == bench
+    (row,) = speed_table(rows, {}, bench).itertuples(index=False)
+    assert row.noisy == 'load average 3.50 > 2 cores'
+    assert (row.load_avg_max, row.cpu_count, row.peak_rss_mib) == (3.5, 2, 250.5)
+    quiet = [rundir.Benchmark('a', 1, '', 5, 1, 1.5, 2, 100.0, 250.5)]
+    assert speed_table(rows, {}, quiet)['noisy'].tolist() == ['']
+
+
+def test_one_benchmark_records_load_and_memory():
+    adapter = build('fake:0')
+    rows, bench = benchmark.benchmark_one(adapter, [np.zeros((300, 300, 3), np.uint8)], 2, 1,
+                                          2, 'ID')
+    assert len(rows) == 2 * 4 and (bench.detector, bench.batch_size, bench.identity) == (
+        'fake', 2, 'ID')
+    assert bench.cpu_count >= 1 and bench.load_avg_max >= 0 and bench.rss_before_mib > 10
+    assert np.isnan(bench.peak_rss_mib) or bench.peak_rss_mib >= bench.rss_before_mib * 0.5
+    assert benchmark.cached([bench], rows, 'fake', 2, 'ID', 1, 2) == (rows, bench)
+    assert benchmark.cached([bench], rows, 'fake', 2, 'OTHER', 1, 2) is None
+    assert benchmark.cached([bench], rows, 'fake', 2, 'ID', 1, 3) is None
 
 
 def test_timings_csv_round_trip(tmp_path):

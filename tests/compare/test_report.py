@@ -2,6 +2,8 @@
 import os
 import re
 
+import pandas as pd
+import pytest
 from PIL import Image
 from test_score_fakerun import det, entry, write_images, write_run, write_voc_xml
 
@@ -31,13 +33,20 @@ def read(run_dir, name):
         return f.read()
 
 
-def test_summary_has_loud_banners_tables_and_provenance(tmp_path):
-    run_dir = make(tmp_path)
-    score_run(run_dir)
+@pytest.fixture(scope='module')
+def annotated(tmp_path_factory):
+    """``(run_dir, tables)`` of the annotated run, scored once for the tests below."""
+    run_dir = make(tmp_path_factory.mktemp('annotated'))
+    return run_dir, score_run(run_dir)
+
+
+def test_summary_has_loud_banners_tables_and_provenance(annotated):
+    run_dir, _ = annotated
     text = read(run_dir, 'summary.md')
-    assert ('⚠ RANDOM WEIGHTS: detections and mAP from ours are meaningless, the run only '
-            'exercises the pipeline') in text
-    assert 'from tf are meaningless' not in text
+    assert ('> **⚠ RANDOM WEIGHTS: detections and mAP from these detectors are meaningless, '
+            'the run only exercises the pipeline:**\n>\n> - ours (weights: random (seed 0))\n'
+            '\n') in text   # one banner, a line per detector
+    assert '- tf (weights' not in text
     assert '⚠ FAILED: gone: failed: weights file missing' in text
     for heading in ('## What ran', '## Agreement', '## Speed', '## Accuracy (mAP)',
                     '## AP per class', '## Provenance'):
@@ -47,21 +56,48 @@ def test_summary_has_loud_banners_tables_and_provenance(tmp_path):
     assert text.index('RANDOM WEIGHTS') < text.index('## What ran')
 
 
-def test_html_is_self_contained_with_every_figure(tmp_path):
-    run_dir = make(tmp_path)
-    score_run(run_dir)
+def test_html_is_self_contained_with_every_figure(annotated):
+    run_dir, _ = annotated
     page = read(run_dir, 'report.html')
     figures = sorted(os.listdir(os.path.join(run_dir, 'figures')))
-    assert figures == ['detections_000.png', 'detections_001.png', 'pr_ours.png', 'pr_tf.png',
-                       'speed_accuracy.png']
-    assert page.count('src="data:image/png;base64,') == len(figures)
+    assert figures == ['confusion_ours.png', 'confusion_tf.png', 'det_000_ours.jpg',
+                       'det_000_tf.jpg', 'det_001_ours.jpg', 'det_001_tf.jpg', 'errors.png',
+                       'pr_cat.png', 'speed_accuracy.png', 'sweep.png']
+    assert page.count('src="data:image/png;base64,') == 6
+    assert page.count('src="data:image/jpeg;base64,') == 4
     assert not re.search(r'src="(?!data:)', page) and '<link' not in page
+    assert not re.search(r'(href|src)="https?:', page) and 'url(' not in page
     assert 'class="banner">⚠ RANDOM WEIGHTS' in page
     assert '<table' in page and 'map_voc' in page and 'images_per_s' in page
+    assert '<td class="num">' in page and '<td>ours</td>' in page   # text left, numbers right
     for name in figures:
         with Image.open(os.path.join(run_dir, 'figures', name)) as image:
             assert 'Software' not in image.info
-            assert image.size[0] <= 3 * 3.2 * DPI + 1 and image.size[1] <= 3.4 * DPI + 1
+            if name.endswith('.jpg'):
+                assert image.size[0] == 480   # shown at 360 px, enlarged on click
+            else:
+                assert image.size[0] <= 11 * DPI and image.size[1] <= 8 * DPI
+
+
+def test_summary_and_html_carry_the_same_facts(annotated):
+    import html as html_module
+    run_dir, tables = annotated
+    text, page = read(run_dir, 'summary.md'), html_module.unescape(read(run_dir, 'report.html'))
+    assert tables['map_summary'].set_index('detector').loc['ours', 'images_unannotated'] == 1
+    for title in ('Headline', 'What ran', 'Agreement between detectors', 'Accuracy (mAP)',
+                  'AP per class', 'Errors against the ground truth', 'Confusion matrices',
+                  'Score threshold sweep', 'Speed (milliseconds)', 'Skipped files', 'Warnings',
+                  'Provenance (meta.json)', 'Run arguments'):
+        assert '## ' + title in text and '>{}</h2>'.format(title) in page
+    headline = [line for line in text.splitlines() if line.startswith('- ours: ')]
+    assert len(headline) == 1 and headline[0][2:] in page
+    assert 'report: {}'.format(os.path.join(run_dir, 'report.html')) in text
+    for name in ('agreement_summary', 'map_summary', 'coco_summary', 'diagnosis', 'speed'):
+        for value in tables[name].iloc[0]:
+            if pd.isna(value) or value == '':
+                continue
+            shown = '%.6g' % value if isinstance(value, float) else str(value)
+            assert shown in text and shown in page, (name, shown)
 
 
 def test_without_annotations_images_or_timings_it_says_so(tmp_path):
@@ -69,13 +105,13 @@ def test_without_annotations_images_or_timings_it_says_so(tmp_path):
     tables = score_run(run_dir)
     assert 'map_summary' not in tables and tables['speed'].empty
     text = read(run_dir, 'summary.md')
-    assert 'No annotations: no mAP.' in text
+    assert 'No annotations: no mAP, no error analysis.' in text
     assert 'raw/timings.csv missing' in text
     assert 'a.png: images folder {} not found (boxes drawn on a grey canvas)'.format(
         tmp_path / 'images') in text
     assert 'no speed-against-accuracy chart' in text
-    assert sorted(os.listdir(os.path.join(run_dir, 'figures'))) == ['detections_000.png',
-                                                                     'detections_001.png']
+    assert sorted(os.listdir(os.path.join(run_dir, 'figures'))) == [
+        'det_000_ours.jpg', 'det_000_tf.jpg', 'det_001_ours.jpg', 'det_001_tf.jpg']
 
 
 def test_an_unfinished_run_says_so_first(tmp_path):
@@ -84,6 +120,7 @@ def test_an_unfinished_run_says_so_first(tmp_path):
     text = read(run_dir, 'summary.md')
     assert text.splitlines()[2] == ('> **⚠ RUN INTERRUPTED: meta.json says the run did not '
                                     'finish; tables cover the images done so far**')
+    assert text.splitlines()[3] == '>'   # one paragraph per banner: one line each
 
 
 def test_inline_markdown_is_escaped_then_rendered():

@@ -45,7 +45,7 @@ def scored(tmp_path_factory):
                         [entry('ours', VOC, random_weights=True), entry('chainercv', VOC),
                          entry('tf', COCO), entry('broken', VOC, status='failed: no file')],
                         timings(), images_dir=images, skipped=[('bad.png', 'not an image')])
-    return run_dir, score_run(run_dir)
+    return run_dir, score_run(run_dir, score_thresh=0.0)
 
 
 def test_detections_table(scored):
@@ -53,7 +53,9 @@ def test_detections_table(scored):
     frame = tables['detections']
     assert len(frame) == 2 * 5 + 4
     assert list(frame.columns) == ['detector', 'image', 'rank', 'y_min', 'x_min', 'y_max',
-                                   'x_max', 'label', 'name', 'class', 'score']
+                                   'x_max', 'label', 'name', 'class', 'score', 'gt_match',
+                                   'error', 'iou', 'gt_class', 'gt_index', 'gt_y_min',
+                                   'gt_x_min', 'gt_y_max', 'gt_x_max']
     tf_a = frame[(frame['detector'] == 'tf') & (frame['image'] == 'a.png')]
     assert list(tf_a['name']) == ['cat', 'truck', 'couch']
     assert list(tf_a['class']) == ['cat', 'truck', 'sofa'] and list(tf_a['rank']) == [1, 2, 3]
@@ -88,13 +90,13 @@ def test_speed_percentiles(scored):
     assert len(speed) == 4
     frame = pd.DataFrame(timings(), columns=['detector', 'batch_size', 'repeat', 'stage', 's'])
     for (name, batch, stage), group in frame.groupby(['detector', 'batch_size', 'stage']):
-        p50, p90 = np.percentile(group['s'], [50, 90])
+        p50, p90 = np.percentile(group['s'], [50, 90]) * 1000
         row = speed.loc[(name, batch)]
-        assert row[stage + '_p50_s'] == pytest.approx(p50, rel=1e-9)
-        assert row[stage + '_p90_s'] == pytest.approx(p90, rel=1e-9)
-        assert row[stage + '_p90_per_image_s'] == pytest.approx(p90 / batch, rel=1e-9)
+        assert row[stage + '_p50_ms'] == pytest.approx(p50, rel=1e-9)
+        assert row[stage + '_p90_ms'] == pytest.approx(p90, rel=1e-9)
+        assert row[stage + '_p90_ms_per_image'] == pytest.approx(p90 / batch, rel=1e-9)
         if stage == 'total':
-            assert row['images_per_s'] == pytest.approx(batch / p50, rel=1e-9)
+            assert row['images_per_s'] == pytest.approx(1000 * batch / p50, rel=1e-9)
     assert set(speed['repeats']) == {7} and set(speed['device']) == {'CPU'}
 
 
@@ -140,12 +142,35 @@ def test_classes_and_warnings_tables(scored):
     assert 'c.png names no image of the run' in text and 'clipped' in text
 
 
+def test_the_operating_point_filters_agreement_not_map(scored, tmp_path):
+    run_dir, tables = scored
+    import shutil
+    copy = str(tmp_path / 'copy')
+    shutil.copytree(run_dir, copy)
+    high = score_run(copy, score_thresh=0.5)
+    row = high['agreement_summary'].set_index(['detector_a', 'detector_b']).loc[('ours', 'tf')]
+    # ours >= 0.5: cat 0.9, person 0.7; tf >= 0.5: cat 0.8, truck 0.5, couch (b) 0.6
+    assert (row['matched'], row['only_a'], row['only_b'], row['score_thresh']) == (1, 1, 1, 0.5)
+    pd.testing.assert_frame_equal(high['map_summary'], tables['map_summary'])
+    headline = high['headline'].set_index('detector')
+    assert list(high['headline']['detector']) == ['ours', 'chainercv', 'tf']  # run order
+    assert headline.loc['ours', 'detections'] == 5
+    assert headline.loc['ours', 'detections_at_thresh'] == 2
+    assert np.isnan(headline.loc['ours', 'agreement_with_first'])
+    assert headline.loc['chainercv', 'agreement_with_first'] == 1
+    assert headline.loc['tf', 'agreement_with_first'] == pytest.approx(1 / 3)
+    assert headline.loc['tf', 'p50_ms_per_image_b1'] == high['speed'].set_index(
+        ['detector', 'batch_size']).loc[('tf', 1), 'total_p50_ms_per_image']
+    assert headline.loc['ours', 'map_voc07'] == tables['map_summary'].set_index(
+        'detector').loc['ours', 'map_voc07']
+
+
 def test_rerun_is_byte_identical(scored):
     run_dir, _ = scored
     names = sorted(f for f in os.listdir(run_dir) if f.endswith(('.csv', '.md', '.html')))
     names += ['figures/' + f for f in sorted(os.listdir(os.path.join(run_dir, 'figures')))]
     before = {n: open(os.path.join(run_dir, n), 'rb').read() for n in names}
-    score_run(run_dir)
+    score_run(run_dir, score_thresh=0.0)
     after = {n: open(os.path.join(run_dir, n), 'rb').read() for n in names}
     assert len(names) > 20 and before == after
 
