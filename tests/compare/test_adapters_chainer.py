@@ -5,7 +5,7 @@ import urllib.error
 import chainer
 import numpy as np
 import pytest
-from conftest import CHAINER_THRESH, contract_images
+from conftest import CHAINER_THRESH, contract_images, loaded, score_thresh
 
 from compare.adapters import build, chainer_weights
 from compare.errors import UserError
@@ -118,7 +118,6 @@ def test_ours_onnx_beside_ours(chainer_adapters, chainer_predictions):
     """The fast path as a detector kind: the same weights and images give the
     same detections as ``ours`` up to float32 rounding (tolerance of
     tests/replicate/test_ort.py)."""
-    from conftest import loaded, score_thresh
     fast = loaded('ours-onnx:random:3')
     with score_thresh(fast, CHAINER_THRESH):
         got = fast.predict(contract_images()).detections
