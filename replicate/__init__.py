@@ -13,6 +13,16 @@ from replicate.nms import non_maximum_suppression  # noqa: F401
 from replicate.normalize import Normalize  # noqa: F401
 from replicate.ssd import SSD  # noqa: F401
 from replicate.ssd300 import SSD300  # noqa: F401
-from replicate.train import MultiboxTrainChain, encode_sample, freeze_base, train_steps  # noqa: F401
-from replicate.vgg16 import VGG16Extractor300  # noqa: F401
+from replicate.ssd512 import SSD512  # noqa: F401
+from replicate.train import (  # noqa: F401
+    GradientScaling,
+    MultiboxTrainChain,
+    encode_sample,
+    freeze_base,
+    random_crop_with_bbox_constraints,
+    random_distort,
+    resize_with_random_interpolation,
+    train_steps,
+)
+from replicate.vgg16 import VGG16Extractor300, VGG16Extractor512  # noqa: F401
 from replicate.weights import load_weights, seeded_random_weights  # noqa: F401

@@ -68,9 +68,11 @@ def models_dir():
     return os.path.join(chainer.dataset.get_dataset_root(), 'pfnet', 'chainercv', 'models')
 
 
-def cached_path(name):
-    """Where the file of pretrained model ``name`` is (or would be) cached."""
-    return os.path.join(models_dir(), PRETRAINED[name].file)
+def cached_path(name, table=None):
+    """Where the file of pretrained model ``name`` of ``table`` (default
+    :data:`PRETRAINED`, SSD300's; SSD512 has its own) is (or would be) cached."""
+    table = PRETRAINED if table is None else table
+    return os.path.join(models_dir(), table[name].file)
 
 
 def is_cached(name):
@@ -99,17 +101,19 @@ def download(url, path, timeout=TIMEOUT_S):
             os.remove(temp)
 
 
-def fetch(name):
-    """Path of pretrained model ``name``: the cached file, else downloaded.
+def fetch(name, table=None):
+    """Path of pretrained model ``name`` of ``table`` (default
+    :data:`PRETRAINED`): the cached file, else downloaded.
 
     Raises:
         PretrainedModelError: one line naming the file, its URL, the folder
             to place it in and why the download failed.
     """
-    path = cached_path(name)
+    table = PRETRAINED if table is None else table
+    path = cached_path(name, table)
     if os.path.isfile(path):
         return path
-    entry = PRETRAINED[name]
+    entry = table[name]
     try:
         download(entry.url, path)
     except OSError as error:

@@ -18,10 +18,11 @@ VARIANCE = (0.1, 0.2)
 MEAN = np.array((123, 117, 104), dtype=np.float32).reshape(3, 1, 1)
 
 
-def _n_fg_class(n_fg_class, pretrained_model):
-    """Resolve n_fg_class against a named pretrained model (ChainerCV's rules)."""
-    required = PRETRAINED[pretrained_model].n_fg_class \
-        if pretrained_model in PRETRAINED else None
+def _n_fg_class(n_fg_class, pretrained_model, table=PRETRAINED):
+    """Resolve n_fg_class against a named pretrained model of ``table``
+    (ChainerCV's rules)."""
+    required = table[pretrained_model].n_fg_class \
+        if pretrained_model in table else None
     if required is not None and n_fg_class not in (None, required):
         raise ValueError('pretrained_model={!r} has n_fg_class={}, got {}'.format(
             pretrained_model, required, n_fg_class))

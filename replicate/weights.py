@@ -224,21 +224,24 @@ def load_weights(model, path, allow_missing=()):
     return model
 
 
-def load_pretrained(model, pretrained_model):
+def load_pretrained(model, pretrained_model, table=None):
     """ChainerCV's ``pretrained_model`` argument, loaded strictly into ``model``.
 
     Args:
-        model: :class:`replicate.SSD300` or ChainerCV's ``SSD300``.
-        pretrained_model (str): a name of :data:`replicate.pretrained.PRETRAINED`
-            (the cached file, else downloaded; keys the file lacks by design
-            keep their values) or a path to an .npz.
+        model: :class:`replicate.SSD300` or ChainerCV's ``SSD300`` (or the
+            SSD512s, with their ``table``).
+        pretrained_model (str): a name of ``table`` (default
+            :data:`replicate.pretrained.PRETRAINED`; the cached file, else
+            downloaded; keys the file lacks by design keep their values) or a
+            path to an .npz.
 
     Returns:
         The path of the file loaded.
     """
-    if pretrained_model in pretrained.PRETRAINED:
-        path = pretrained.fetch(pretrained_model)
-        load_weights(model, path, allow_missing=pretrained.PRETRAINED[pretrained_model].optional)
+    table = pretrained.PRETRAINED if table is None else table
+    if pretrained_model in table:
+        path = pretrained.fetch(pretrained_model, table)
+        load_weights(model, path, allow_missing=table[pretrained_model].optional)
         return path
     load_weights(model, pretrained_model)
     return pretrained_model

@@ -1,0 +1,5 @@
+import sys
+
+from replicate.train.cli import main
+
+sys.exit(main())

@@ -1,0 +1,113 @@
+"""One training run from resolved options (the body of ``python -m replicate.train``)."""
+import os
+import sys
+
+import chainer
+import numpy as np
+
+from replicate.errors import UserError
+from replicate.train.data import load_dataset
+from replicate.train.finetune import finetune_from
+from replicate.train.snapshot import load_snapshot, read_meta, save_model
+from replicate.train.trainer import build_trainer, last_snapshot
+from replicate.train.updater import NonFiniteLossError
+
+
+class Run:
+    """The options of a run after resolution (see :func:`train`)."""
+
+    def __init__(self, args, recipe, meta, device):
+        self.recipe = recipe
+        self.meta = meta
+        self.device = device
+        for name in ('iterations', 'eval_interval', 'snapshot_interval', 'log_interval', 'out',
+                     'loaders', 'quiet'):
+            setattr(self, name, getattr(args, name))
+
+
+def _shard(dataset, comm, seed):
+    """This worker's equal share of a seeded permutation (the remainder is
+    dropped so that every worker's epoch has the same length)."""
+    if comm is None or comm.size == 1:
+        return dataset
+    order = np.random.default_rng([seed, 7919]).permutation(len(dataset))
+    per = len(dataset) // comm.size
+    if per == 0:
+        raise UserError('{} training images for {} workers: need at least one each'.format(
+            len(dataset), comm.size))
+    return dataset.subset(order[comm.rank * per:(comm.rank + 1) * per])
+
+
+def _validation(args, names):
+    if args.val is None:
+        if args.train.lower().endswith('.json'):
+            return None
+        split = os.path.join(args.train, 'ImageSets', 'Main', args.val_split + '.txt')
+        if not os.path.isfile(split):
+            return None
+        path = args.train
+    else:
+        path = args.val
+    val = load_dataset(path, args.val_split, names, args.image_dir, evaluation=True)
+    if val.label_names != tuple(names):
+        raise UserError('validation classes of {} ({}) differ from the training classes '
+                        '({})'.format(path, ','.join(val.label_names), ','.join(names)))
+    return val
+
+
+def _say(comm, text):
+    if comm is None or comm.rank == 0:
+        print(text, flush=True)
+
+
+def train(args, resolve_recipe, comm=None):
+    """Train; returns the exit code (0, or 3 after a non-finite loss)."""
+    from replicate.train.cli import parameter_digest, seed_everything, spec_of
+    snapshot_meta = read_meta(args.resume, ('snapshot',)) if args.resume else None
+    recipe = resolve_recipe(args, snapshot_meta)
+    classes = args.classes or (snapshot_meta['label_names'] if snapshot_meta else None)
+    train_set = load_dataset(args.train, args.train_split, classes, args.image_dir)
+    names = list(train_set.label_names)
+    if snapshot_meta and names != snapshot_meta['label_names']:
+        raise UserError('the classes of {} ({}) differ from those of the snapshot {} ({})'
+                        .format(args.train, ','.join(names), args.resume,
+                                ','.join(snapshot_meta['label_names'])))
+    val = _validation(args, names)
+    spec = spec_of(recipe, len(names))
+    seed_everything(recipe['seed'])
+    model = spec.build()
+    model.use_preset('evaluate')
+    model.nms_thresh, model.score_thresh = args.nms_thresh, args.score_thresh
+    if args.finetune_from:
+        path, loaded, kept = finetune_from(model, args.finetune_from, spec.arch)
+        _say(comm, 'fine-tuning from {}: {} arrays loaded, {} initialised (class heads '
+                   'included)'.format(path, len(loaded), len(kept)))
+    device = chainer.get_device(args.device if comm is None or args.device == '@numpy'
+                                else '@cupy:{}'.format(comm.intra_rank))
+    device.use()
+    model.to_device(device)
+    meta = {'model': spec.to_dict(), 'label_names': names, 'recipe': recipe}
+    trainer = build_trainer(Run(args, recipe, meta, device), model,
+                            _shard(train_set, comm, recipe['seed']), val, comm)
+    if args.resume:
+        load_snapshot(args.resume, trainer)
+    _say(comm, 'training {} on {} images ({} classes: {}), validation {} images, {} worker(s)'
+               '; output {}'.format(spec.describe(), len(train_set), len(names),
+                                    ','.join(names), len(val) if val else 0,
+                                    comm.size if comm else 1, args.out))
+    try:
+        trainer.run()
+    except NonFiniteLossError as error:
+        last = last_snapshot(args.out)
+        print('error: {}: training stopped before applying it; the last good snapshot is {} '
+              '(resume from it with a lower --lr, or check the data)'.format(
+                  error, last or 'none (no snapshot was written yet)'), file=sys.stderr)
+        return 3
+    if comm is not None:
+        print('rank {}/{}: parameter digest {}'.format(comm.rank, comm.size,
+                                                      parameter_digest(model)), flush=True)
+    if comm is None or comm.rank == 0:
+        path = os.path.join(args.out, 'model.npz')
+        save_model(path, model, dict(meta, iteration=int(trainer.updater.iteration)))
+        print('model written to {}'.format(path), flush=True)
+    return 0
