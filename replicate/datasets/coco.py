@@ -60,7 +60,8 @@ def read_coco(path, image_dir=None):
         if not os.path.isfile(image):
             raise UserError('{} is missing (image {} of {}): place it there or pass the image '
                             'folder with --image-dir'.format(image, image_id, path))
-        boxes, labels, crowd = zip(*objects[image_id], strict=True) if objects[image_id] else ((), (), ())
+        found = objects[image_id]
+        boxes, labels, crowd = zip(*found, strict=True) if found else ((), (), ())
         records.append(Record(image, np.array(boxes, dtype=np.float32).reshape(-1, 4),
                               np.array(labels, dtype=np.int32), np.array(crowd, dtype=bool),
                               path))
