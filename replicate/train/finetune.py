@@ -11,6 +11,8 @@ The file must hold the whole base (:func:`replicate.train.recipe.base_links`)
 with the model's shapes; any other array it holds must fit the model too.
 Files are read with ``allow_pickle=False``.
 """
+import zipfile
+
 import numpy as np
 from chainer.serializers import DictionarySerializer, NpzDeserializer
 
@@ -43,7 +45,7 @@ def _read(path):
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, EOFError) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise UserError('cannot read --finetune-from {}: {} (expected a weights .npz)'.format(
             path, ' '.join(str(error).split()))) from None
     arrays.pop(META_KEY, None)

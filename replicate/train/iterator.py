@@ -33,9 +33,10 @@ class SeededIterator(chainer.dataset.Iterator):
         transform: callable ``(sample, rng, coin) -> example``, or None to
             yield the samples themselves.
         repeat (bool), shuffle (bool): as ``SerialIterator``.
-        workers (int): threads transforming a batch (OpenCV and numpy release
-            the GIL); 0 transforms in the calling thread. Results do not
-            depend on it.
+        workers (int): threads preparing batches (OpenCV and numpy release
+            the GIL): each batch is transformed in parallel and the next one
+            is prepared while the caller trains on this one. 0 transforms in
+            the calling thread. Results do not depend on it.
     """
 
     def __init__(self, dataset, batch_size, seed=0, stream=0, transform=None, repeat=True,
@@ -48,6 +49,7 @@ class SeededIterator(chainer.dataset.Iterator):
         self.transform = transform
         self._repeat, self._shuffle = repeat, shuffle
         self._pool = concurrent.futures.ThreadPoolExecutor(workers) if workers else None
+        self._ahead = None  # (epoch, position, futures of the next batch)
         self.reset()
 
     def reset(self):
@@ -70,27 +72,42 @@ class SeededIterator(chainer.dataset.Iterator):
         rng = sample_rng(self.seed, self.stream, epoch, index)
         return self.transform(sample, rng, lambda: rng.randrange(2))
 
-    def __next__(self):
-        if not self._repeat and self.epoch > 0:
-            raise StopIteration
-        self._previous_epoch_detail = self.epoch_detail
+    def _plan(self, epoch, position):
+        """The (epoch, index) pairs of the batch starting at (epoch,
+        position), and the (epoch, position) after it."""
         n = len(self.dataset)
         wanted = []
-        epoch, position = self.epoch, self.current_position
         while len(wanted) < self.batch_size:
-            order = self._order(epoch)
-            take = order[position:position + self.batch_size - len(wanted)]
+            take = self._order(epoch)[position:position + self.batch_size - len(wanted)]
             wanted += [(epoch, int(i)) for i in take]
             position += len(take)
             if position >= n:
                 epoch, position = epoch + 1, 0
                 if not self._repeat:
                     break
+        return wanted, epoch, position
+
+    def _submit(self, epoch, position):
+        wanted, _, _ = self._plan(epoch, position)
+        return epoch, position, [self._pool.submit(self._example, item) for item in wanted]
+
+    def __next__(self):
+        if not self._repeat and self.epoch > 0:
+            raise StopIteration
+        self._previous_epoch_detail = self.epoch_detail
+        wanted, epoch, position = self._plan(self.epoch, self.current_position)
+        if self._pool is None:
+            batch = [self._example(item) for item in wanted]
+        else:
+            ahead, self._ahead = self._ahead, None
+            if ahead is None or ahead[:2] != (self.epoch, self.current_position):
+                ahead = self._submit(self.epoch, self.current_position)
+            batch = [future.result() for future in ahead[2]]
+            if self._repeat or epoch == 0:
+                self._ahead = self._submit(epoch, position)
         self.is_new_epoch = epoch > self.epoch
         self.epoch, self.current_position = epoch, position
-        if self._pool is None:
-            return [self._example(item) for item in wanted]
-        return list(self._pool.map(self._example, wanted))
+        return batch
 
     next = __next__
 

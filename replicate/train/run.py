@@ -96,7 +96,9 @@ def train(args, resolve_recipe, comm=None):
                                     ','.join(names), len(val) if val else 0,
                                     comm.size if comm else 1, args.out))
     try:
-        trainer.run()
+        # overflow on the way to a NaN is reported by the guard, in one line
+        with np.errstate(over='ignore', invalid='ignore'):
+            trainer.run(show_loop_exception_msg=False)
     except NonFiniteLossError as error:
         last = last_snapshot(args.out)
         print('error: {}: training stopped before applying it; the last good snapshot is {} '

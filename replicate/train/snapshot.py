@@ -15,6 +15,7 @@ Two kinds of file, both with a JSON description under :data:`META_KEY`
   same keys as ChainerCV's files.
 """
 import json
+import zipfile
 import os
 
 import chainer
@@ -60,7 +61,7 @@ def _read(path, kinds):
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, EOFError) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise UserError('cannot read {}: {} (expected a snapshot or model .npz written '
                         'by python -m replicate.train)'.format(
                             path, ' '.join(str(error).split()))) from None

@@ -131,6 +131,29 @@ def _draw_crop(rng, height, width, min_scale, max_scale, max_aspect_ratio):
     return top, left, top + crop_h, left + crop_w
 
 
+def _first_fit(rng, bbox, shape, min_iou, max_iou, max_trial, crop_args):
+    """The first of up to ``max_trial`` crops whose IoU with every box lies in
+    [min_iou, max_iou], or None; ``rng`` ends exactly where drawing one crop
+    at a time and stopping at the first fit would leave it.
+
+    All trials are drawn at once (one vectorised IoU instead of one per
+    trial, the cost of this step), then the generator is rewound and only
+    the trials up to the accepted one are drawn again.
+    """
+    state = rng.getstate()
+    crops = np.array([_draw_crop(rng, *shape, *crop_args) for _ in range(max_trial)])
+    iou = bbox_iou(bbox, crops)  # (R, max_trial)
+    nonempty = (crops[:, 2] > crops[:, 0]) & (crops[:, 3] > crops[:, 1])
+    fits = nonempty & (min_iou <= iou.min(axis=0)) & (iou.max(axis=0) <= max_iou)
+    if not fits.any():
+        return None
+    first = int(np.argmax(fits))
+    rng.setstate(state)
+    for _ in range(first + 1):
+        _draw_crop(rng, *shape, *crop_args)
+    return crops[first]
+
+
 def random_crop_with_bbox_constraints(img, bbox, min_scale=0.3, max_scale=1,
                                       max_aspect_ratio=2, constraints=None, max_trial=50,
                                       return_param=False, rng=None):
@@ -163,19 +186,15 @@ def random_crop_with_bbox_constraints(img, bbox, min_scale=0.3, max_scale=1,
     constraints = CROP_CONSTRAINTS if constraints is None else constraints
     _, height, width = img.shape
     params = [{'constraint': None, 'y_slice': slice(0, height), 'x_slice': slice(0, width)}]
-    for min_iou, max_iou in (constraints if len(bbox) else ()):
+    for min_iou, max_iou in (constraints if len(bbox) and max_trial > 0 else ()):
         min_iou = 0 if min_iou is None else min_iou
         max_iou = 1 if max_iou is None else max_iou
-        for _ in range(max_trial):
-            crop = np.array(_draw_crop(rng, height, width, min_scale, max_scale,
-                                       max_aspect_ratio))
-            iou = bbox_iou(bbox, crop[None])
-            empty = crop[2] <= crop[0] or crop[3] <= crop[1]
-            if not empty and min_iou <= iou.min() and iou.max() <= max_iou:
-                params.append({'constraint': (min_iou, max_iou),
-                               'y_slice': slice(int(crop[0]), int(crop[2])),
-                               'x_slice': slice(int(crop[1]), int(crop[3]))})
-                break
+        crop = _first_fit(rng, bbox, (height, width), min_iou, max_iou, max_trial,
+                          (min_scale, max_scale, max_aspect_ratio))
+        if crop is not None:
+            params.append({'constraint': (min_iou, max_iou),
+                           'y_slice': slice(int(crop[0]), int(crop[2])),
+                           'x_slice': slice(int(crop[1]), int(crop[3]))})
     param = rng.choice(params)
     img = img[:, param['y_slice'], param['x_slice']]
     return (img, param) if return_param else img

@@ -1,0 +1,16 @@
+"""A tiny generated VOC dataset and a tiny model configuration shared by the
+training command's tests (a run of a few iterations takes about a second)."""
+import pytest
+
+from replicate.datasets.synthetic import generate
+
+#: The smallest model: 32x32 input, base width 4 (maps 4, 2, 1).
+TINY = ['--model', 'small', '--insize', '32', '--width', '4']
+
+
+@pytest.fixture(scope='session')
+def shapes_voc(tmp_path_factory):
+    """The generated shapes dataset, seed 0: 12 train and 4 val images."""
+    root = str(tmp_path_factory.mktemp('shapes'))
+    generate(root, seed=0, counts=[('train', 12), ('val', 4)])
+    return root
