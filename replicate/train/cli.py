@@ -19,16 +19,12 @@ fit) prints one line ``error: ...`` and exits with 2; a NaN loss stops
 training (exit 3) naming the last good snapshot.
 """
 import argparse
-import hashlib
-import os
-import random
 import sys
-
-import numpy as np
 
 from replicate.errors import UserError
 from replicate.train import recipe as R
-from replicate.train.models import ARCHS, ModelSpec
+from replicate.train.models import ARCHS
+from replicate.train.run import PeerFailed, train
 
 #: Options that define what is trained; a resumed run keeps the snapshot's.
 RECIPE = ('model', 'insize', 'width', 'ratios', 'batch_size', 'lr', 'lr_steps', 'seed',
@@ -133,16 +129,6 @@ def check_args(args):
         raise UserError('--batch-size must be >= 1')
 
 
-def parameter_digest(model):
-    """SHA-256 (16 hex digits) of every parameter, in key order."""
-    from chainer.backends import cuda
-    digest = hashlib.sha256()
-    for name, param in sorted(model.namedparams()):
-        digest.update(name.encode())
-        digest.update(np.ascontiguousarray(cuda.to_cpu(param.array)).tobytes())
-    return digest.hexdigest()[:16]
-
-
 def main(argv=None):
     args = parser().parse_args(argv)
     comm = None
@@ -151,24 +137,13 @@ def main(argv=None):
         if args.communicator:
             from replicate.train.mpi import make_communicator
             comm = make_communicator(args.communicator)
-        from replicate.train.run import train
         return train(args, resolve_recipe, comm)
+    except PeerFailed:
+        return 2
     except UserError as error:
         print('error: {}'.format(error), file=sys.stderr)
-        code = getattr(error, 'exit_code', 2)
-        if comm is not None and comm.size > 1:
+        if comm is not None and comm.size > 1 and getattr(error, 'during_training', False):
+            # the other workers wait in a collective for this one: stop them all
             sys.stderr.flush()
-            comm.mpi_comm.Abort(code)
-        return code
-
-
-def seed_everything(seed):
-    """Initialisation draws from numpy's and Python's global generators."""
-    np.random.seed(seed)
-    random.seed(seed)
-    os.environ.setdefault('PYTHONHASHSEED', str(seed))
-
-
-def spec_of(recipe, n_fg_class):
-    return ModelSpec(recipe['model'], n_fg_class, recipe['insize'], recipe['width'],
-                     recipe['ratios'])
+            comm.mpi_comm.Abort(2)
+        return 2

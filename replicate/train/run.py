@@ -1,13 +1,17 @@
 """One training run from resolved options (the body of ``python -m replicate.train``)."""
+import hashlib
 import os
+import random
 import sys
 
 import chainer
 import numpy as np
+from chainer.backends import cuda
 
 from replicate.errors import UserError
 from replicate.train.data import load_dataset
 from replicate.train.finetune import finetune_from
+from replicate.train.models import ModelSpec
 from replicate.train.snapshot import load_snapshot, read_meta, save_model
 from replicate.train.trainer import build_trainer, last_snapshot
 from replicate.train.updater import NonFiniteLossError
@@ -60,11 +64,33 @@ def _say(comm, text):
         print(text, flush=True)
 
 
-def train(args, resolve_recipe, comm=None):
-    """Train; returns the exit code (0, or 3 after a non-finite loss)."""
-    from replicate.train.cli import parameter_digest, seed_everything, spec_of
+def seed_everything(seed):
+    """Initialisation draws from numpy's and Python's global generators."""
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def parameter_digest(model):
+    """SHA-256 (16 hex digits) of every parameter, in key order."""
+    digest = hashlib.sha256()
+    for name, param in sorted(model.namedparams()):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(cuda.to_cpu(param.array)).tobytes())
+    return digest.hexdigest()[:16]
+
+
+class PeerFailed(UserError):
+    """Another worker failed to set up (it printed why); exit quietly."""
+
+
+def prepare(args, recipe_of, comm=None):
+    """Everything before the first update: (trainer, model, meta).
+
+    Args:
+        recipe_of: (args, snapshot meta or None) -> the recipe dict.
+    """
     snapshot_meta = read_meta(args.resume, ('snapshot',)) if args.resume else None
-    recipe = resolve_recipe(args, snapshot_meta)
+    recipe = recipe_of(args, snapshot_meta)
     classes = args.classes or (snapshot_meta['label_names'] if snapshot_meta else None)
     train_set = load_dataset(args.train, args.train_split, classes, args.image_dir)
     names = list(train_set.label_names)
@@ -73,7 +99,8 @@ def train(args, resolve_recipe, comm=None):
                         .format(args.train, ','.join(names), args.resume,
                                 ','.join(snapshot_meta['label_names'])))
     val = _validation(args, names)
-    spec = spec_of(recipe, len(names))
+    spec = ModelSpec(recipe['model'], len(names), recipe['insize'], recipe['width'],
+                     recipe['ratios'])
     seed_everything(recipe['seed'])
     model = spec.build()
     model.use_preset('evaluate')
@@ -95,16 +122,53 @@ def train(args, resolve_recipe, comm=None):
                '; output {}'.format(spec.describe(), len(train_set), len(names),
                                     ','.join(names), len(val) if val else 0,
                                     comm.size if comm else 1, args.out))
+    return trainer, model, meta
+
+
+def _prepare_together(args, recipe_of, comm):
+    """:func:`prepare` on every worker; if any fails, the lowest failing rank
+    raises its error and the others :class:`PeerFailed`, so every worker
+    exits instead of waiting in a collective for the one that failed."""
+    error = None
+    try:
+        prepared = prepare(args, recipe_of, comm)
+    except UserError as failure:
+        error = failure
+    if comm is None:
+        if error is not None:
+            raise error
+        return prepared
+    failed = comm.allreduce_obj([comm.rank] if error is not None else [])
+    if failed:
+        if comm.rank == min(failed):
+            raise error
+        raise PeerFailed('worker {} failed'.format(min(failed)))
+    return prepared
+
+
+def train(args, recipe_of, comm=None):
+    """Train; returns the exit code (0, or 3 after a non-finite loss).
+
+    Raises:
+        UserError: bad input (set-up errors are agreed between workers: see
+        :func:`_prepare_together`; later ones are not).
+    """
+    trainer, model, meta = _prepare_together(args, recipe_of, comm)
     try:
         # overflow on the way to a NaN is reported by the guard, in one line
         with np.errstate(over='ignore', invalid='ignore'):
             trainer.run(show_loop_exception_msg=False)
     except NonFiniteLossError as error:
+        if comm is not None and comm.rank != 0:
+            return 3
         last = last_snapshot(args.out)
         print('error: {}: training stopped before applying it; the last good snapshot is {} '
               '(resume from it with a lower --lr, or check the data)'.format(
                   error, last or 'none (no snapshot was written yet)'), file=sys.stderr)
         return 3
+    except UserError as error:
+        error.during_training = True
+        raise
     if comm is not None:
         print('rank {}/{}: parameter digest {}'.format(comm.rank, comm.size,
                                                       parameter_digest(model)), flush=True)

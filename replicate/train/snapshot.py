@@ -15,8 +15,8 @@ Two kinds of file, both with a JSON description under :data:`META_KEY`
   same keys as ChainerCV's files.
 """
 import json
-import zipfile
 import os
+import zipfile
 
 import chainer
 import numpy as np

@@ -6,6 +6,7 @@ import os
 import chainer
 from chainer.training import extensions, triggers
 
+from replicate.errors import UserError
 from replicate.train.augment import PlainTransform, SSDAugmentation
 from replicate.train.chain import MultiboxTrainChain
 from replicate.train.evaluator import VOCEvaluator
@@ -59,6 +60,9 @@ def build_trainer(run, model, train, val, comm=None):
     """
     recipe = run.recipe
     rank, size = (comm.rank, comm.size) if comm is not None else (0, 1)
+    if recipe['batch_size'] < size:
+        raise UserError('--batch-size {} is smaller than the {} workers: the batch is the '
+                        'total over workers'.format(recipe['batch_size'], size))
     chain = MultiboxTrainChain(model, comm=comm)
     optimizer = make_optimizer(chain, recipe['lr'], comm=comm)
     if recipe['freeze_base']:

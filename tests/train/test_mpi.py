@@ -1,0 +1,58 @@
+"""Data-parallel training with ChainerMN over MPI: 2 processes on this
+machine. Skips, saying what to install, where MPI or mpi4py is missing
+(``tox -e mpi`` installs mpi4py; MPI itself: ``apt-get install openmpi-bin``)."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import TINY
+
+MPIEXEC = shutil.which('mpiexec')
+try:
+    import mpi4py  # noqa: F401
+    MPI4PY = True
+except ImportError:
+    MPI4PY = False
+
+pytestmark = pytest.mark.skipif(
+    not (MPIEXEC and MPI4PY),
+    reason='needs mpiexec ({}) and mpi4py ({}): apt-get install openmpi-bin, then '
+           'tox -e mpi (or pip install mpi4py)'.format(
+               'found' if MPIEXEC else 'missing', 'found' if MPI4PY else 'missing'))
+
+#: Open MPI refuses to run as root without these; abort every rank on an
+#: uncaught exception instead of leaving the others in a collective.
+ENV = {'OMPI_ALLOW_RUN_AS_ROOT': '1', 'OMPI_ALLOW_RUN_AS_ROOT_CONFIRM': '1',
+       'CHAINERMN_FORCE_ABORT_ON_EXCEPTION': '1', 'OMPI_MCA_rmaps_base_oversubscribe': '1'}
+
+
+def mpirun(argv, timeout=120):
+    command = [MPIEXEC, '-n', '2', sys.executable, '-m', 'replicate.train'] + argv
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, **ENV))
+
+
+def test_two_processes_train_the_same_model(shapes_voc, tmp_path):
+    out = tmp_path / 'out'
+    result = mpirun(['--train', shapes_voc, '--train-split', 'train', '--out', str(out),
+                     '--quiet', '--batch-size', '4', '--iterations', '4', '--eval-interval', '2',
+                     '--log-interval', '1', '--communicator', 'naive'] + TINY)
+    assert result.returncode == 0, result.stdout + result.stderr
+    digests = dict(re.findall(r'rank (\d)/2: parameter digest (\w+)', result.stdout))
+    assert sorted(digests) == ['0', '1'] and len(set(digests.values())) == 1, result.stdout
+    assert 'validation 4 images, 2 worker(s)' in result.stdout
+    assert sorted(os.listdir(out)) == ['log', 'model.npz', 'snapshot_iter_4.npz']
+    with np.load(str(out / 'model.npz'), allow_pickle=False) as npz:
+        assert all(np.isfinite(npz[k]).all() for k in npz.files if not k.startswith('__'))
+
+
+def test_a_bad_input_stops_every_process_in_one_line(tmp_path):
+    result = mpirun(['--train', str(tmp_path / 'nowhere'), '--communicator', 'naive',
+                     '--quiet'], timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.count('error: ') == 1, result.stderr
+    assert str(tmp_path / 'nowhere') in result.stderr
