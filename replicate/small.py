@@ -5,18 +5,22 @@ The seed allows it: "SSD300 uses VGG-16 as its base, but a lighter (or a more
 accurate) network may be used". Everything geometric follows from the two
 numbers ``insize`` and ``width`` and the aspect ratios:
 
-- base: a 3x3 stride-2 convolution (``width`` channels: the full-resolution
+- base: a 3x3 stride-2 convolution (``width`` channels: full-resolution
   layers dominate the cost on a CPU), a 3x3 convolution (``2 width``) and 2x2
-  max pooling, a 3x3 convolution (``4 width``) and 2x2 max pooling, then two
-  3x3 convolutions (``8 width``) at insize / 8: the first source map;
+  max pooling, two 3x3 convolutions (``4 width``) at insize / 4: the first
+  source map; then a 3x3 stride-2 and a 3x3 convolution (``8 width``): the
+  second;
 - extras: 1x1 (``4 width``) then 3x3 stride 2 (``8 width``) convolutions,
   halving the map (rounding up) until it is 1x1: one source map each;
 - default boxes: ``steps = insize / grid`` (:func:`replicate.geometry.ssd_steps`),
   ``sizes`` from the paper's scale rule (:func:`replicate.geometry.ssd_sizes`).
 
 Every convolution is followed by batch normalisation and ReLU (no L2
-normalisation: the maps are already normalised). For insize 128: maps 16, 8,
-4, 2, 1.
+normalisation: the maps are already normalised). For insize 128: maps 32, 16,
+8, 4, 2, 1, steps 4 .. 128: relative to the input, the density of SSD300's
+first map (step 8 at 300), which is what makes the paper's scale rule fit (a
+first map at insize / 8 leaves default boxes too sparse for their sizes:
+few ground truths then reach IoU 0.5 with any of them).
 """
 import chainer
 import chainer.functions as F
@@ -69,7 +73,8 @@ class SmallExtractor(chainer.Chain):
     """Source maps of the small base (see the module docstring).
 
     Args:
-        insize (int): input side, a multiple of 8, >= 32.
+        insize (int): input side, a multiple of 8, >= 32 (maps insize / 4,
+            insize / 8, then halving to 1).
         width (int): channels of the first block.
 
     Attributes:
@@ -81,19 +86,19 @@ class SmallExtractor(chainer.Chain):
         super().__init__()
         if insize % 8 or insize < 32:
             raise ValueError('insize must be a multiple of 8 and >= 32, got {}'.format(insize))
+        # (name, in, out, stride); source maps after conv3_2 and conv4_2
         self.insize = insize
-        # (name, in, out, stride)
         blocks = [('conv1', 3, width, 2), ('conv2', width, 2 * width, 1),
-                  ('conv3', 2 * width, 4 * width, 1),
-                  ('conv4_1', 4 * width, 8 * width, 1), ('conv4_2', 8 * width, 8 * width, 1)]
+                  ('conv3_1', 2 * width, 4 * width, 1), ('conv3_2', 4 * width, 4 * width, 1),
+                  ('conv4_1', 4 * width, 8 * width, 2), ('conv4_2', 8 * width, 8 * width, 1)]
         self.base_links = tuple(name for name, _, _, _ in blocks)
-        grids = [insize // 8]
+        grids = [insize // 4]
         while grids[-1] > 1:
             grids.append(conv_out(grids[-1], 3, 2, 1))
         self.grids = tuple(grids)
-        self.channels = (8 * width,) * len(grids)
+        self.channels = (4 * width,) + (8 * width,) * (len(grids) - 1)
         self._blocks = blocks
-        self._n_extra = len(grids) - 1
+        self._n_extra = len(grids) - 2
         with self.init_scope():
             for name, n_in, n_out, stride in blocks:
                 setattr(self, name, ConvBN(n_in, n_out, 3, stride=stride, pad=1))
@@ -103,13 +108,16 @@ class SmallExtractor(chainer.Chain):
                         ConvBN(4 * width, 8 * width, 3, stride=2, pad=1))
 
     def forward(self, x):
-        """float32 (B, 3, insize, insize) -> list of (B, 8 width, G_k, G_k)."""
+        """float32 (B, 3, insize, insize) -> list of (B, C_k, G_k, G_k)
+        (:attr:`channels`, :attr:`grids`)."""
         h = x
+        sources = []
         for name, _, _, _ in self._blocks:
             h = self[name](h)
-            if name in ('conv2', 'conv3'):
+            if name == 'conv2':
                 h = _pool2(h)
-        sources = [h]
+            elif name in ('conv3_2', 'conv4_2'):
+                sources.append(h)
         for i in range(self._n_extra):
             h = self['extra{}_2'.format(i + 1)](self['extra{}_1'.format(i + 1)](h))
             sources.append(h)
