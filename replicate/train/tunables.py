@@ -1,0 +1,148 @@
+"""``python -m replicate.train.tunables``: the seed's tunables measured on the
+generated shapes, one table and one figure in reports/train/.
+
+- default boxes: aspect ratio sets '2' (4 boxes per location), 'ssd'
+  (SSD300's pattern) and '2,3' (6 everywhere): accuracy against time;
+- base network: width 8 (lighter) against width 16 (heavier, ~3x the
+  parameters);
+- thresholds: NMS IoU and score threshold of the trained benchmark model (or
+  the 'ssd' variant when the benchmark has not run), evaluated without
+  retraining.
+
+Every architecture variant trains with the same shorter schedule
+(:data:`SCHEDULE`) from the same seed, so their mAPs compare with each other
+(not with the benchmark's longer run). Writes ``tunables.csv`` / ``.md``,
+``tunables.png`` and ``tunables.meta.json``.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+
+from replicate.provenance import provenance
+from replicate.tables import write_table
+from replicate.train import experiments as X
+from replicate.train.snapshot import load_model
+
+SCHEDULE = ['--batch-size', '32', '--lr', '0.05', '--lr-steps', '500,650', '--iterations',
+            '750', '--seed', '0', '--insize', '128']
+#: (study, setting, options)
+VARIANTS = (
+    ('aspect ratios', "'2' (4 per location)", ['--width', '8', '--ratios', '2']),
+    ('aspect ratios', "'ssd' (SSD300's)", ['--width', '8', '--ratios', 'ssd']),
+    ('aspect ratios', "'2,3' (6 per location)", ['--width', '8', '--ratios', '2,3']),
+    ('base width', '16 (heavier)', ['--width', '16', '--ratios', 'ssd']),
+)
+NMS_THRESHOLDS = (0.3, 0.45, 0.6, 0.75)
+SCORE_THRESHOLDS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8)
+#: Test images timed for inference (batch 1, three passes, median).
+TIMED = 20
+
+
+def _variant_row(study, setting, model, log, seconds, result, infer, predictions):
+    return {'study': study, 'setting': setting,
+            'default_boxes': int(sum(model.coder.counts)),
+            'parameters': int(sum(p.size for p in model.params())),
+            'train_s_per_iter': X.seconds_per_iteration(log), 'train_s': seconds,
+            'infer_ms_per_image': 1000 * infer, 'nms_thresh': model.nms_thresh,
+            'score_thresh': model.score_thresh, 'map_voc07': result['map'],
+            'detections_per_image': float(np.mean([len(s) for s in predictions[2]]))}
+
+
+def train_variants(data, work):
+    rows = []
+    for study, setting, options in VARIANTS:
+        out = os.path.join(work, 'tunable-' + '-'.join(options[1::2]).replace(',', ''))
+        seconds, log = X.train(data, out, ['--model', 'small'] + SCHEDULE + options + [
+            '--eval-interval', '0', '--snapshot-interval', '0', '--log-interval', '25'])
+        model, meta = load_model(os.path.join(out, 'model.npz'))
+        model.use_preset('evaluate')
+        predictions = X.predict_split(model, data, 'test', meta['label_names'])
+        imgs = [X.load_dataset(data, 'test', meta['label_names'])[i][0] for i in range(TIMED)]
+        rows.append(_variant_row(study, setting, model, log, seconds, X.voc07(predictions),
+                                 X.inference_seconds(model, imgs), predictions))
+        print('{} {}: mAP {:.4f}'.format(study, setting, rows[-1]['map_voc07']), flush=True)
+    return rows
+
+
+def threshold_rows(model_path, data, split='test'):
+    """mAP and detections per image for every (NMS, score) threshold pair."""
+    model, meta = load_model(model_path)
+    rows = []
+    for nms in NMS_THRESHOLDS:
+        model.nms_thresh, model.score_thresh = nms, min(SCORE_THRESHOLDS)
+        predictions = X.predict_split(model, data, split, meta['label_names'])
+        for score in SCORE_THRESHOLDS:
+            kept = X.above(predictions, score)
+            rows.append({'study': 'thresholds', 'setting': 'nms {} score {}'.format(
+                nms, score), 'nms_thresh': nms, 'score_thresh': score,
+                'map_voc07': X.voc07(kept)['map'],
+                'detections_per_image': float(np.mean([len(s) for s in kept[2]]))})
+    return rows
+
+
+def plot(frame, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    arch = frame[frame['study'] != 'thresholds']
+    for _, row in arch.iterrows():
+        left.scatter(row['infer_ms_per_image'], row['map_voc07'],
+                     marker='o' if row['study'] == 'aspect ratios' else 's')
+        left.annotate('{}: {}'.format(row['study'], row['setting']),
+                      (row['infer_ms_per_image'], row['map_voc07']), fontsize=8,
+                      xytext=(4, 4), textcoords='offset points')
+    left.set_xlabel('inference ms per image (batch 1, CPU, NMS included)')
+    left.set_ylabel('VOC07 mAP, test split')
+    left.set_title('default boxes and base width (same schedule)')
+    thresholds = frame[frame['study'] == 'thresholds']
+    for nms, group in thresholds.groupby('nms_thresh'):
+        right.plot(group['score_thresh'], group['map_voc07'], 'o-',
+                   label='NMS IoU {}'.format(nms))
+    right.set_xscale('log')
+    right.set_xlabel('score threshold')
+    right.set_ylabel('VOC07 mAP, test split')
+    right.set_title('thresholds of one trained model')
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, metadata={'Software': None})
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m replicate.train.tunables',
+                                     description=__doc__.split('\n\n')[0])
+    parser.add_argument('--out', default=os.path.join('reports', 'train'))
+    parser.add_argument('--data', default=X.default_data_dir())
+    parser.add_argument('--work', help='training folders (default: <data>-tunables)')
+    parser.add_argument('--model', help='trained model for the threshold study (default: '
+                                        "the benchmark's, else the 'ssd' variant)")
+    args = parser.parse_args(argv)
+    work = args.work or args.data.rstrip('/') + '-tunables'
+    X.ensure_dataset(args.data)
+    load_before = X.load_average()
+    rows = train_variants(args.data, work)
+    benchmark = args.data.rstrip('/') + '-run/model.npz'
+    model_path = args.model or (benchmark if os.path.isfile(benchmark) else
+                                os.path.join(work, 'tunable-8-ssd', 'model.npz'))
+    rows += threshold_rows(model_path, args.data)
+    frame = write_table(pd.DataFrame(rows), os.path.join(args.out, 'tunables'),
+                        sort_by=['study', 'setting'])
+    plot(frame, os.path.join(args.out, 'tunables.png'))
+    with open(os.path.join(args.out, 'tunables.meta.json'), 'w') as f:
+        json.dump({'provenance': provenance(), 'schedule': SCHEDULE,
+                   'threshold_model': 'benchmark' if model_path == benchmark else
+                   os.path.basename(os.path.dirname(model_path)),
+                   'load_average': [load_before, X.load_average()]}, f, indent=1,
+                  sort_keys=True)
+        f.write('\n')
+    print('wrote {}'.format(os.path.join(args.out, 'tunables.md')))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The benchmark's and the tunables' report writers on a tiny trained model
+(their training runs are long: they are commands, not tests)."""
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY
+
+from replicate.train import benchmark, cli, experiments, tunables
+from replicate.train.snapshot import load_model
+
+
+@pytest.fixture(scope='module')
+def tiny_run(shapes_voc, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp('run'))
+    assert cli.main(['--train', shapes_voc, '--train-split', 'train', '--out', out, '--quiet',
+                     '--batch-size', '4', '--iterations', '4', '--log-interval', '2',
+                     '--eval-interval', '2', '--lr', '0.01'] + TINY) == 0
+    with open(os.path.join(out, 'log')) as f:
+        return os.path.join(out, 'model.npz'), json.load(f)
+
+
+def test_benchmark_report(tiny_run, tmp_path):
+    _, log = tiny_run
+    result = {'ap': np.array([0.5, 0.25, np.nan, 1, 0]), 'map': 0.4375}
+    info = {'parameters': 123, 'device': 'CPU', 'provenance': {'commit': 'x'}}
+    benchmark.write_report(str(tmp_path), result, list('abcde'), 12.5, log, ('1', '2'), info)
+    assert sorted(os.listdir(tmp_path)) == [
+        'benchmark.md', 'benchmark.meta.json', 'benchmark_ap.csv', 'benchmark_ap.md',
+        'benchmark_log.csv', 'loss_curve.png']
+    text = (tmp_path / 'benchmark.md').read_text()
+    assert '0.4375' in text and 'NOT met' in text
+    frame = pd.read_csv(tmp_path / 'benchmark_log.csv')
+    assert list(frame['iteration']) == [2, 4] and frame['validation/main/map'].notna().all()
+
+
+def test_threshold_study_and_figure(tiny_run, shapes_voc, tmp_path):
+    path, _ = tiny_run
+    rows = tunables.threshold_rows(path, shapes_voc, split='val')
+    frame = pd.DataFrame(rows)
+    assert len(frame) == len(tunables.NMS_THRESHOLDS) * len(tunables.SCORE_THRESHOLDS)
+    # a higher score threshold never keeps more detections
+    for _, group in frame.groupby('nms_thresh'):
+        assert (np.diff(group['detections_per_image']) <= 0).all()
+    arch = pd.DataFrame([{'study': 'aspect ratios', 'setting': "'2'", 'map_voc07': 0.1,
+                          'infer_ms_per_image': 5.0}])
+    tunables.plot(pd.concat([arch, frame]), str(tmp_path / 'tunables.png'))
+    assert (tmp_path / 'tunables.png').stat().st_size > 1000
+
+
+def test_above_equals_predicting_with_the_threshold(tiny_run, shapes_voc):
+    path, _ = tiny_run
+    model, meta = load_model(path)
+    model.nms_thresh, model.score_thresh = 0.45, 0.01
+    low = experiments.predict_split(model, shapes_voc, 'val', meta['label_names'])
+    model.score_thresh = 0.2
+    high = experiments.predict_split(model, shapes_voc, 'val', meta['label_names'])
+    for a, b in zip(experiments.above(low, 0.2)[:3], high[:3], strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
