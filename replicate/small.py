@@ -27,6 +27,7 @@ import chainer.functions as F
 import chainer.links as L
 import numpy as np
 
+from replicate.channels_last import Convolution2D
 from replicate.geometry import conv_out, ssd_sizes, ssd_steps
 from replicate.multibox import Multibox
 from replicate.ssd import SSD
@@ -57,7 +58,7 @@ class ConvBN(chainer.Chain):
     def __init__(self, n_in, n_out, ksize, stride=1, pad=0):
         super().__init__()
         with self.init_scope():
-            self.conv = L.Convolution2D(n_in, n_out, ksize, stride, pad, nobias=True)
+            self.conv = Convolution2D(n_in, n_out, ksize, stride, pad, nobias=True)
             self.bn = L.BatchNormalization(n_out)
 
     def forward(self, x):
