@@ -1,8 +1,10 @@
-"""The training step, refusing to apply a non-finite loss.
+"""The training step, refusing to go on from a non-finite loss or update.
 
-A NaN or infinite loss stops training before the update (the parameters stay
-as they were), with :class:`NonFiniteLossError`: the command reports it in
-one line and the snapshots already written stay the last good ones.
+A NaN or infinite loss stops training before the update, and an update that
+leaves a parameter NaN or infinite (an overflow with a finite loss) stops it
+right after, with :class:`NonFiniteLossError`, raised inside the step: the
+snapshot extension of that iteration never runs, so the snapshots already
+written are the last good ones, and the command reports it in one line.
 """
 import chainer
 import numpy as np
@@ -44,5 +46,12 @@ class GuardedUpdater(chainer.training.updaters.StandardUpdater):
         loss.backward()
         del loss
         optimizer.update()
+        bad = int(not all(bool(chain.xp.isfinite(param.array).all())
+                          for param in chain.params()))
+        if self.comm is not None:
+            bad = self.comm.allreduce_obj(bad)
+        if bad:
+            raise NonFiniteLossError('the parameters became NaN or infinite at iteration {} '
+                                     '(the update overflowed)'.format(self.iteration + 1))
         if self.auto_new_epoch and iterator.is_new_epoch:
             optimizer.new_epoch(auto=True)
