@@ -56,6 +56,12 @@ def make_optimizer(chain, lr=LR, momentum=MOMENTUM, comm=None):
             param.update_rule.add_hook(GradientScaling(BIAS_GRADIENT_SCALE))
         else:
             param.update_rule.add_hook(WeightDecay(WEIGHT_DECAY))
+    if comm is not None:
+        # ChainerMN's optimizer spends its first update() broadcasting rank
+        # 0's parameters instead of updating; do that here, so that every
+        # update() updates (also the first one after a resume)
+        comm.bcast_data(chain)
+        optimizer.is_changed(chain)
     return optimizer
 
 

@@ -36,16 +36,28 @@ def mpirun(argv, timeout=120):
                           env=dict(os.environ, **ENV))
 
 
-def test_two_processes_train_the_same_model(shapes_voc, tmp_path):
-    out = tmp_path / 'out'
-    result = mpirun(['--train', shapes_voc, '--train-split', 'train', '--out', str(out),
-                     '--quiet', '--batch-size', '4', '--iterations', '4', '--eval-interval', '2',
-                     '--log-interval', '1', '--communicator', 'naive'] + TINY)
+def digests(result):
+    """{rank: parameter digest} printed by the workers."""
     assert result.returncode == 0, result.stdout + result.stderr
-    digests = dict(re.findall(r'rank (\d)/2: parameter digest (\w+)', result.stdout))
-    assert sorted(digests) == ['0', '1'] and len(set(digests.values())) == 1, result.stdout
+    found = dict(re.findall(r'rank (\d)/2: parameter digest (\w+)', result.stdout))
+    assert sorted(found) == ['0', '1'], result.stdout
+    return found
+
+
+def test_two_processes_train_the_same_model_and_resume_exactly(shapes_voc, tmp_path):
+    out = tmp_path / 'out'
+    common = ['--train', shapes_voc, '--train-split', 'train', '--quiet', '--batch-size', '4',
+              '--iterations', '4', '--eval-interval', '2', '--snapshot-interval', '2',
+              '--log-interval', '1', '--communicator', 'naive'] + TINY
+    result = mpirun(common + ['--out', str(out)])
+    whole = digests(result)
+    assert len(set(whole.values())) == 1, result.stdout
     assert 'validation 4 images, 2 worker(s)' in result.stdout
-    assert sorted(os.listdir(out)) == ['log', 'model.npz', 'snapshot_iter_4.npz']
+    assert sorted(os.listdir(out)) == ['log', 'model.npz', 'snapshot_iter_2.npz',
+                                       'snapshot_iter_4.npz']
+    resumed = digests(mpirun(common + ['--out', str(tmp_path / 'resumed'), '--resume',
+                                       str(out / 'snapshot_iter_2.npz')]))
+    assert resumed == whole
     with np.load(str(out / 'model.npz'), allow_pickle=False) as npz:
         assert all(np.isfinite(npz[k]).all() for k in npz.files if not k.startswith('__'))
 
