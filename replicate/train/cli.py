@@ -3,7 +3,7 @@ JSON, or the generated shapes dataset (``python -m replicate.datasets.synthetic`
 
 Defaults are the SSD300 recipe (:mod:`replicate.train.recipe`) with
 ChainerCV's augmentation (:mod:`replicate.train.augment`). Writes to --out:
-``log`` (JSON lines of the LogReport), ``snapshot_iter_N.npz`` (resumable),
+``log`` (the LogReport: a JSON list), ``snapshot_iter_N.npz`` (resumable),
 ``model.npz`` (the trained model, :func:`replicate.train.snapshot.load_model`).
 
 Fine-tuning to a new class set (the paper's recipe): ``--finetune-from

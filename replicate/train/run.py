@@ -34,6 +34,7 @@ def _shard(dataset, comm, seed):
     dropped so that every worker's epoch has the same length)."""
     if comm is None or comm.size == 1:
         return dataset
+    # 7919: any constant keeps this permutation apart from the epoch orders
     order = np.random.default_rng([seed, 7919]).permutation(len(dataset))
     per = len(dataset) // comm.size
     if per == 0:
