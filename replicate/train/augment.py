@@ -2,8 +2,8 @@
 ``examples/ssd/train.py`` (``Transform``), built from our drop-ins:
 
 1. photometric distortion (:func:`random_distort`);
-2. zoom out with probability 1/2: the image on a canvas up to 4x larger,
-   filled with the mean pixel (:func:`random_expand`);
+2. zoom out with probability 1/2: the image on a canvas up to 4x larger
+   (``max_zoom_out``), filled with the mean pixel (:func:`random_expand`);
 3. a random crop meeting an IoU constraint with the boxes
    (:func:`random_crop_with_bbox_constraints`); boxes are clipped to it and
    those whose centre falls outside are dropped;
@@ -41,7 +41,7 @@ def _numpy_coin():
     return np.random.randint(2)
 
 
-def augment(img, bbox, label, size, mean, rng=None, coin=None):
+def augment(img, bbox, label, size, mean, rng=None, coin=None, max_zoom_out=4):
     """Steps 1-5 on one sample (see the module docstring).
 
     Args:
@@ -54,6 +54,8 @@ def augment(img, bbox, label, size, mean, rng=None, coin=None):
             the ``random`` module).
         coin: callable () -> 0 or 1 deciding the zoom out (default:
             ``np.random.randint(2)``).
+        max_zoom_out (float): largest canvas side over the image's
+            (ChainerCV's 4; at small inputs 4 makes objects of a few pixels).
 
     Returns:
         (img, bbox, label): float32 (3, size, size) (mean not subtracted),
@@ -62,7 +64,7 @@ def augment(img, bbox, label, size, mean, rng=None, coin=None):
     coin = _numpy_coin if coin is None else coin
     img = random_distort(img, rng=rng)
     if coin():
-        img, param = random_expand(img, fill=mean, return_param=True, rng=rng)
+        img, param = random_expand(img, max_zoom_out, mean, return_param=True, rng=rng)
         bbox = translate_bbox(bbox, y_offset=param['y_offset'], x_offset=param['x_offset'])
     img, param = random_crop_with_bbox_constraints(img, bbox, return_param=True, rng=rng)
     bbox, param = crop_bbox(bbox, y_slice=param['y_slice'], x_slice=param['x_slice'],
@@ -83,19 +85,22 @@ class SSDAugmentation:
         coder: the model's :class:`replicate.MultiboxCoder` (used on the CPU:
             a CPU copy is made when the model lives on a GPU).
         size (int): the model's ``insize``; mean: its (3, 1, 1) mean.
+        max_zoom_out (float): see :func:`augment`.
 
     Calling it returns float32 (3, size, size) minus the mean, float32 (K, 4)
     offsets and int32 (K,) labels (0 = background), numpy arrays.
     """
 
-    def __init__(self, coder, size, mean):
+    def __init__(self, coder, size, mean, max_zoom_out=4):
         self.coder = coder
         self.size = size
         self.mean = np.asarray(mean, dtype=np.float32)
+        self.max_zoom_out = max_zoom_out
 
     def __call__(self, in_data, rng=None, coin=None):
         img, bbox, label = in_data
-        img, bbox, label = augment(img, bbox, label, self.size, self.mean, rng, coin)
+        img, bbox, label = augment(img, bbox, label, self.size, self.mean, rng, coin,
+                                   self.max_zoom_out)
         img -= self.mean
         mb_loc, mb_label = self.coder.encode(bbox, label)
         return img, mb_loc, mb_label

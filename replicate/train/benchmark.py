@@ -32,8 +32,8 @@ from replicate.train import experiments as X
 
 #: The trained configuration (options of ``python -m replicate.train``).
 CONFIG = ['--model', 'small', '--insize', '128', '--width', '8', '--ratios', 'ssd',
-          '--batch-size', '32', '--lr', '0.05', '--lr-steps', '1000,1300',
-          '--iterations', '1500', '--seed', '0']
+          '--batch-size', '32', '--lr', '0.01', '--lr-steps', '1000,1300',
+          '--iterations', '1500', '--seed', '0', '--no-augment']
 TARGET = 0.7
 
 
