@@ -27,8 +27,8 @@ from replicate.tables import write_table
 from replicate.train import experiments as X
 from replicate.train.snapshot import load_model
 
-SCHEDULE = ['--batch-size', '32', '--lr', '0.05', '--lr-steps', '500,650', '--iterations',
-            '750', '--seed', '0', '--insize', '128']
+SCHEDULE = ['--batch-size', '32', '--lr', '0.01', '--lr-steps', '350,450', '--iterations',
+            '500', '--seed', '0', '--insize', '128', '--no-augment']
 #: (study, setting, options)
 VARIANTS = (
     ('aspect ratios', "'2' (4 per location)", ['--width', '8', '--ratios', '2']),
