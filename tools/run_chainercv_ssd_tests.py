@@ -112,6 +112,10 @@ def main(argv=None):
                 'download pretrained weights fail where the download server is '
                 'unreachable (ChainerCV\'s own classes fail them there too).\n\n'.format(
                     ' --mpi' if args.mpi else '', TESTS, commit))
+        totals = {word: sum(int(n) for _, _, summary, _ in rows
+                            for n, w in re.findall(r'(\d+) (\w+)', summary) if w == word)
+                  for word in ('passed', 'failed', 'skipped')}
+        f.write('**{passed} passed, {failed} failed, {skipped} skipped.**\n\n'.format(**totals))
         f.write('| file | run | result | failed tests |\n| --- | --- | --- | --- |\n')
         for row in rows:
             f.write('| {} |\n'.format(' | '.join(row)))
