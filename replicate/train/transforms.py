@@ -6,8 +6,8 @@ outputs.
 Randomness: like ChainerCV's, each function draws from Python's ``random``
 module, in the same order and with the same calls, so after
 ``random.seed(s)`` both give identical results. The extra keyword ``rng``
-(any object with ``random.Random``'s methods, e.g. ``random.Random(seed)``)
-draws from that object instead, which the training pipeline uses to make
+(an object with ``random.Random``'s methods, ``getstate`` and ``setstate``
+included, e.g. ``random.Random(seed)``) draws from that object instead, which the training pipeline uses to make
 every sample's augmentation a function of (seed, epoch, index) alone.
 
 Images are numpy CHW arrays; colour images are RGB with values in [0, 255].
@@ -142,7 +142,8 @@ def _first_fit(rng, bbox, shape, min_iou, max_iou, max_trial, crop_args):
     """
     state = rng.getstate()
     crops = np.array([_draw_crop(rng, *shape, *crop_args) for _ in range(max_trial)])
-    iou = bbox_iou(bbox, crops)  # (R, max_trial)
+    with np.errstate(invalid='ignore'):  # 0/0 for empty crops over empty boxes
+        iou = bbox_iou(bbox, crops)  # (R, max_trial)
     nonempty = (crops[:, 2] > crops[:, 0]) & (crops[:, 3] > crops[:, 1])
     fits = nonempty & (min_iou <= iou.min(axis=0)) & (iou.max(axis=0) <= max_iou)
     if not fits.any():
