@@ -130,15 +130,29 @@ def main(argv=None):
     parser.add_argument('--data', default=X.default_data_dir(),
                         help='where the generated dataset is kept (made if absent)')
     parser.add_argument('--work', help='training output folder (default: <data>-run)')
+    parser.add_argument('--reuse', action='store_true',
+                        help='rewrite the report from the finished run in --work (no training)')
     args = parser.parse_args(argv)
     work = args.work or args.data.rstrip('/') + '-run'
     X.ensure_dataset(args.data)
-    load_before = X.load_average()
-    seconds, log = X.train(args.data, work, CONFIG + ['--eval-interval', '250',
-                                                      '--snapshot-interval', '500',
-                                                      '--log-interval', '25',
-                                                      '--loaders', '2'])
-    load_after = X.load_average()
+    run_file = os.path.join(work, 'benchmark_run.json')
+    if args.reuse:
+        with open(run_file) as f:
+            run = json.load(f)
+        if run['config'] != CONFIG:
+            sys.exit('error: {} was trained with another configuration: run without '
+                     '--reuse'.format(work))
+        with open(os.path.join(work, 'log')) as f:
+            log = json.load(f)
+    else:
+        run = {'config': CONFIG, 'load_before': X.load_average()}
+        run['seconds'], log = X.train(args.data, work, CONFIG + [
+            '--eval-interval', '250', '--snapshot-interval', '500', '--log-interval', '25',
+            '--loaders', '2'])
+        run['load_after'] = X.load_average()
+        with open(run_file, 'w') as f:
+            json.dump(run, f, indent=1)
+    seconds, load_before, load_after = run['seconds'], run['load_before'], run['load_after']
     from replicate.train.snapshot import load_model
     model, meta = load_model(os.path.join(work, 'model.npz'))
     model.use_preset('evaluate')

@@ -7,8 +7,9 @@ Randomness: like ChainerCV's, each function draws from Python's ``random``
 module, in the same order and with the same calls, so after
 ``random.seed(s)`` both give identical results. The extra keyword ``rng``
 (an object with ``random.Random``'s methods, ``getstate`` and ``setstate``
-included, e.g. ``random.Random(seed)``) draws from that object instead, which the training pipeline uses to make
-every sample's augmentation a function of (seed, epoch, index) alone.
+included, e.g. ``random.Random(seed)``) draws from that object instead, which
+the training pipeline uses to make every sample's augmentation a function of
+(seed, epoch, index) alone.
 
 Images are numpy CHW arrays; colour images are RGB with values in [0, 255].
 Boxes are (R, 4) (y_min, x_min, y_max, x_max) in pixels.
