@@ -30,7 +30,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from replicate.provenance import provenance
+from replicate.provenance import provenance, provenance_markdown
 from replicate.tables import FLOAT_FORMAT, frame_to_markdown, write_table
 from replicate.train import experiments as X
 
@@ -111,6 +111,8 @@ def write_report(out, result, names, seconds, log, load, info):
         frame_to_markdown(ap),
         'Loss curve: `loss_curve.png`; the log: `benchmark_log.csv`. The machine is shared: '
         'timings depend on the load average above.', '',
+        '## Provenance', '',
+        provenance_markdown(info['provenance']),
     ]
     with open(os.path.join(out, 'benchmark.md'), 'w') as f:
         f.write('\n'.join(lines))
