@@ -4,9 +4,6 @@ import pytest
 
 from replicate.datasets.synthetic import generate
 
-#: The smallest model: 32x32 input, base width 4 (maps 4, 2, 1).
-TINY = ['--model', 'small', '--insize', '32', '--width', '4']
-
 
 @pytest.fixture(scope='session')
 def shapes_voc(tmp_path_factory):

@@ -5,7 +5,7 @@ import json
 import os
 
 import numpy as np
-from conftest import TINY
+from trainhelp import TINY
 
 from replicate.train import cli
 from replicate.train.snapshot import load_model

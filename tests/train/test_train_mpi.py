@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import TINY
+from trainhelp import TINY
 
 MPIEXEC = shutil.which('mpiexec')
 try:

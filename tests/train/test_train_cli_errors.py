@@ -5,7 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import TINY
+from trainhelp import TINY
 
 from replicate.train import cli
 

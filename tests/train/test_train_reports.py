@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY
+from trainhelp import TINY
 
 from replicate.train import benchmark, cli, experiments, tunables
 from replicate.train.snapshot import load_model

@@ -7,8 +7,8 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import TINY
 from PIL import Image
+from trainhelp import TINY
 
 from replicate.datasets import read_voc
 from replicate.datasets.voc import write_voc_annotation
