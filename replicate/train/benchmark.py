@@ -30,9 +30,9 @@ import sys
 import numpy as np
 import pandas as pd
 
-from replicate.provenance import provenance, provenance_markdown
-from replicate.tables import FLOAT_FORMAT, frame_to_markdown, write_table
 from replicate.train import experiments as X
+from reporting.provenance import provenance, provenance_markdown
+from reporting.tables import FLOAT_FORMAT, frame_to_markdown, write_table
 
 #: The trained configuration (options of ``python -m replicate.train``).
 CONFIG = ['--model', 'small', '--insize', '128', '--width', '8', '--ratios', 'ssd',

@@ -22,10 +22,10 @@ import sys
 import numpy as np
 import pandas as pd
 
-from replicate.provenance import provenance
-from replicate.tables import write_table
 from replicate.train import experiments as X
 from replicate.train.snapshot import load_model
+from reporting.provenance import provenance
+from reporting.tables import write_table
 
 SCHEDULE = ['--batch-size', '32', '--lr', '0.01', '--lr-steps', '350,450', '--iterations',
             '500', '--seed', '0', '--insize', '128', '--no-augment']
