@@ -11,6 +11,8 @@ exported before training (:mod:`compare.adapters.declared`).
 Modules: :mod:`~compare.adapters.protocol` (the interface),
 :mod:`~compare.adapters.chainer_ssd` and
 :mod:`~compare.adapters.chainer_weights` (ours, chainercv),
+:mod:`~compare.adapters.chainer_trained` (trained: a model file written by
+``python -m replicate.train``, any architecture and class set),
 :mod:`~compare.adapters.chainer_odapi` (ours-odapi: our Chainer port of an OD
 API SSD-MobileNetV2 export, the network ``tf`` runs in TensorFlow),
 :mod:`~compare.adapters.tf_odapi` (TF OD API exports, both TF generations, every
@@ -27,7 +29,7 @@ import re
 import textwrap
 import typing
 
-from compare.adapters import chainer_odapi, chainer_ssd
+from compare.adapters import chainer_odapi, chainer_ssd, chainer_trained
 from compare.adapters.common_nms import variants
 from compare.adapters.declared import DeclaredRandom, parse_flag
 from compare.adapters.fake import build_fake
@@ -73,6 +75,9 @@ KINDS = {
                        'saved_model/ or checkpoint/) run by our Chainer port of its '
                        'SSD-MobileNetV2', 'labels=PATH|coco (default: label_map.pbtxt in the '
                        'export folder), device=@numpy|@cupy:N (default @numpy)'),
+    'trained': Kind(chainer_trained.build, 'the model.npz (or a snapshot_iter_N.npz) written by '
+                    'python -m replicate.train; architecture and class names come from it',
+                    'preset=auto|visualize|evaluate (default: --preset; auto = evaluate)'),
     'fake': Kind(build_fake, 'a seed (synthetic detections, no model; default 0)',
                  'count=N (default 3), delay=SECONDS per image, fail=MESSAGE (load fails)'),
 }
