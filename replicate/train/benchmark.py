@@ -75,6 +75,32 @@ def log_table(log):
     return frame[[k for k in keys if k in frame]]
 
 
+def harness_run(data, work, model_path):
+    """The trained model through the comparison harness (``compare/run.py -d
+    trained:MODEL``) on the test split; returns (its VOC07 mAP, run folder).
+
+    The harness takes a folder of images with VOC annotations beside it: a
+    folder of links to the test split's images and annotations is made."""
+    from compare import cli as compare_cli
+    split = os.path.join(work, 'test_split')
+    for sub in ('JPEGImages', 'Annotations'):
+        os.makedirs(os.path.join(split, sub), exist_ok=True)
+    with open(os.path.join(data, 'ImageSets', 'Main', 'test.txt')) as f:
+        ids = f.read().split()
+    for image_id in ids:
+        for sub, ext in (('JPEGImages', '.jpg'), ('Annotations', '.xml')):
+            link = os.path.join(split, sub, image_id + ext)
+            if not os.path.lexists(link):
+                os.symlink(os.path.abspath(os.path.join(data, sub, image_id + ext)), link)
+    run = os.path.join(work, 'compare')
+    code = compare_cli.main([os.path.join(split, 'JPEGImages'), '--out', run, '-d',
+                             'trained:' + model_path, '--force', '--no-speed', '--no-progress'])
+    if code != 0:
+        raise RuntimeError('compare/run.py failed (exit {})'.format(code))
+    summary = pd.read_csv(os.path.join(run, 'map_summary.csv'))
+    return float(summary.loc[summary['detector'] == 'trained', 'map_voc07'].iloc[0]), run
+
+
 def write_report(out, result, names, seconds, log, load, info):
     ap = pd.DataFrame({'class': names, 'ap_voc07': result['ap']})
     write_table(ap, os.path.join(out, 'benchmark_ap'), sort_by=['class'])
@@ -107,6 +133,11 @@ def write_report(out, result, names, seconds, log, load, info):
         '| load average (1, 5, 15 min) | before {}; after {} |'.format(*load),
         '| device | {} |'.format(info['device']),
         '',
+        'The same model through the comparison harness (`python compare/run.py TEST_IMAGES '
+        '-d trained:model.npz`, scored by ChainerCV\'s `eval_detection_voc` there, by '
+        '`replicate.voc_eval` here): VOC07 mAP **{:.4f}** on the same 500 images.'.format(
+            info['harness_map']),
+        '',
         'AP per class (`benchmark_ap.csv`):', '',
         frame_to_markdown(ap),
         'Loss curve: `loss_curve.png`; the log: `benchmark_log.csv`. The machine is shared: '
@@ -119,6 +150,7 @@ def write_report(out, result, names, seconds, log, load, info):
     with open(os.path.join(out, 'benchmark.meta.json'), 'w') as f:
         json.dump({'provenance': info['provenance'], 'config': CONFIG,
                    'map_voc07_test': round(float(result['map']), 6),
+                   'map_voc07_test_harness': round(info['harness_map'], 6),
                    'train_seconds': round(seconds, 1), 'load_average': list(load)},
                   f, indent=1, sort_keys=True)
         f.write('\n')
@@ -159,7 +191,8 @@ def main(argv=None):
     model, meta = load_model(os.path.join(work, 'model.npz'))
     model.use_preset('evaluate')
     result = X.voc07(X.predict_split(model, args.data, 'test', meta['label_names']))
-    info = {'parameters': sum(p.size for p in model.params()),
+    harness_map, _ = harness_run(args.data, work, os.path.join(work, 'model.npz'))
+    info = {'parameters': sum(p.size for p in model.params()), 'harness_map': harness_map,
             'device': provenance()['device'],
             'provenance': provenance(extra={'threads': os.cpu_count()})}
     os.makedirs(args.out, exist_ok=True)

@@ -25,7 +25,8 @@ def tiny_run(shapes_voc, tmp_path_factory):
 def test_benchmark_report(tiny_run, tmp_path):
     _, log = tiny_run
     result = {'ap': np.array([0.5, 0.25, np.nan, 1, 0]), 'map': 0.4375}
-    info = {'parameters': 123, 'device': 'CPU', 'provenance': {'commit': 'x'}}
+    info = {'parameters': 123, 'device': 'CPU', 'provenance': {'commit': 'x'},
+            'harness_map': 0.4375}
     benchmark.write_report(str(tmp_path), result, list('abcde'), 12.5, log, ('1', '2'), info)
     assert sorted(os.listdir(tmp_path)) == [
         'benchmark.md', 'benchmark.meta.json', 'benchmark_ap.csv', 'benchmark_ap.md',
