@@ -25,6 +25,7 @@ iterations: 0.08 without, 0.024 with zoom out up to 2x, 0.019 up to 4x).
 import argparse
 import json
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -39,6 +40,9 @@ CONFIG = ['--model', 'small', '--insize', '128', '--width', '8', '--ratios', 'ss
           '--batch-size', '32', '--lr', '0.01', '--lr-steps', '1000,1300',
           '--iterations', '1500', '--seed', '0', '--no-augment']
 TARGET = 0.7
+#: Files of the harness's run folder copied to ``<out>/harness/``.
+HARNESS_FILES = ('summary.md', 'map_summary.csv', 'map_summary.md', 'map_per_class.csv',
+                 'map_per_class.md')
 
 
 def plot_log(log, path):
@@ -135,8 +139,8 @@ def write_report(out, result, names, seconds, log, load, info):
         '',
         'The same model through the comparison harness (`python compare/run.py TEST_IMAGES '
         '-d trained:model.npz`, scored by ChainerCV\'s `eval_detection_voc` there, by '
-        '`replicate.voc_eval` here): VOC07 mAP **{:.4f}** on the same 500 images.'.format(
-            info['harness_map']),
+        '`replicate.voc_eval` here): VOC07 mAP **{:.4f}** on the same 500 images; its report: '
+        '`harness/summary.md` (and the mAP tables beside it).'.format(info['harness_map']),
         '',
         'AP per class (`benchmark_ap.csv`):', '',
         frame_to_markdown(ap),
@@ -191,11 +195,14 @@ def main(argv=None):
     model, meta = load_model(os.path.join(work, 'model.npz'))
     model.use_preset('evaluate')
     result = X.voc07(X.predict_split(model, args.data, 'test', meta['label_names']))
-    harness_map, _ = harness_run(args.data, work, os.path.join(work, 'model.npz'))
+    harness_map, run = harness_run(args.data, work, os.path.join(work, 'model.npz'))
     info = {'parameters': sum(p.size for p in model.params()), 'harness_map': harness_map,
             'device': provenance()['device'],
             'provenance': provenance(extra={'threads': os.cpu_count()})}
-    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(os.path.join(args.out, 'harness'), exist_ok=True)
+    # the harness's own report (its detections, 50k rows, stay in the run folder)
+    for name in HARNESS_FILES:
+        shutil.copyfile(os.path.join(run, name), os.path.join(args.out, 'harness', name))
     write_report(args.out, result, meta['label_names'], seconds, log,
                  (load_before, load_after), info)
     print('VOC07 mAP on the test split: {:.4f}; report in {}'.format(result['map'], args.out))

@@ -3,7 +3,6 @@ generated dataset, a training run, evaluation on a held-out split, timing
 and the machine's load."""
 import json
 import os
-import tempfile
 import time
 
 import numpy as np
@@ -19,8 +18,10 @@ DATA_SEED = 0
 
 
 def default_data_dir():
-    """Where the generated dataset is kept between runs (regenerated if absent)."""
-    return os.path.join(tempfile.gettempdir(), 'replicate-shapes-seed{}'.format(DATA_SEED))
+    """Where the generated dataset is kept between runs (made if absent):
+    ``data/shapes`` under the current folder (git-ignored in the repository),
+    so that the harness's reports name it by a relative path."""
+    return os.path.join('data', 'shapes')
 
 
 def ensure_dataset(root, seed=DATA_SEED, counts=synthetic.SPLITS):
