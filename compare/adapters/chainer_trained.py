@@ -69,9 +69,9 @@ class TrainedSSDAdapter:
     def label_names(self):
         return tuple(self.meta['label_names']) if self.meta else ()
 
-    def predict(self, images):
-        """``images``: list of ``(H, W, 3)`` uint8 RGB -> :class:`Prediction`."""
-        model, timer = self.model, StageTimer()
+    def _forward(self, images, timer):
+        """Preprocess and forward: ``(locs, confs, sizes)``."""
+        model = self.model
         with timer('preprocess'):
             sizes = [image.shape[:2] for image in images]
             # (H, W, 3) uint8 -> (3, H, W) float32 -> prepared (3, insize, insize)
@@ -80,10 +80,34 @@ class TrainedSSDAdapter:
         with timer('inference'):
             with chainer.using_config('train', False), chainer.no_backprop_mode():
                 locs, confs = model.forward(batch)
+        return locs.array, confs.array, sizes
+
+    def predict(self, images):
+        """``images``: list of ``(H, W, 3)`` uint8 RGB -> :class:`Prediction`."""
+        timer = StageTimer()
+        locs, confs, sizes = self._forward(images, timer)
         with timer('postprocess'):
-            detections = [self._decode(loc, conf, size) for loc, conf, size
-                          in zip(locs.array, confs.array, sizes, strict=True)]
+            detections = [self._decode(loc, conf, size)
+                          for loc, conf, size in zip(locs, confs, sizes, strict=True)]
         return Prediction(detections, timer.times)
+
+    def predict_candidates(self, images):
+        """Every decoded box before NMS (:mod:`compare.adapters.common_nms`):
+        ``(list of Candidates, times)``."""
+        from compare.adapters.common_nms import Candidates
+        timer = StageTimer()
+        locs, confs, _ = self._forward(images, timer)
+        names = self.label_names
+        found = []
+        with timer('postprocess'):
+            for loc, conf in zip(locs, confs, strict=True):
+                # (K, 4) yxyx in the insize x insize input -> normalized to the image
+                boxes = self.model.coder.decode_boxes(loc) / self.model.insize
+                # softmax as the coder computes it; column 0 is the background
+                score = np.exp(conf)
+                score /= score.sum(axis=1, keepdims=True)
+                found.append(Candidates(boxes, score[:, 1:], tuple(range(len(names))), names))
+        return found, timer.times
 
     def _decode(self, loc, conf, size):
         """Decoded boxes of one image, scaled from insize x insize to ``size``, clipped."""

@@ -47,6 +47,9 @@ def test_predict_is_the_models_predict(trained):
         np.testing.assert_allclose(got.boxes, clipped, rtol=1e-6, atol=1e-4)
         assert list(got.names) == [meta['label_names'][i] for i in label]
         np.testing.assert_array_equal(got.scores, score)
+    candidates, _ = adapter.predict_candidates(images[:1])
+    assert candidates[0].scores.shape == (sum(model.coder.counts), 5)
+    assert candidates[0].names == tuple(meta['label_names'])
     info = adapter.info()
     assert info.label_names == tuple(meta['label_names']) and not info.random_weights
     assert info.info['preset'] == 'evaluate'
