@@ -55,6 +55,10 @@ class BoxCoder:
         """Move the anchors to a ``chainer.get_device`` device."""
         self.anchors = device.send(self.anchors)
 
+    def to_cpu(self):
+        """Move the anchors to the host (numpy)."""
+        self.anchors = cuda.to_cpu(self.anchors)
+
     def decode(self, codes):
         """float32 (..., K, 4) codes -> float32 (..., K, 4) normalized boxes
         (y_min, x_min, y_max, x_max), not clipped."""

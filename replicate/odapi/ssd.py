@@ -80,6 +80,18 @@ class SSDMobileNetV2(chainer.Chain):
     def n_fg_class(self):
         return self.config.num_classes
 
+    @property
+    def mean(self):
+        """float32 (3, 1, 1): the pixel value the normalization maps to 0
+        (127.5), the canvas colour of ``replicate.train``'s zoom out."""
+        return np.full((3, 1, 1), 127.5, dtype=np.float32)
+
+    @staticmethod
+    def normalize_pixels(img):
+        """float (3, H, W) in [0, 255] -> float32 in [-1, 1], no resize (the
+        first half of :meth:`_prepare`, for inputs already at the network's size)."""
+        return preprocess.normalize(img)
+
     def device_resident_accept(self, visitor):
         """Move the anchors with the parameters."""
         super().device_resident_accept(visitor)

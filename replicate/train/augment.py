@@ -10,7 +10,8 @@
 4. resize to the network's input with a random interpolation;
 5. horizontal flip with probability 1/2;
 
-then the mean is subtracted and the boxes encoded against the default boxes.
+then the mean is subtracted (or the model's own normalisation applied) and
+the boxes encoded against the default boxes.
 
 Random draws follow ChainerCV's example exactly: step 2's coin is numpy's
 ``np.random.randint(2)``, every other draw Python's ``random``; so, seeded
@@ -86,22 +87,30 @@ class SSDAugmentation:
             a CPU copy is made when the model lives on a GPU).
         size (int): the model's ``insize``; mean: its (3, 1, 1) mean.
         max_zoom_out (float): see :func:`augment`.
+        normalize: None (subtract ``mean``: SSD's input), or a function
+            float32 (3, size, size) in [0, 255] -> the network input (the OD
+            API's MobileNetV2 takes [-1, 1]: ``mean`` is then the pixel that
+            maps to 0, the zoom-out canvas colour).
 
-    Calling it returns float32 (3, size, size) minus the mean, float32 (K, 4)
+    Calling it returns float32 (3, size, size) normalized, float32 (K, 4)
     offsets and int32 (K,) labels (0 = background), numpy arrays.
     """
 
-    def __init__(self, coder, size, mean, max_zoom_out=4):
+    def __init__(self, coder, size, mean, max_zoom_out=4, normalize=None):
         self.coder = coder
         self.size = size
         self.mean = np.asarray(mean, dtype=np.float32)
         self.max_zoom_out = max_zoom_out
+        self.normalize = normalize
 
     def __call__(self, in_data, rng=None, coin=None):
         img, bbox, label = in_data
         img, bbox, label = augment(img, bbox, label, self.size, self.mean, rng, coin,
                                    self.max_zoom_out)
-        img -= self.mean
+        if self.normalize is None:
+            img -= self.mean
+        else:
+            img = self.normalize(img)
         mb_loc, mb_label = self.coder.encode(bbox, label)
         return img, mb_loc, mb_label
 

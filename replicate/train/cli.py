@@ -8,7 +8,11 @@ ChainerCV's augmentation (:mod:`replicate.train.augment`). Writes to --out:
 
 Fine-tuning to a new class set (the paper's recipe): ``--finetune-from
 imagenet|voc0712|PATH --freeze-base``: the base (or a whole SSD) from the
-file, new class heads, only SSD's own layers trained.
+file, new class heads, only SSD's own layers trained. ``--finetune-from
+tf:EXPORT_DIR`` does the same from a TF Object Detection API export: the
+model is our port of it (SSD-MobileNetV2 as its pipeline.config describes,
+softmax scores: :mod:`replicate.train.odapi_source`), ``--freeze-base``
+freezes the MobileNetV2 base.
 
 Data-parallel: ``mpiexec -n N python -m replicate.train ... --communicator
 naive`` (ChainerMN over MPI; 'naive' is the one that needs no GPU). The batch
@@ -22,8 +26,9 @@ import argparse
 import sys
 
 from replicate.errors import UserError
+from replicate.train import odapi_source
 from replicate.train import recipe as R
-from replicate.train.models import ARCHS
+from replicate.train.models import ARCHS, ODAPI
 from replicate.train.run import PeerFailed, train
 
 #: Options that define what is trained; a resumed run keeps the snapshot's.
@@ -66,7 +71,9 @@ def parser():
                        help='small: aspect ratio set (default ssd)')
     model.add_argument('--finetune-from', metavar='SOURCE',
                        help='imagenet, voc0712 (ssd300/ssd512) or a weights/model/snapshot '
-                            '.npz: everything but the class heads is loaded from it')
+                            '.npz: everything but the class heads is loaded from it; '
+                            'tf:EXPORT_DIR: an OD API SSD-MobileNetV2 export, which is then '
+                            'the model (not with --model)')
     model.add_argument('--freeze-base', action='store_const', const=True,
                        help='train only the SSD layers (not the base network)')
     recipe = p.add_argument_group('recipe (defaults: the SSD300 paper / ChainerCV)')
@@ -89,8 +96,12 @@ def parser():
     run.add_argument('--snapshot-interval', type=int, default=10000,
                      help='snapshot every N iterations and at the end (0: at the end only)')
     run.add_argument('--log-interval', type=int, default=10)
-    run.add_argument('--nms-thresh', type=float, default=0.45, help='evaluation NMS IoU')
-    run.add_argument('--score-thresh', type=float, default=0.01, help='evaluation score')
+    run.add_argument('--nms-thresh', type=float,
+                     help='evaluation NMS IoU (default 0.45; an OD API model: its '
+                          'pipeline.config\'s)')
+    run.add_argument('--score-thresh', type=float,
+                     help='evaluation score (default 0.01; an OD API model: its '
+                          'pipeline.config\'s)')
     run.add_argument('--device', default='@numpy', help="@numpy or @cupy:N")
     run.add_argument('--loaders', type=int, default=0,
                      help='threads preparing batches (0: in the training thread)')
@@ -104,6 +115,12 @@ def resolve_recipe(args, snapshot_meta):
     """The recipe: the snapshot's on resume (explicit differing options are
     an error), else the options over :data:`DEFAULTS`."""
     given = {key: getattr(args, key) for key in RECIPE if getattr(args, key) is not None}
+    if odapi_source.is_export(args.finetune_from):
+        if args.model is not None:
+            raise UserError('--model {} and --finetune-from {}: the export\'s '
+                            'pipeline.config defines the model; drop --model'.format(
+                                args.model, args.finetune_from))
+        given['model'] = ODAPI
     if snapshot_meta is None:
         return dict(DEFAULTS, **given)
     saved = dict(snapshot_meta['recipe'])

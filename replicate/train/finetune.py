@@ -5,7 +5,9 @@ except the class heads (``multibox/conf/*``), which stay freshly initialised
 for the new classes; ``--freeze-base`` then trains only SSD's own layers.
 SOURCE is 'imagenet' (ChainerCV's VGG-16 base), 'voc0712' (ChainerCV's full
 SSD300/SSD512), or a path: a ChainerCV-style weights .npz, or a model or
-snapshot file of ``python -m replicate.train``.
+snapshot file of ``python -m replicate.train``; or ``tf:EXPORT_DIR``, an OD
+API export, for the model built from its pipeline.config
+(:mod:`replicate.train.odapi_source`).
 
 The file must hold the whole base (:func:`replicate.train.recipe.base_links`)
 with the model's shapes; any other array it holds must fit the model too.
@@ -17,6 +19,8 @@ import numpy as np
 from chainer.serializers import DictionarySerializer, NpzDeserializer
 
 from replicate.errors import UserError
+from replicate.train import odapi_source
+from replicate.train.models import ODAPI
 from replicate.train.recipe import base_links
 from replicate.train.snapshot import META_KEY, NONE_KEY
 
@@ -82,6 +86,12 @@ def finetune_from(model, source, arch):
     Raises:
         UserError: unreadable file, or a file that does not fit the model.
     """
+    if odapi_source.is_export(source) != (arch == ODAPI):
+        raise UserError('--finetune-from {} does not fit {}: tf:EXPORT_DIR is the source of '
+                        'the OD API model it describes, and its only source'.format(
+                            source, arch))
+    if arch == ODAPI:
+        return odapi_source.load_export(model, source)
     path = resolve(source, arch)
     arrays = _read(path)
     problems = _problems(model, arrays)

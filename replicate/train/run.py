@@ -11,7 +11,8 @@ from chainer.backends import cuda
 from replicate.errors import UserError
 from replicate.train.data import load_dataset
 from replicate.train.finetune import finetune_from
-from replicate.train.models import ModelSpec
+from replicate.train.models import ODAPI, ModelSpec
+from replicate.train.odapi_source import export_dir, read_pipeline_text
 from replicate.train.snapshot import load_snapshot, read_meta, save_model
 from replicate.train.trainer import build_trainer, last_snapshot
 from replicate.train.updater import NonFiniteLossError
@@ -80,6 +81,40 @@ def parameter_digest(model):
     return digest.hexdigest()[:16]
 
 
+#: Evaluation post-processing of the VGG-16 and small SSDs ('evaluate' preset).
+NMS_THRESH, SCORE_THRESH = 0.45, 0.01
+
+
+def model_spec(args, recipe, names, snapshot_meta):
+    """The :class:`ModelSpec` of the run; an 'odapi' model takes the
+    pipeline.config of the snapshot (on resume) or of the export."""
+    pipeline = ''
+    if recipe['model'] == ODAPI:
+        pipeline = (snapshot_meta['model'].get('pipeline', '') if snapshot_meta
+                    else read_pipeline_text(export_dir(args.finetune_from)))
+    return ModelSpec(recipe['model'], len(names), recipe['insize'], recipe['width'],
+                     recipe['ratios'], pipeline)
+
+
+def set_evaluation(model, arch, args):
+    """Post-processing of the validation mAP: the 'evaluate' preset with
+    --nms-thresh and --score-thresh; an 'odapi' model keeps its
+    pipeline.config's (the OD API's own, also what the comparison harness
+    runs), so those options are refused for it."""
+    if arch == ODAPI:
+        given = [flag for flag, value in (('--nms-thresh', args.nms_thresh),
+                                          ('--score-thresh', args.score_thresh))
+                 if value is not None]
+        if given:
+            raise UserError('{}: an OD API model evaluates with the post-processing of its '
+                            'pipeline.config (batch_non_max_suppression); drop the '
+                            'option'.format(' and '.join(given)))
+        return
+    model.use_preset('evaluate')
+    model.nms_thresh = NMS_THRESH if args.nms_thresh is None else args.nms_thresh
+    model.score_thresh = SCORE_THRESH if args.score_thresh is None else args.score_thresh
+
+
 class PeerFailed(UserError):
     """Another worker failed to set up (it printed why); exit quietly."""
 
@@ -100,12 +135,10 @@ def prepare(args, recipe_of, comm=None):
                         .format(args.train, ','.join(names), args.resume,
                                 ','.join(snapshot_meta['label_names'])))
     val = _validation(args, names)
-    spec = ModelSpec(recipe['model'], len(names), recipe['insize'], recipe['width'],
-                     recipe['ratios'])
+    spec = model_spec(args, recipe, names, snapshot_meta)
     seed_everything(recipe['seed'])
     model = spec.build()
-    model.use_preset('evaluate')
-    model.nms_thresh, model.score_thresh = args.nms_thresh, args.score_thresh
+    set_evaluation(model, spec.arch, args)
     if args.finetune_from:
         path, loaded, kept = finetune_from(model, args.finetune_from, spec.arch)
         _say(comm, 'fine-tuning from {}: {} arrays loaded, {} initialised (class heads '

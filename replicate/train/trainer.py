@@ -27,9 +27,11 @@ def cpu_coder(model):
 
 
 def make_transform(model, augment):
-    """The training transform: ChainerCV's SSD augmentation, or none."""
+    """The training transform: ChainerCV's SSD augmentation, or none. A
+    model with ``normalize_pixels`` (the OD API port) normalizes with it."""
     if augment:
-        return SSDAugmentation(cpu_coder(model), model.insize, model.mean)
+        return SSDAugmentation(cpu_coder(model), model.insize, model.mean,
+                               normalize=getattr(model, 'normalize_pixels', None))
     return PlainTransform(cpu_coder(model), model.insize, model.mean, model._prepare)
 
 

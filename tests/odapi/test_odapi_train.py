@@ -1,7 +1,6 @@
 """The port trains through replicate.train's pieces (SSD's multibox loss on
-targets from the OD API's coder and matcher), with its MobileNetV2 base frozen."""
-import inspect
-
+targets from the OD API's coder and matcher), with its MobileNetV2 base frozen
+(the training command on an export: test_odapi_finetune.py)."""
 import numpy as np
 import pytest
 
@@ -48,16 +47,6 @@ def test_a_few_steps_with_the_base_frozen_reduce_the_loss(model_copy):
                               heads)
 
 
-def _freeze_base_reads_base_links():
-    """Whether replicate.train.freeze_base freezes ``model.extractor.base_links``
-    (the train package does; the single-file replicate/train.py froze VGG-16's
-    named links only)."""
-    return 'base_links' in inspect.getsource(replicate.train.freeze_base)
-
-
-@pytest.mark.skipif(not _freeze_base_reads_base_links(),
-                    reason='this replicate.train.freeze_base knows only VGG-16 links; the train '
-                           'package (extractor.base_links) makes it apply to this model')
 def test_train_steps_freezes_the_mobilenet_base(model_copy):
     samples = _samples(np.random.default_rng(2))
     before = model_copy.extractor.base.Conv1.W.array.copy()
