@@ -115,9 +115,11 @@ def load_export(model, source):
     folder = export_dir(source)
     try:
         import tensorflow  # noqa: F401  (its checkpoint reader reads the variables)
-    except ImportError:
+    except Exception as error:  # ImportError, or a broken install raising anything
         raise UserError('--finetune-from {}: reading an OD API export needs TensorFlow '
-                        '(pip install tensorflow)'.format(source)) from None
+                        '({}: {}; pip install tensorflow)'.format(
+                            source, type(error).__name__, ' '.join(str(error).split()))
+                        ) from None
     from replicate.odapi import SSDMobileNetV2
     exported = _arrays(SSDMobileNetV2.from_export(folder))
     target = _arrays(model)

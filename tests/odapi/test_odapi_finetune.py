@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from odapi_paths import EXPORT
+from odapi_paths import EXPORT, FROZEN
 
 from compare import cli as compare_cli
 from replicate.datasets.synthetic import generate
@@ -148,6 +148,7 @@ def test_the_harness_runs_and_scores_it(run, shapes, tmp_path):
     (['--finetune-from', SOURCE, '--nms-thresh', '0.5'], '--nms-thresh: an OD API model'),
     (['--finetune-from', 'tf:' + os.path.dirname(EXPORT)], 'has no pipeline.config'),
     (['--finetune-from', 'tf:'], 'needs the export folder'),
+    (['--finetune-from', 'tf:' + FROZEN], 'feature_extractor.type'),  # a TF1 export
 ])
 def test_wrong_arguments_are_one_line(shapes, tmp_path, capsys, extra, message):
     assert train(shapes, tmp_path, *extra) == 2
