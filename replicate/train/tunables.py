@@ -12,7 +12,8 @@ generated shapes, one table and one figure in reports/train/.
 Every architecture variant trains with the same shorter schedule
 (:data:`SCHEDULE`) from the same seed, so their mAPs compare with each other
 (not with the benchmark's longer run). Writes ``tunables.csv`` / ``.md``,
-``tunables.png`` and ``tunables.meta.json``.
+``tunables.png`` and ``tunables.meta.json``; ``--reuse`` rewrites the page
+and the figure from an earlier run's ``tunables.csv`` and meta data.
 """
 import argparse
 import json
@@ -23,9 +24,10 @@ import numpy as np
 import pandas as pd
 
 from replicate.train import experiments as X
+from replicate.train import tunables_report
 from replicate.train.snapshot import load_model
 from reporting.provenance import provenance
-from reporting.tables import write_table
+from reporting.tables import FLOAT_FORMAT, sorted_frame
 
 SCHEDULE = ['--batch-size', '32', '--lr', '0.01', '--lr-steps', '350,450', '--iterations',
             '500', '--seed', '0', '--insize', '128', '--no-augment']
@@ -121,7 +123,12 @@ def main(argv=None):
     parser.add_argument('--work', help='training folders (default: <data>-tunables)')
     parser.add_argument('--model', help='trained model for the threshold study (default: '
                                         "the benchmark's, else the 'ssd' variant)")
+    parser.add_argument('--reuse', action='store_true',
+                        help='rewrite tunables.md and tunables.png from <out>/tunables.csv '
+                             'and tunables.meta.json, without training')
     args = parser.parse_args(argv)
+    if args.reuse:
+        return reuse(args.out)
     work = args.work or args.data.rstrip('/') + '-tunables'
     X.ensure_dataset(args.data)
     load_before = X.load_average()
@@ -130,18 +137,45 @@ def main(argv=None):
     model_path = args.model or (benchmark if os.path.isfile(benchmark) else
                                 os.path.join(work, 'tunable-8-ssd', 'model.npz'))
     rows += threshold_rows(model_path, args.data)
-    frame = write_table(pd.DataFrame(rows), os.path.join(args.out, 'tunables'),
-                        sort_by=['study', 'setting'])
-    plot(frame, os.path.join(args.out, 'tunables.png'))
-    with open(os.path.join(args.out, 'tunables.meta.json'), 'w') as f:
-        json.dump({'provenance': provenance(), 'schedule': SCHEDULE,
-                   'threshold_model': 'benchmark' if model_path == benchmark else
-                   os.path.basename(os.path.dirname(model_path)),
-                   'load_average': [load_before, X.load_average()]}, f, indent=1,
-                  sort_keys=True)
+    stem = os.path.join(args.out, 'tunables')
+    frame = sorted_frame(pd.DataFrame(rows), ['study', 'setting'])
+    frame.to_csv(stem + '.csv', index=False, float_format=FLOAT_FORMAT, lineterminator='\n')
+    meta = {'provenance': provenance(), 'schedule': SCHEDULE,
+            'threshold_model': 'benchmark' if model_path == benchmark else
+            os.path.basename(os.path.dirname(model_path)),
+            'load_average': [load_before, X.load_average()]}
+    with open(stem + '.meta.json', 'w') as f:
+        json.dump(meta, f, indent=1, sort_keys=True)
         f.write('\n')
-    print('wrote {}'.format(os.path.join(args.out, 'tunables.md')))
+    return _write_page(args.out, frame, meta)
+
+
+def _threshold_model_words(name):
+    if name == 'benchmark':
+        return "the benchmark's trained model (`benchmark.md`)"
+    return 'the variant `{}` of the table above'.format(name)
+
+
+def _write_page(out, frame, meta):
+    plot(frame, os.path.join(out, 'tunables.png'))
+    path = tunables_report.write(out, frame, meta, _threshold_model_words(
+        meta['threshold_model']))
+    print('wrote {}'.format(path))
     return 0
+
+
+def reuse(out):
+    """Rewrite the page and the figure from ``<out>/tunables.csv`` and its meta data."""
+    stem = os.path.join(out, 'tunables')
+    try:
+        frame = pd.read_csv(stem + '.csv')
+        with open(stem + '.meta.json') as f:
+            meta = json.load(f)
+    except (OSError, ValueError) as exc:
+        print('error: --reuse needs {0}.csv and {0}.meta.json of an earlier run ({1}); '
+              'run without --reuse to make them'.format(stem, exc), file=sys.stderr)
+        return 2
+    return _write_page(out, frame, meta)
 
 
 if __name__ == '__main__':

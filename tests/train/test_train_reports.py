@@ -2,6 +2,7 @@
 (their training runs are long: they are commands, not tests)."""
 import json
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -61,3 +62,39 @@ def test_above_equals_predicting_with_the_threshold(tiny_run, shapes_voc):
     for a, b in zip(experiments.above(low, 0.2)[:3], high[:3], strict=True):
         for x, y in zip(a, b, strict=True):
             np.testing.assert_array_equal(x, y)
+
+
+def _tunables_rows():
+    arch = [{'study': 'aspect ratios', 'setting': "'2' (4 per location)", 'default_boxes': 10.0,
+             'parameters': 20.0, 'train_s_per_iter': 1.5, 'train_s': 3.0,
+             'infer_ms_per_image': 7.0, 'nms_thresh': 0.45, 'score_thresh': 0.01,
+             'map_voc07': 0.5, 'detections_per_image': 9.0}]
+    grid = [{'study': 'thresholds', 'setting': 'nms {} score {}'.format(nms, score),
+             'nms_thresh': nms, 'score_thresh': score, 'map_voc07': nms + score,
+             'detections_per_image': 100 * score} for nms in (0.3, 0.6) for score in (0.1, 0.2)]
+    return pd.DataFrame(arch + grid)
+
+
+def test_tunables_page_and_reuse(tmp_path):
+    frame = _tunables_rows()
+    frame.to_csv(tmp_path / 'tunables.csv', index=False)
+    meta = {'provenance': {'commit': 'abc'}, 'schedule': ['--iterations', '5'],
+            'threshold_model': 'benchmark', 'load_average': ['1, 1, 1', '2, 2, 2']}
+    (tmp_path / 'tunables.meta.json').write_text(json.dumps(meta))
+    assert tunables.main(['--reuse', '--out', str(tmp_path)]) == 0
+    text = (tmp_path / 'tunables.md').read_text()
+    # the architecture row, integers without a decimal point, no NaN cells
+    assert "| aspect ratios | '2' (4 per location) | 10 | 20 | 1.5 | 7 | 9 | 0.5 |" in text
+    assert not re.search(r'\bnan\b', text)
+    # the mAP grid: score thresholds down, NMS IoU across; the best cell named
+    assert '| score threshold | nms 0.3 | nms 0.6 |' in text
+    assert '| 0.2 | 0.5 | 0.8 |' in text
+    assert 'Best: mAP 0.8000 at NMS IoU 0.6 and score threshold 0.2' in text
+    assert '--iterations 5' in text and '| commit | abc |' in text
+    assert (tmp_path / 'tunables.png').stat().st_size > 1000
+
+
+def test_tunables_reuse_without_a_run_is_one_line(tmp_path, capsys):
+    assert tunables.main(['--reuse', '--out', str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'tunables.csv' in err and 'without --reuse' in err
