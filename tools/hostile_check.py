@@ -187,6 +187,15 @@ def npz_pickle_parity(tmp):
 
 
 @case('A untrusted files')
+def npz_pickle_trained(tmp):
+    path, marker = _evil_npz(tmp)
+    err = clean(run([images(tmp + '/i'), '-d', 'trained:' + path, '--out', tmp + '/o'] +
+                    list(FAST), tmp), 2)
+    check('detector trained: failed: ' + path in err, 'the file is not named: ' + err[-300:])
+    check(not os.path.exists(marker), 'payload ran')
+
+
+@case('A untrusted files')
 def plain_pickle_named_npz(tmp):
     import pickle
     marker = os.path.join(tmp, 'PWNED')
@@ -364,6 +373,52 @@ def changed_image_content(tmp):
     after = {json.loads(line)['image']: line for line in open(out + '/raw/fake.jsonl')}
     check(rows(out, 'fake') == {'im0.png': 1, 'im1.png': 1, 'im2.png': 1}, rows(out, 'fake'))
     check(after['im0.png'] != before['im0.png'], 'stale record of a changed image trusted')
+
+
+@case('B run folder')
+def timings_of_other_images_reused(tmp):
+    folder, out = images(tmp + '/a', seed=1), tmp + '/o'
+    quick = ['--no-progress', '--no-score', '--repeats', '1', '--warmup', '0']
+    clean(run([folder, '-d', 'fake', '--out', out] + quick, tmp), 0)
+    images(folder, count=1, size=(200, 300), seed=9)  # the image timed: 100x the pixels
+    err = clean(run([folder, '-d', 'fake', '--out', out] + quick, tmp), 0)
+    check('earlier run reused' not in err, 'timings of other images reported as this run\'s: ' +
+          ' '.join(line for line in err.splitlines() if 'earlier run reused' in line))
+
+
+@case('B run folder')
+def kept_outputs_of_a_changed_image(tmp):
+    folder, out = images(tmp + '/a', count=2, seed=1), tmp + '/o'
+    spec = ['-d', 'ours:random:0,name=ssd', '--out', out, '--no-score'] + list(FAST)
+    clean(run([folder, '--keep-raw'] + spec, tmp), 0)
+    images(folder, count=1, size=(40, 10), seed=9)  # im0.png: other pixels and size
+    clean(run([folder] + spec, tmp), 0)
+    kept = _kept_sizes(out, 'ssd')
+    check((20, 30) in kept and (40, 10) not in kept and len(kept) <= 1,
+          'kept outputs {} do not match the records'.format(kept))
+
+
+@case('B run folder')
+def kept_outputs_of_two_images_one_file(tmp):
+    folder = tmp + '/a'
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(os.path.join(
+        images(folder + '/x', count=0), 'y.png'))
+    Image.fromarray(np.zeros((40, 10, 3), np.uint8)).save(os.path.join(folder, 'x__y.png'))
+    out = tmp + '/o'
+    clean(run([folder, '--keep-raw', '-d', 'ours:random:0,name=ssd', '--out', out,
+               '--no-score'] + list(FAST), tmp), 0)
+    kept = _kept_sizes(out, 'ssd')
+    check(sorted(kept) == [(20, 30), (40, 10)], 'kept outputs {} for 2 images'.format(kept))
+
+
+def _kept_sizes(run_dir, detector):
+    """The image sizes of every kept network output of ``detector``."""
+    folder = os.path.join(run_dir, 'raw', 'netout', detector)
+    found = []
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        with np.load(os.path.join(folder, name), allow_pickle=False) as data:
+            found.append(tuple(int(v) for v in data['size']))
+    return found
 
 
 @case('B run folder')
