@@ -353,8 +353,7 @@ def _speed(adapters, statuses, args, images, sizes, out):
 
     from compare.score.speed import speed_table
     sample, fingerprints = _readable(args.images, images, max(sizes))
-    old_rows = [] if args.force else rundir.read_timings(out) or []
-    old_bench = [] if args.force else rundir.read_benchmarks(out)
+    old_rows, old_bench = ([], []) if args.force else _earlier_timings(out)
     rows, bench, todo = [], [], []
     for adapter in [a for a in adapters if statuses[a.name] == 'ok']:
         ident = benchmark.identity(adapter.info(), fingerprints)
@@ -386,6 +385,16 @@ def _speed(adapters, statuses, args, images, sizes, out):
     if rows:
         log(benchmark.format_summary(speed_table(rundir.read_timings(out), {},
                                                  rundir.read_benchmarks(out))))
+
+
+def _earlier_timings(out):
+    """``(timing rows, Benchmark rows)`` of an earlier run into ``out``; files
+    that cannot be read are not reused (this run rewrites them)."""
+    try:
+        return rundir.read_timings(out) or [], rundir.read_benchmarks(out)
+    except UserError as exc:
+        log('speed: earlier timings not reused: {}'.format(' '.join(str(exc).split())))
+        return [], []
 
 
 def _readable(folder, images, count):
