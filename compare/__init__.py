@@ -6,6 +6,8 @@ The flow, and the module that owns each step::
       images.py      read each image once, as displayed (EXIF applied)
       adapters/      one adapter per kind of detector, built from its spec;
                      each returns detections.py's common format
+      resume.py      which saved records a resumed run trusts (identity.py:
+                     what makes two runs of a detector the same detector)
       runner.py      every detector on every image, resumable
       benchmark.py   timed repeats on fixed batches
           |
@@ -25,8 +27,10 @@ the format. Who computes what it writes:
 =====================================================  =========================
 file of the run folder                                  computed by
 =====================================================  =========================
+``lock``                                                :mod:`compare.lock`
 ``meta.json``                                           :mod:`compare.cli`
 ``raw/<detector>.jsonl``                                :mod:`compare.runner`
+``raw/<detector>.identity.json``                        :mod:`compare.resume`
 ``raw/timings.csv``, ``raw/benchmark.csv``              :mod:`compare.benchmark`
 ``raw/netout/<detector>/*.npz`` (``--keep-raw``)        the Chainer SSD adapters,
                                                         via :mod:`compare.runner`
@@ -38,7 +42,8 @@ file of the run folder                                  computed by
 ``summary.md``, ``report.html``, ``figures/*``          :mod:`compare.report`
 =====================================================  =========================
 
-Shared: :mod:`compare.errors` (one-line user errors, exit codes) and
+Shared: :mod:`compare.errors` (one-line user errors, exit codes),
+:mod:`compare.limits` (every bound on what a user gives) and
 :mod:`compare.paths` (paths recorded relative to the cwd, so two clones
 write the same reports).
 """

@@ -10,12 +10,14 @@ is for the WHOLE BATCH; :func:`compare.score.speed.speed_table` turns the rows
 into percentiles per batch and per image.
 
 Each (detector, batch size) also gets a :class:`compare.rundir.Benchmark`:
-its identity (:func:`identity`), the 1-minute load average (the larger of
-before and after its calls) and the process's resident memory before and at
-its peak during them (``/proc/self/status`` VmRSS and VmHWM, the peak reset
-through ``/proc/self/clear_refs`` first; NaN where that is not possible).
+its identity (:func:`identity`: the detector and the images timed), the
+1-minute load average (the larger of before and after its calls) and the
+process's resident memory before and at its peak during them
+(``/proc/self/status`` VmRSS and VmHWM, the peak reset through
+``/proc/self/clear_refs`` first; NaN where that is not possible).
 :func:`cached` finds earlier timings of the same detector to reuse.
 """
+import hashlib
 import json
 import os
 import time
@@ -25,11 +27,18 @@ from compare.detections import STAGES
 from compare.rundir import Benchmark, Timing
 
 
-def identity(info):
+def identity(info, images=()):
     """What a detector's timings belong to, as one string: its weights
-    (checksum, else name), preset, device and threads."""
+    (checksum, else name), preset, device and threads, then a digest of the
+    rest that makes timings another run's: the detector's whole identity
+    (:func:`compare.identity.identity`: settings, vocabulary) and the sha256 of
+    each image timed (``images``), so timings of other images or settings are
+    never reused."""
+    from compare.identity import identity as detector_identity
+    digest = hashlib.sha256(json.dumps([detector_identity(info), list(images)],
+                                       sort_keys=True).encode()).hexdigest()[:16]
     return json.dumps([info.weights_sha256 or info.weights, info.info.get('preset'),
-                       info.device, info.threads])
+                       info.device, info.threads, digest])
 
 
 def _status_mib(key):

@@ -7,14 +7,26 @@ Steps: list images -> build and load detectors -> per-image loop
 :mod:`compare.rundir`.
 """
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import textwrap
 
-from compare import benchmark, rundir, runner
+from compare import benchmark, limits, resume, rundir, runner
 from compare.adapters import build_all, kinds_help, parse_spec
 from compare.adapters.common_nms import SUFFIX, NMSParams
-from compare.errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, UserError, is_user_error
-from compare.images import list_images, load_image
+from compare.errors import (
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USER_ERROR,
+    UserError,
+    describe_os_error,
+    is_user_error,
+)
+from compare.images import list_images, read_image
+from compare.lock import RunLock
 from compare.paths import display_path, from_run
 from compare.score.__main__ import add_scoring_options
 from reporting.provenance import provenance
@@ -30,7 +42,12 @@ Writes the run folder OUT: meta.json and raw/ (raw/<detector>.jsonl,
 raw/timings.csv, raw/skipped.csv, raw/README.md: the format), then, unless
 --no-score, the tables (*.csv, *.md), summary.md, report.html and figures/
 (as `python -m compare.score OUT` does). A run folder that already holds
-results is resumed: images a detector has done are not run again for it.'''
+results is resumed: images a detector has done are not run again for it, when
+the saved record is of the same image content, the same images folder and the
+same detector (weights, settings); one run at a time per folder (OUT/lock).
+Exit status: 0 done; 2 a user error (one line, "error: ..."); 3 incomplete:
+the run ended but a detector failed to load or on an image, or no image could
+be read ("incomplete: ..."); 130 interrupted (Ctrl-C, SIGTERM).'''
 
 EPILOG = '''\
 Detector specs (-d): KIND[:ARG][,KEY=VALUE...]. Without -d, {defaults}
@@ -40,14 +57,17 @@ as RANDOM weights in meta.json and in the report banner).
 {kinds}
 Examples: -d ours:voc0712 -d chainercv:random:3 -d tf:exports/my_model
   -d tfzoo:ssd_mobilenet_v2_320x320_coco17_tpu-8
-  -d tf1:path/frozen_inference_graph.pb,labels=coco'''
+  -d tf1:path/frozen_inference_graph.pb,labels=coco
+
+{limits}'''
 
 
 def parser():
     p = argparse.ArgumentParser(
         prog='python compare/run.py', description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=EPILOG.format(defaults=' and '.join(DEFAULT_DETECTORS), kinds=kinds_help()))
+        epilog=EPILOG.format(defaults=' and '.join(DEFAULT_DETECTORS), kinds=kinds_help(),
+                            limits=textwrap.fill(limits.help_text(), 79)))
     p.add_argument('images', help='folder of images (walked recursively, sorted)')
     p.add_argument('--detector', '-d', action='append', default=[], metavar='SPEC',
                    help='detector to run (repeatable; default: {})'.format(
@@ -55,7 +75,9 @@ def parser():
     p.add_argument('--out', help='run folder (default: reports/compare-<images folder name>)')
     add_scoring_options(p)
     p.add_argument('--force', action='store_true',
-                   help='delete the raw outputs of these detectors and redo every image '
+                   help='redo every image for these detectors: the saved results of each one '
+                        'that loads are deleted (a detector that fails to load keeps its own); '
+                        'also recovers a run folder whose meta.json cannot be read '
                         '(default: resume)')
     p.add_argument('--preset', default='auto', choices=('auto', 'visualize', 'evaluate'),
                    help='score threshold preset of the Chainer SSDs (default: %(default)s: '
@@ -98,6 +120,7 @@ def detector_specs(args):
 
 
 def batch_sizes(text):
+    """``'1,8'`` -> ``[1, 8]``, within :mod:`compare.limits`."""
     try:
         sizes = [int(part) for part in text.split(',')]
     except ValueError:
@@ -105,15 +128,62 @@ def batch_sizes(text):
     if not sizes or min(sizes) < 1:
         raise UserError('--batch-sizes must be positive integers separated by commas, got {!r}'
                         .format(text))
+    if max(sizes) > limits.MAX_BATCH_SIZE or len(sizes) > limits.MAX_BATCH_SIZES:
+        raise UserError('--batch-sizes {!r}: at most {} sizes, each at most {} (memory grows '
+                        'with the batch)'.format(
+                            text, limits.MAX_BATCH_SIZES, limits.MAX_BATCH_SIZE))
     return sizes
+
+
+def check_counts(args):
+    """--repeats and --warmup within :mod:`compare.limits`."""
+    if not (1 <= args.repeats <= limits.MAX_REPEATS and 0 <= args.warmup <= limits.MAX_WARMUP):
+        raise UserError('--repeats must be 1..{} and --warmup 0..{} (got {} and {})'.format(
+            limits.MAX_REPEATS, limits.MAX_WARMUP, args.repeats, args.warmup))
+
+
+def check_annotations(option):
+    """Read annotations given with --annotations now, so a broken file stops the
+    run before any image is processed (found ones are read by scoring)."""
+    from compare.score.ground_truth import NO_ANNOTATIONS, load_annotations
+    if option is None or option == NO_ANNOTATIONS:
+        return
+    if not os.path.lexists(option):
+        raise UserError('--annotations {} does not exist; pass a VOC Annotations folder, a VOC '
+                        'XML file or a COCO JSON file (or none)'.format(option))
+    load_annotations(option)
+
+
+def output_folder(args):
+    """The run folder: --out, else reports/compare-<images folder name>."""
+    return args.out or os.path.join('reports', 'compare-' + os.path.basename(
+        os.path.abspath(args.images)))
+
+
+def prepare_output(out, images_dir):
+    """Create ``out`` and ``out/raw``, or say in one line why it cannot be."""
+    if os.path.lexists(out) and not os.path.isdir(out):
+        raise UserError('--out {} is a file, not a folder; pass a folder (it is created if '
+                        'missing)'.format(out))
+    if os.path.realpath(out) == os.path.realpath(images_dir):
+        raise UserError('--out {} is the images folder itself; pass another folder'.format(out))
+    try:
+        os.makedirs(os.path.join(out, rundir.RAW), exist_ok=True)
+    except OSError as exc:
+        raise UserError('cannot create the run folder {}: {} ({}); pass a writable --out'
+                        .format(out, exc.strerror, exc.filename)) from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UserError('cannot write into {}: no permission; pass another --out'.format(out))
 
 
 def recorded_args(args, specs):
     """The CLI arguments for meta.json, paths as :func:`compare.paths.display_path`
     (relative to the cwd when inside it) so reruns in another clone match."""
+    from compare.score.ground_truth import NO_ANNOTATIONS
     record = dict(vars(args), detector=specs)
     for key in ('images', 'out', 'annotations', 'tf_zoo_dir'):
-        record[key] = display_path(record[key])
+        if not (key == 'annotations' and record[key] == NO_ANNOTATIONS):
+            record[key] = display_path(record[key])
     return record
 
 
@@ -132,93 +202,95 @@ def common_params(args):
     return NMSParams(args.common_iou, args.common_score, args.common_cap)
 
 
-def check_out(out):
-    """The run folder must be a folder we can write (checked before any image)."""
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise UserError('--out {} is a file, not a folder; pass a folder'.format(out))
-    parent = os.path.dirname(os.path.abspath(out))
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if not os.access(out if os.path.isdir(out) else parent, os.W_OK):
-        raise UserError('cannot write into {}: no permission; pass another --out'.format(out))
-
-
-def check_annotations(path):
-    """Read the annotations given with --annotations now, so a wrong path or a
-    malformed file stops the run before the first image, not after the last."""
-    if path is None:
-        return
-    from compare.score.ground_truth import load_annotations
-    if not os.path.exists(path):
-        raise UserError('--annotations {} does not exist; pass a VOC Annotations folder, a VOC '
-                        'XML file or a COCO JSON file'.format(path))
-    load_annotations(path)
-
-
 def validate(args):
-    """Every input checked before anything runs: ``(images, skipped, sizes, specs,
-    NMS params, out)``."""
-    images, listed_skipped = list_images(args.images)
+    """Every option checked before any detector loads: ``(out, images,
+    skipped, batch sizes, specs, NMS params)``."""
+    out = output_folder(args)
+    images, listed_skipped = list_images(args.images, exclude=[out])
     from compare.score.conventions import get as box_convention
     box_convention(args.box_convention)  # a typo fails now, not after the run
     sizes = batch_sizes(args.batch_sizes)
-    if args.repeats < 1 or args.warmup < 0:
-        raise UserError('--repeats must be >= 1 and --warmup >= 0 (got {} and {})'.format(
-            args.repeats, args.warmup))
+    check_counts(args)
     if not 0 <= args.score_thresh <= 1:
         raise UserError('--score-thresh must be between 0 and 1, got {}'.format(
             args.score_thresh))
-    out = args.out or os.path.join('reports', 'compare-' + os.path.basename(
-        os.path.abspath(args.images)))
-    check_out(out)
-    check_annotations(args.annotations)
-    return images, listed_skipped, sizes, detector_specs(args), common_params(args), out
+    return out, images, listed_skipped, sizes, detector_specs(args), common_params(args)
 
 
 def run(args):
-    """The whole run; returns the output folder and the headline lines."""
-    images, listed_skipped, sizes, specs, common, out = validate(args)
+    """The whole run.
+
+    Returns:
+        ``(out, problems, headline)``: the run folder, what was asked but not
+        done (one string each; empty when everything was done), and the
+        headline lines of the scoring (empty with --no-score).
+    """
+    out, images, listed_skipped, sizes, specs, common = validate(args)
     adapters = build_all(specs, {'preset': args.preset, 'tf_zoo_dir': args.tf_zoo_dir,
                                  'keep_raw': args.keep_raw, 'common_nms': common})
-    os.makedirs(os.path.join(out, rundir.RAW), exist_ok=True)
+    check_annotations(args.annotations)
+    prepare_output(out, args.images)
+    with RunLock(out, 'compare/run.py') as lock:
+        if lock.previous:
+            log('took over the lock of {} left by pid {} on {} (that run ended without '
+                'releasing it)'.format(out, lock.previous.get('pid'), lock.previous.get('host')))
+        problems, headline = _locked_run(args, out, images, listed_skipped, sizes, specs,
+                                         adapters)
+    return out, problems, headline
+
+
+def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters):
+    """The run, holding the folder's lock; returns ``(problems, headline)``
+    (see :func:`run`)."""
+    resume.check_folder(out, args.images, args.force, log)
     rundir.write_readme(out)
     statuses = runner.load_adapters(adapters, out, log=log)
     _variants_follow_their_base(adapters, statuses)
     _refuse_all_failed(statuses)
-    _refuse_mixed_resume(out, adapters, statuses, args.force)
-    uses_tf = any(parse_spec(spec)[0] in TF_KINDS for spec in specs) and any(
-        status == 'ok' for status in statuses.values())
+    loaded = {name for name, status in statuses.items() if status == 'ok'}
+    done = resume.prepare(out, adapters, statuses, args.images, images, args.force, log)
+    # adapters: one per spec, in order, each followed by its .common_nms variant if any
+    built = [a for a in adapters if getattr(a, 'base', None) is None]
+    uses_tf = any(parse_spec(spec)[0] in TF_KINDS and a.name in loaded
+                  for spec, a in zip(specs, built, strict=True))
     record = recorded_args(args, specs)
     images_info = rundir.ImagesInfo(display_path(args.images), from_run(args.images, out),
                                     len(images), len(listed_skipped))
     write = lambda state, counts=None: rundir.write_meta(out, _meta(  # noqa: E731
-        record, adapters, statuses, images_info, state, counts, uses_tf))
+        record, adapters, statuses, loaded, images_info, state, counts, uses_tf))
     write('running')
     counts = None
     try:
-        counts = runner.run_images(adapters, args.images, images, out, statuses,
-                                   force=args.force, progress=not args.no_progress)
+        try:
+            counts = runner.run_images(adapters, args.images, images, out, statuses, done,
+                                       progress=not args.no_progress)
+        finally:
+            unread = counts['unreadable'] if counts else []
+            rundir.write_skipped(out, listed_skipped + unread)
+        readable = len(images) - len(counts['unreadable'])
+        if args.no_speed:
+            rundir.write_timings(out, None)
+            rundir.write_benchmarks(out, None)
+        elif readable:
+            _speed(adapters, statuses, args, images, sizes, out)
+        write('complete', counts)
     except KeyboardInterrupt:
-        write('interrupted')
+        write('interrupted', counts)
         raise
-    finally:
-        unread = counts['unreadable'] if counts else []
-        rundir.write_skipped(out, listed_skipped + unread)
-    if args.no_speed:
-        rundir.write_timings(out, None)
-        rundir.write_benchmarks(out, None)
-    else:
-        _speed(adapters, statuses, args, images, sizes, out)
-    write('complete', counts)
+    except BaseException:
+        _quietly(lambda: write('failed', counts))
+        raise
     _report_failures(adapters, statuses)
+    problems = _problems(statuses, readable, args.images)
     if not args.no_score:
         from compare.score import score_run
         from compare.score.headline import headline_lines
         tables = score_run(out, annotations=args.annotations,
-                           box_convention=args.box_convention, score_thresh=args.score_thresh)
+                           box_convention=args.box_convention, score_thresh=args.score_thresh,
+                           log=log)
         log('scored: {}'.format(out))
-        return out, headline_lines(tables['headline'], os.path.join(out, rundir.REPORT))
-    return out, []
+        return problems, headline_lines(tables['headline'], os.path.join(out, rundir.REPORT))
+    return problems, []
 
 
 def _variants_follow_their_base(adapters, statuses):
@@ -229,15 +301,35 @@ def _variants_follow_their_base(adapters, statuses):
             statuses[adapter.name] = 'failed: its detector {} failed to load'.format(base.name)
 
 
-def _meta(args, adapters, statuses, images_info, state, counts, uses_tf):
+def _quietly(action):
+    """Run ``action`` (recording a failed state); an error there must not hide
+    the one being reported."""
+    try:
+        action()
+    except Exception:  # the original error is what the user needs to see
+        pass
+
+
+def _problems(statuses, readable, images_dir):
+    """What was asked but not done: failed detectors, no readable image."""
+    problems = ['detector {} {}'.format(name, status) for name, status in statuses.items()
+                if status != 'ok']
+    if not readable:
+        problems.append('no image of {} could be read (see raw/skipped.csv)'.format(images_dir))
+    return problems
+
+
+def _meta(args, adapters, statuses, loaded, images_info, state, counts, uses_tf):
     """The :class:`compare.rundir.RunMeta` of the run so far (image counts
-    once the images are done)."""
+    once the images are done); ``loaded``: names of the detectors that loaded."""
     def entry(adapter):
+        is_loaded = adapter.name in loaded
         if counts is None:
-            return rundir.DetectorEntry.of(adapter.info(), statuses[adapter.name])
+            return rundir.DetectorEntry.of(adapter.info(), statuses[adapter.name],
+                                           loaded=is_loaded)
         return rundir.DetectorEntry.of(adapter.info(), statuses[adapter.name],
                                        counts['done'].get(adapter.name, 0),
-                                       counts['new'].get(adapter.name, 0))
+                                       counts['new'].get(adapter.name, 0), is_loaded)
     entries = tuple(entry(a) for a in adapters)
     extra = {'detectors': ', '.join('{}={}'.format(d.name, d.weights) for d in entries)}
     return rundir.RunMeta(provenance(import_tensorflow=uses_tf, extra=extra), args, images_info,
@@ -252,13 +344,6 @@ def _refuse_all_failed(statuses):
                         'the cause or pass other --detector specs'.format(', '.join(statuses)))
 
 
-def _refuse_mixed_resume(out, adapters, statuses, force):
-    changed = runner.changed_weights(rundir.read_meta(out), adapters, statuses)
-    if changed and not force:
-        raise UserError('{} already holds results of {} with other weights/preset; use --force '
-                        'to redo or --out for a new folder'.format(out, ', '.join(changed)))
-
-
 def _speed(adapters, statuses, args, images, sizes, out):
     """Benchmark on the first readable images, reusing the timings of a
     detector already timed in this folder with the same identity (not with
@@ -267,20 +352,20 @@ def _speed(adapters, statuses, args, images, sizes, out):
     from tqdm import tqdm
 
     from compare.score.speed import speed_table
-    sample = _readable(args.images, images, max(sizes))
-    old_rows = [] if args.force else rundir.read_timings(out) or []
-    old_bench = [] if args.force else rundir.read_benchmarks(out)
+    sample, fingerprints = _readable(args.images, images, max(sizes))
+    old_rows, old_bench = ([], []) if args.force else _earlier_timings(out)
     rows, bench, todo = [], [], []
     for adapter in [a for a in adapters if statuses[a.name] == 'ok']:
-        ident = benchmark.identity(adapter.info())
+        ident = benchmark.identity(adapter.info(), fingerprints)
         for size in sizes:
             reuse = benchmark.cached(old_bench, old_rows, adapter.name, size, ident, args.warmup,
                                      args.repeats)
             if reuse is None:
                 todo.append((adapter, size, ident))
             else:
-                log('speed: {} batch {}: timings of an earlier run reused (same weights, preset, '
-                    'device, threads, repeats; --force retimes)'.format(adapter.name, size))
+                log('speed: {} batch {}: timings of an earlier run reused (same detector, '
+                    'images, device, threads, repeats; --force retimes)'.format(
+                        adapter.name, size))
                 rows += reuse[0]
                 bench.append(reuse[1])
     bar = tqdm(total=sum((args.warmup + args.repeats) for _ in todo), unit='call',
@@ -302,18 +387,32 @@ def _speed(adapters, statuses, args, images, sizes, out):
                                                  rundir.read_benchmarks(out))))
 
 
+def _earlier_timings(out):
+    """``(timing rows, Benchmark rows)`` of an earlier run into ``out``; files
+    that cannot be read are not reused (this run rewrites them)."""
+    try:
+        return rundir.read_timings(out) or [], rundir.read_benchmarks(out)
+    except UserError as exc:
+        log('speed: earlier timings not reused: {}'.format(' '.join(str(exc).split())))
+        return [], []
+
+
 def _readable(folder, images, count):
-    sample = []
+    """The first ``count`` readable images of ``images`` and the sha256 of each
+    file: ``(list of LoadedImage, list of str)``."""
+    sample, fingerprints = [], []
     for image in images:
         try:
-            sample.append(load_image(os.path.join(folder, image)))
+            loaded, sha256 = read_image(os.path.join(folder, image))
         except UserError:
             continue
+        sample.append(loaded)
+        fingerprints.append(sha256)
         if len(sample) == count:
             break
     if not sample:
         raise UserError('no readable image in {} (see raw/skipped.csv)'.format(folder))
-    return sample
+    return sample, fingerprints
 
 
 def _report_failures(adapters, statuses):
@@ -323,19 +422,46 @@ def _report_failures(adapters, statuses):
 
 
 def main(argv=None):
+    """The command; returns the exit status (:mod:`compare.errors`: 0 done, 2
+    a user error, 3 incomplete, 130 interrupted by Ctrl-C or SIGTERM)."""
     args = parser().parse_args(argv)
     try:
-        out, headline = run(args)
+        with _sigterm_interrupts():
+            out, problems, headline = run(args)
     except KeyboardInterrupt:
         log('interrupted: re-run the same command to resume (finished images are kept), '
             'or add --force to start over')
         return EXIT_INTERRUPTED
+    except OSError as exc:
+        log('error: {}'.format(describe_os_error(exc)))
+        return EXIT_USER_ERROR
     except Exception as exc:
         if not is_user_error(exc):
             raise
         log('error: {}'.format(' '.join(str(exc).split())))
         return EXIT_USER_ERROR
-    log('done: {}'.format(out))
+    if problems:
+        log('incomplete: {}: {} (exit status {})'.format(out, '; '.join(problems),
+                                                          EXIT_INCOMPLETE))
+    else:
+        log('done: {}'.format(out))
     if headline:
         log('\n'.join(['', 'HEADLINE'] + headline))
-    return 0
+    return EXIT_INCOMPLETE if problems else EXIT_OK
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """SIGTERM (``kill``, a batch system's stop) ends the run as Ctrl-C does:
+    meta.json says ``interrupted``, the lock is released, resuming works."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -65,6 +65,11 @@ class Detections:
     def __len__(self):
         return len(self.boxes)
 
+    def is_finite(self):
+        """Whether every box coordinate and score is a finite number (NaN or
+        Inf come from broken weights or inputs, never from a working model)."""
+        return bool(np.isfinite(self.boxes).all() and np.isfinite(self.scores).all())
+
     def to_rows(self):
         """One plain-Python dict per detection (:data:`ROW_KEYS`, JSON-serialisable)."""
         rows = []

@@ -6,30 +6,43 @@ A run folder is written in two steps. `python compare/run.py IMAGES --out RUN`
 runs the detectors and writes `meta.json` and `raw/`; `python -m compare.score
 RUN` reads only those and writes everything else, so scoring can be re-run on
 saved outputs. Boxes are always `(y_min, x_min, y_max, x_max)` in pixels of the
-image as displayed (EXIF orientation applied), inside the image.
+image as displayed (EXIF orientation applied), inside the image. A run folder
+holds the truth of ONE run: what its tables show was computed by the
+detectors of its last run, on the images of that run as they are now.
 
 ## Written by the run
 
+- `lock`: held (an advisory `flock`) by the run or the scoring that is
+  changing the folder; JSON `pid`, `host`, `command`, `since` (UTC). A second
+  run or scoring is refused while it is held; the kernel releases it when its
+  holder ends in any way, so a file left by a killed run is taken over. The
+  holder deletes it on exit (`compare.lock`).
 - `meta.json`: what produced the run. Keys: `provenance` (versions, commit,
   device, date: `reporting.provenance`); `args` (the command line, paths
   relative to the cwd when inside it); `images` (`folder` relative to the cwd
   of the run, `folder_from_run` relative to the run folder, `listed` images,
-  `not_images` files skipped by suffix); `state` (`running` while images are
-  processed, then `interrupted` or `complete`); `detectors`, one entry per
-  detector with exactly the keys `name`, `status` (`ok` or `failed: <reason>`),
-  `weights`, `weights_sha256`, `random_weights`, `device`, `threads`,
-  `label_names`, `info` (details of its kind; `info.preset` is part of what
-  must not change on resume), `images_done` and `images_new` (null until the
-  images are done). Written atomically (a temporary file renamed) once the
-  detectors are loaded, and again when the run is interrupted or complete.
+  `not_images` files skipped at listing); `state` (`running` while images are
+  processed, then `interrupted` (Ctrl-C, SIGTERM), `failed` (an error stopped
+  it) or `complete`); `detectors`, one entry per detector OF THIS RUN with
+  exactly the keys `name`, `status` (`ok` or `failed: <reason>`), `loaded`
+  (false when it failed to load: its raw files, if any, are from an earlier
+  run and are not scored), `weights`, `weights_sha256`, `random_weights`,
+  `device`, `threads`, `label_names`, `info` (details of its kind),
+  `images_done` and `images_new` (null until the images are done). Written
+  atomically (a temporary file renamed) once the detectors are loaded, and
+  again when the run ends.
 - `raw/<detector>.jsonl`: one JSON record per image, appended with one
   `write` ending in a newline, flushed and fsync'ed before the next image, so a
   killed run leaves at most a partial LAST line. A record has exactly the keys
-  `image` (path relative to the images folder, posix), `height`, `width` (of
-  the image as loaded), `detections` (list of `y_min`, `x_min`, `y_max`,
-  `x_max`, `label` = the detector's own id, `name` = its class name, `score`;
-  in the detector's own order) and `times` (`preprocess`, `inference`,
+  `image` (path relative to the images folder, posix), `sha256` (of the image
+  file's bytes the detections came from), `height`, `width` (of the image as
+  loaded), `detections` (list of `y_min`, `x_min`, `y_max`, `x_max`, `label` =
+  the detector's own id, `name` = its class name, `score`; in the detector's
+  own order; finite numbers) and `times` (`preprocess`, `inference`,
   `postprocess` seconds of this image's call, batch 1).
+- `raw/<detector>.identity.json`: who wrote that detector's records
+  (`compare.identity`: name, weights, vocabulary, settings); written before
+  its first record.
 - `raw/timings.csv`: the speed benchmark, columns `detector`, `batch_size`,
   `repeat` (0-based, after warm-up), `stage` (`preprocess`, `inference`,
   `postprocess`, `total` = wall clock of the whole call), `seconds` for the
@@ -37,7 +50,8 @@ image as displayed (EXIF orientation applied), inside the image.
   removed then).
 - `raw/benchmark.csv`: one row per detector and batch size timed: `detector`,
   `batch_size`, `identity` (what the timings belong to: weights checksum or
-  name, preset, device, threads), `repeats`, `warmup`, `load_avg_max` (the
+  name, preset, device, threads, and a digest of the detector's whole
+  identity and of the images timed), `repeats`, `warmup`, `load_avg_max` (the
   1-minute load average, the larger of before and after its calls),
   `cpu_count`, `rss_before_mib` and `peak_rss_mib` (the process's resident
   memory before its calls and at its peak during them; peak `nan` where the
@@ -49,24 +63,44 @@ image as displayed (EXIF orientation applied), inside the image.
   the arrays `locs` float32 (K, 4), `confs` float32 (K, n_class) (logits,
   column 0 the background), `size` int64 (2,) (height, width of the image),
   `insize` int64 () (the network's input side); read with
-  `allow_pickle=False`. `<image>` is the image path with `/` replaced by
-  `__`.
-- `raw/skipped.csv`: `image`, `reason` for the files not run (not an image by
-  suffix, unreadable), sorted by image.
+  `allow_pickle=False`. `<image>` is the image path with `%` written `%25`
+  and `/` written `%2F` (the sha256 of the path when that is over 200
+  bytes). Kept only beside the record it belongs to: a record dropped on
+  resume, an image run again without `--keep-raw`, or `--force` removes it.
+- `raw/skipped.csv`: `image`, `reason` for what was not run (not an image by
+  suffix, not a regular file, a name that is not UTF-8 (shown with `\\xNN`
+  escapes), a link to a folder, a run folder among the images, unreadable),
+  sorted by image.
 - `raw/<detector>.error.txt`: the traceback of an unexpected (non-user) error
   that failed that detector.
 - `raw/README.md`: this text.
+
+## Resuming (`compare.resume`)
+
+A saved record is kept, and its image not run again for its detector, only
+when the run is over the same images folder as `meta.json` names, the
+detector's identity equals `raw/<detector>.identity.json`, the image is one
+of this run's images and its file's sha256 equals the record's. Another
+folder or identity is refused (`--force` redoes this run's detectors, or pass
+another `--out`); records of images no longer in the folder, of changed files
+or without `sha256` (written before it existed) are removed from the file,
+rewritten atomically, and said so. `--force` deletes the records and identity
+of each detector that LOADED in this run; one that failed to load keeps them.
 
 ## Reading rule (resuming and scoring alike)
 
 Bytes after the last newline of a `.jsonl` are the partial record of a killed
 run: resuming truncates them away (the image is run again), scoring leaves the
-file alone and says so in its warnings. Every complete line must be a record
-as above, and an image appears at most once per file; anything else is an
-error naming the file and the line (the fix: delete the file, or rerun with
-`--force`). `meta.json` must exist and hold exactly the keys above. A `.jsonl`
-of a detector that `meta.json` does not list (left by an earlier run into the
-same folder) is scored under its file name, with a warning.
+file alone and says so in its warnings. Every complete line must be UTF-8 and a
+record as above (`sha256` may be absent in older files), and an image appears
+at most once per file; anything else is an error naming the file and the line,
+which says how to recover (rerun with `--force`, or delete the file). Any file
+of the folder that cannot be read, or is a folder, is likewise a one-line
+error. `meta.json` must exist and hold exactly the keys above (`loaded` may be
+absent in older files: true). Scoring reads the records of the detectors
+`meta.json` lists as loaded, and only those: a `.jsonl` of any other detector
+(left by an earlier run into the same folder, or of a detector that failed
+to load this time) is named in the warnings and not scored.
 
 ## Written by scoring
 
@@ -82,14 +116,17 @@ The columns of every table are explained in reports/README.md.
 import csv
 import dataclasses
 import glob
+import hashlib
 import json
 import os
+import shutil
 import typing
+import zipfile
 
 import numpy as np
 
 from compare.detections import ROW_KEYS, STAGES, Detections, DetectorInfo
-from compare.errors import UserError
+from compare.errors import UserError, printable_path
 from reporting.tables import FLOAT_FORMAT, sorted_frame, write_table
 
 META = 'meta.json'
@@ -97,7 +134,9 @@ RAW = 'raw'
 SUMMARY = 'summary.md'
 REPORT = 'report.html'
 FIGURES = 'figures'
-STATES = ('running', 'interrupted', 'complete')
+STATES = ('running', 'interrupted', 'failed', 'complete')
+#: The lock file of a run folder (:mod:`compare.lock`).
+LOCK = 'lock'
 #: The stages of raw/timings.csv: the detector's own, then the whole call.
 TIMING_STAGES = STAGES + ('total',)
 TIMING_COLUMNS = ('detector', 'batch_size', 'repeat', 'stage', 'seconds')
@@ -138,37 +177,63 @@ def raw_path(run_dir, name):
 
 @dataclasses.dataclass(frozen=True)
 class ImageRecord:
-    """One line of ``raw/<detector>.jsonl``: one detector on one image."""
+    """One line of ``raw/<detector>.jsonl``: one detector on one image.
+
+    ``sha256`` is the fingerprint of the image file the detections came from
+    (None only in records written before fingerprints existed).
+    """
     image: str
     height: int
     width: int
     detections: Detections
     times: dict
+    sha256: typing.Optional[str] = None
 
     def to_json(self):
         return json.dumps({'image': self.image, 'height': int(self.height),
                            'width': int(self.width), 'detections': self.detections.to_rows(),
-                           'times': {key: float(self.times[key]) for key in STAGES}},
-                          sort_keys=True)
+                           'times': {key: float(self.times[key]) for key in STAGES},
+                           'sha256': self.sha256}, sort_keys=True)
 
 
 def _record(line, where):
     """The :class:`ImageRecord` of one complete line, or UserError naming ``where``."""
     try:
         data = json.loads(line)
-        if not isinstance(data, dict) or set(data) != _RECORD_KEYS:
+        keys = set(data) if isinstance(data, dict) else set()
+        if keys not in (_RECORD_KEYS, _RECORD_KEYS | {'sha256'}):
             raise ValueError('keys {} (expected {})'.format(
-                sorted(data) if isinstance(data, dict) else type(data).__name__,
-                sorted(_RECORD_KEYS)))
+                sorted(keys) if isinstance(data, dict) else type(data).__name__,
+                sorted(_RECORD_KEYS | {'sha256'})))
         rows = data['detections']
         if any(set(row) != set(ROW_KEYS) for row in rows):
             raise ValueError('a detection without exactly the keys {}'.format(', '.join(ROW_KEYS)))
         times = {stage: float(data['times'][stage]) for stage in STAGES}
-        return ImageRecord(str(data['image']), int(data['height']), int(data['width']),
-                           Detections.from_rows(rows), times)
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UserError('{} is not a record of this harness ({}: {}); delete the file or rerun '
-                        'with --force'.format(where, type(exc).__name__, exc)) from None
+        sha256 = data.get('sha256')
+        if sha256 is not None and not isinstance(sha256, str):
+            raise ValueError('sha256 {!r} is not a string'.format(sha256))
+        detections = Detections.from_rows(rows)
+        if not detections.is_finite():
+            raise ValueError('a detection holds NaN or Inf')
+        image = data['image']
+        if not is_relative_image(image):
+            raise ValueError('image {!r} is not a path inside the images folder'.format(image))
+        return ImageRecord(image, int(data['height']), int(data['width']), detections, times,
+                           sha256)
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError,
+            RecursionError) as exc:
+        raise UserError('{} is not a record of this harness ({}: {}); rerun with --force to '
+                        'redo that detector, or delete the file'.format(
+                            where, type(exc).__name__, ' '.join(str(exc).split())[:200])) \
+            from None
+
+
+def is_relative_image(image):
+    """Whether ``image`` is what a record names: a relative posix path inside
+    the images folder (no leading ``/``, no ``..``, no empty part)."""
+    return (isinstance(image, str) and bool(image) and not image.startswith('/') and
+            all(part not in ('', '.', '..') for part in image.split('/')) and
+            '\x00' not in image)
 
 
 def read_records(path, truncate=False):
@@ -182,24 +247,54 @@ def read_records(path, truncate=False):
         (``[]`` for a missing file), and whether a partial last line was
         found (and, with ``truncate``, removed).
     """
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         return [], False
-    with open(path, 'rb') as f:
-        data = f.read()
+    data = _read_file(path)
     complete = data[:data.rfind(b'\n') + 1]
     partial = len(complete) != len(data)
     if partial and truncate:
         with open(path, 'r+b') as f:
             f.truncate(len(complete))
     records, seen = [], set()
-    for number, line in enumerate(complete.decode('utf-8').split('\n')[:-1], 1):
-        record = _record(line, '{} line {}'.format(path, number))
+    for number, line in enumerate(complete.split(b'\n')[:-1], 1):
+        where = '{} line {}'.format(path, number)
+        try:
+            text = line.decode('utf-8')
+        except UnicodeDecodeError:
+            raise UserError('{} is not UTF-8 text; rerun with --force to redo that detector, or '
+                            'delete the file'.format(where)) from None
+        record = _record(text, where)
         if record.image in seen:
-            raise UserError('{} line {} repeats image {}; delete the file or rerun with '
-                            '--force'.format(path, number, record.image))
+            raise UserError('{} repeats image {}; rerun with --force to redo that detector, or '
+                            'delete the file'.format(where, record.image))
         seen.add(record.image)
         records.append(record)
     return records, partial
+
+
+def _read_file(path):
+    """The bytes of a file of the run folder; UserError (naming it and the way
+    out) when it is not a readable regular file."""
+    try:
+        if not os.path.isfile(path):
+            raise UserError('{} is not a file; remove it (or rerun with --force)'.format(path))
+        with open(path, 'rb') as f:
+            return f.read()
+    except OSError as exc:
+        raise UserError('cannot read {}: {}; check its permissions or remove it'.format(
+            path, exc.strerror)) from None
+
+
+def write_records(path, records):
+    """Replace the ``.jsonl`` ``path`` with ``records``, atomically (a
+    temporary file, fsync'ed, renamed): resuming keeps only the records it
+    trusts."""
+    partial = path + '.part'
+    with open(partial, 'w', encoding='utf-8') as f:
+        f.writelines(record.to_json() + '\n' for record in records)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)
 
 
 class RecordWriter:
@@ -223,20 +318,59 @@ def records_file(run_dir, detector):
     return raw_path(run_dir, detector + '.jsonl')
 
 
-def open_records(run_dir, names, force):
-    """Resume (or restart) the records of ``names``: ``{name: set of images done}``.
-
-    Creates ``raw/``; with ``force`` the detectors' files are deleted first,
-    otherwise a partial last line is truncated away.
-    """
-    os.makedirs(os.path.join(run_dir, RAW), exist_ok=True)
-    done = {}
-    for name in names:
-        path = records_file(run_dir, name)
-        if force and os.path.exists(path):
+def remove_detector(run_dir, name):
+    """Delete the records, identity and kept network outputs of detector
+    ``name`` (``--force``)."""
+    for path in (records_file(run_dir, name), identity_file(run_dir, name)):
+        if os.path.lexists(path):
             os.remove(path)
-        done[name] = {record.image for record in read_records(path, truncate=True)[0]}
-    return done
+    remove_netout(run_dir, name)
+
+
+# -- raw/<detector>.identity.json ------------------------------------------------
+
+def identity_file(run_dir, detector):
+    return raw_path(run_dir, detector + '.identity.json')
+
+
+def write_identity(run_dir, detector, identity):
+    """``raw/<detector>.identity.json`` (atomically): who wrote the records."""
+    _write_json(identity_file(run_dir, detector), identity)
+
+
+def read_identity(run_dir, detector):
+    """The saved identity of ``detector`` (a dict), or None when absent.
+
+    Raises:
+        UserError: the file is not a JSON object.
+    """
+    path = identity_file(run_dir, detector)
+    if not os.path.lexists(path):
+        return None
+    data = _load_json(path, 'rerun with --force to redo that detector, or delete the file')
+    if not isinstance(data, dict):
+        raise UserError('{} is not an identity of this harness (a {}); rerun with --force to '
+                        'redo that detector'.format(path, type(data).__name__))
+    return data
+
+
+def _write_json(path, data):
+    """``path`` holding ``data`` as JSON, written atomically (a temporary file
+    renamed)."""
+    partial = path + '.part'
+    with open(partial, 'w', encoding='utf-8') as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+        f.write('\n')
+    os.replace(partial, path)
+
+
+def _load_json(path, fix):
+    """The JSON of a file of the run folder; UserError naming it and ``fix``."""
+    try:
+        return json.loads(_read_file(path).decode('utf-8'))
+    except (ValueError, RecursionError) as exc:
+        raise UserError('{} is not valid JSON ({}: {}); {}'.format(
+            path, type(exc).__name__, ' '.join(str(exc).split())[:200], fix)) from None
 
 
 # -- meta.json ----------------------------------------------------------------
@@ -248,17 +382,13 @@ class DetectorEntry(DetectorInfo):
     status: str = 'ok'
     images_done: typing.Optional[int] = None
     images_new: typing.Optional[int] = None
+    loaded: bool = True
 
     @classmethod
-    def of(cls, info, status, done=None, new=None):
+    def of(cls, info, status, done=None, new=None, loaded=True):
         """The entry of a detector's :class:`compare.detections.DetectorInfo`."""
-        return cls(status=status, images_done=done, images_new=new,
+        return cls(status=status, images_done=done, images_new=new, loaded=loaded,
                    **dataclasses.asdict(info))
-
-    @classmethod
-    def unrecorded(cls, name):
-        """A ``raw/<name>.jsonl`` that meta.json does not list."""
-        return cls(name, 'unknown (not in meta.json)', None, False, None, None, (), {})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -295,35 +425,39 @@ class RunMeta:
 def write_meta(run_dir, meta):
     """Write ``meta.json`` atomically; returns its path."""
     path = os.path.join(run_dir, META)
-    partial = path + '.part'
-    with open(partial, 'w') as f:
-        json.dump(dataclasses.asdict(meta), f, indent=2, sort_keys=True)
-        f.write('\n')
-    os.replace(partial, path)
+    _write_json(path, dataclasses.asdict(meta))
     return path
+
+
+#: How to recover from a meta.json that cannot be read.
+META_FIX = ('rerun compare/run.py with --force to redo this folder\'s detectors and rewrite it, '
+            'or pass another --out')
 
 
 def read_meta(run_dir):
     """``meta.json`` of ``run_dir`` as a :class:`RunMeta`, or None if absent.
 
     Raises:
-        UserError: the file is not a meta.json of this harness.
+        UserError: the file is not a meta.json of this harness (the message
+            says how to recover: :data:`META_FIX`).
     """
     path = os.path.join(run_dir, META)
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         return None
+    data = _load_json(path, META_FIX)
     try:
-        with open(path, encoding='utf-8') as f:
-            data = json.load(f)
         detectors = tuple(DetectorEntry(**dict(entry, label_names=tuple(entry['label_names'])))
                           for entry in data.pop('detectors'))
         meta = RunMeta(images=ImagesInfo(**data.pop('images')), detectors=detectors, **data)
+        if not all(isinstance(d.name, str) and isinstance(d.status, str) and
+                   isinstance(d.info, dict) for d in detectors):
+            raise TypeError('a detector entry with a name, status or info of the wrong type')
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UserError('{} is not a meta.json of this harness ({}: {}); rerun compare/run.py'
-                        .format(path, type(exc).__name__, exc)) from None
+        raise UserError('{} is not a meta.json of this harness ({}: {}); {}'.format(
+            path, type(exc).__name__, ' '.join(str(exc).split())[:200], META_FIX)) from None
     if meta.state not in STATES:
-        raise UserError('{}: state {!r} is not one of {}'.format(path, meta.state,
-                                                                 ', '.join(STATES)))
+        raise UserError('{}: state {!r} is not one of {}; {}'.format(
+            path, meta.state, ', '.join(STATES), META_FIX))
     return meta
 
 
@@ -357,24 +491,33 @@ def write_timings(run_dir, rows):
 def read_timings(run_dir):
     """The :class:`Timing` rows of ``raw/timings.csv``, or None if absent."""
     path = raw_path(run_dir, 'timings.csv')
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         return None
-    with open(path, newline='') as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if tuple(header or ()) != TIMING_COLUMNS:
-            raise UserError('{} has columns {} (expected {}); rerun compare/run.py'.format(
-                path, header, ', '.join(TIMING_COLUMNS)))
-        rows = []
-        for number, row in enumerate(reader, 2):
-            try:
-                timing = Timing(row[0], int(row[1]), int(row[2]), row[3], float(row[4]))
-            except (ValueError, IndexError):
-                timing = None
-            if timing is None or timing.stage not in TIMING_STAGES or len(row) != 5:
-                raise UserError('{} line {} is not a timing row: {}'.format(path, number, row))
-            rows.append(timing)
+    reader = csv.reader(_text_lines(path))
+    header = next(reader, None)
+    if tuple(header or ()) != TIMING_COLUMNS:
+        raise UserError('{} has columns {} (expected {}); rerun compare/run.py (it rewrites '
+                        'the file) or delete it'.format(path, header, ', '.join(TIMING_COLUMNS)))
+    rows = []
+    for number, row in enumerate(reader, 2):
+        try:
+            timing = Timing(row[0], int(row[1]), int(row[2]), row[3], float(row[4]))
+        except (ValueError, IndexError):
+            timing = None
+        if timing is None or timing.stage not in TIMING_STAGES or len(row) != 5:
+            raise UserError('{} line {} is not a timing row: {}; rerun compare/run.py (it '
+                            'rewrites the file) or delete it'.format(path, number, row[:6]))
+        rows.append(timing)
     return rows
+
+
+def _text_lines(path):
+    """The lines of a CSV file of the run folder, as text (UserError if not UTF-8)."""
+    try:
+        return _read_file(path).decode('utf-8').splitlines()
+    except UnicodeDecodeError:
+        raise UserError('{} is not UTF-8 text; rerun compare/run.py (it rewrites the file) or '
+                        'delete it'.format(path)) from None
 
 
 BENCHMARK_COLUMNS = ('detector', 'batch_size', 'identity', 'repeats', 'warmup', 'load_avg_max',
@@ -413,10 +556,9 @@ def write_benchmarks(run_dir, rows):
 def read_benchmarks(run_dir):
     """The :class:`Benchmark` rows of ``raw/benchmark.csv`` (``[]`` if absent)."""
     path = raw_path(run_dir, 'benchmark.csv')
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         return []
-    with open(path, newline='') as f:
-        rows = list(csv.reader(f))
+    rows = list(csv.reader(_text_lines(path)))
     if not rows or tuple(rows[0]) != BENCHMARK_COLUMNS:
         raise UserError('{} is not a benchmark table of this harness; delete it or rerun with '
                         '--force'.format(path))
@@ -435,11 +577,17 @@ def read_benchmarks(run_dir):
 
 NETOUT = 'netout'
 _NETOUT_KEYS = ('confs', 'insize', 'locs', 'size')
+_MAX_NETOUT_NAME = 200  # bytes; file names may have 255
 
 
 def netout_path(run_dir, detector, image):
-    """``raw/netout/<detector>/<image with / as __>.npz``."""
-    return raw_path(run_dir, os.path.join(NETOUT, detector, image.replace('/', '__') + '.npz'))
+    """``raw/netout/<detector>/<image, escaped>.npz``: ``%`` as ``%25`` and ``/``
+    as ``%2F`` (one flat folder; two images never share a file), or the sha256
+    of the image path when that name would be too long for the file system."""
+    name = image.replace('%', '%25').replace('/', '%2F')
+    if len(name.encode('utf-8')) > _MAX_NETOUT_NAME:
+        name = hashlib.sha256(image.encode('utf-8')).hexdigest()  # no image suffix: no clash
+    return raw_path(run_dir, os.path.join(NETOUT, detector, name + '.npz'))
 
 
 def write_netout(run_dir, detector, image, locs, confs, size, insize):
@@ -461,9 +609,11 @@ def read_netout(run_dir, detector, image):
         UserError: the file is not one this harness wrote.
     """
     path = netout_path(run_dir, detector, image)
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         return None
     try:
+        if not os.path.isfile(path):
+            raise ValueError('not a regular file')
         with np.load(path, allow_pickle=False) as data:
             if tuple(sorted(data.files)) != _NETOUT_KEYS:
                 raise ValueError('arrays {}'.format(sorted(data.files)))
@@ -471,29 +621,46 @@ def read_netout(run_dir, detector, image):
             size, insize = tuple(int(v) for v in data['size']), int(data['insize'])
         if locs.ndim != 2 or locs.shape[1] != 4 or confs.shape[0] != locs.shape[0]:
             raise ValueError('shapes {} and {}'.format(locs.shape, confs.shape))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise UserError('{} is not kept network output of this harness ({}); delete it or '
                         'rerun with --keep-raw --force'.format(path, exc)) from None
     return locs, confs, size, insize
 
 
+def remove_netout(run_dir, detector, images=None):
+    """Delete the kept network outputs of ``detector``: of ``images`` (paths as
+    in the records), or all of them when None."""
+    if images is None:
+        folder = raw_path(run_dir, os.path.join(NETOUT, detector))
+        if os.path.isdir(folder) and not os.path.islink(folder):
+            shutil.rmtree(folder)
+        elif os.path.lexists(folder):
+            os.remove(folder)
+        return
+    for image in images:
+        path = netout_path(run_dir, detector, image)
+        if os.path.lexists(path):
+            os.remove(path)
+
+
 def write_skipped(run_dir, skipped):
     """``raw/skipped.csv`` from ``(image, reason)`` pairs, sorted by image."""
-    with open(raw_path(run_dir, 'skipped.csv'), 'w', newline='') as f:
+    with open(raw_path(run_dir, 'skipped.csv'), 'w', newline='', encoding='utf-8') as f:
         writer = csv.writer(f, lineterminator='\n')
         writer.writerow(SKIPPED_COLUMNS)
-        writer.writerows(sorted(skipped))
+        writer.writerows(sorted((printable_path(image), ' '.join(str(reason).split()))
+                                for image, reason in skipped))
 
 
 def read_skipped(run_dir):
     """``(image, reason)`` pairs of ``raw/skipped.csv`` (``[]`` if absent)."""
     path = raw_path(run_dir, 'skipped.csv')
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         return []
-    with open(path, newline='') as f:
-        rows = list(csv.reader(f))
+    rows = list(csv.reader(_text_lines(path)))
     if not rows or tuple(rows[0]) != SKIPPED_COLUMNS or any(len(r) != 2 for r in rows[1:]):
-        raise UserError('{} is not image,reason rows; rerun compare/run.py'.format(path))
+        raise UserError('{} is not image,reason rows; rerun compare/run.py (it rewrites the '
+                        'file) or delete it'.format(path))
     return [tuple(row) for row in rows[1:]]
 
 
@@ -550,17 +717,23 @@ def read_run(run_dir):
         raise UserError('{} has no meta.json and raw/: not a run folder (run `python '
                         'compare/run.py IMAGES --out {}` first)'.format(run_dir, run_dir))
     warnings, records = [], {}
-    entries = {entry.name: entry for entry in meta.detectors}
-    for path in sorted(glob.glob(records_file(run_dir, '*'))):
-        name = os.path.basename(path)[:-len('.jsonl')]
+    entries = {entry.name: entry for entry in meta.detectors if entry.loaded}
+    for entry in meta.detectors:
+        if not entry.loaded:
+            warnings.append('{} did not load in this run ({}); not scored (any raw/{}.jsonl is '
+                            'from an earlier run)'.format(entry.name, entry.status, entry.name))
+    for name in sorted(entries):
+        path = records_file(run_dir, name)
         records[name], partial = read_records(path)
         if partial:
             warnings.append('{}: the last line is a partial record (a killed run); '
                             'ignored'.format(path))
-        if name not in entries:
-            warnings.append('raw/{}.jsonl has no entry in meta.json; scored with the names '
-                            'it emitted as its vocabulary'.format(name))
-            entries[name] = DetectorEntry.unrecorded(name)
+    listed = {entry.name for entry in meta.detectors}
+    for path in sorted(glob.glob(records_file(run_dir, '*'))):
+        name = os.path.basename(path)[:-len('.jsonl')]
+        if name not in listed:
+            warnings.append('raw/{}.jsonl is not a detector of this run (left by an earlier run '
+                            'into the same folder); not scored'.format(name))
     timings = read_timings(run_dir)
     if timings is None:
         warnings.append('raw/timings.csv missing: no speed table')

@@ -1,17 +1,16 @@
 """The per-image loop: every loaded detector on every image, resumable.
 
-Images are the outer loop (each file is decoded once), detectors the inner
-one. After each (image, detector) the record is appended to
-``raw/<detector>.jsonl`` (:class:`compare.rundir.RecordWriter`), so an
-interrupted run (Ctrl-C, a killed process) resumes where it stopped: on
-restart the existing records are read by the run folder's reading rule and
-images already done by a detector are not run again for it. ``force=True``
-deletes the raw outputs first. A resumed detector must compute with the same
-weights and preset as before (:func:`changed_weights`).
+Images are the outer loop (each file is read and decoded once), detectors
+the inner one. After each (image, detector) the record, with the image file's
+sha256, is appended to ``raw/<detector>.jsonl``
+(:class:`compare.rundir.RecordWriter`), so an interrupted run (Ctrl-C, a
+killed process) resumes where it stopped: which saved records are trusted, and
+what ``--force`` deletes, is :mod:`compare.resume`.
 
-A detector whose ``load`` fails, or whose ``predict`` raises on an image, is
-marked ``failed: <reason>`` and the run goes on with the others.
-Unreadable images are returned with the reason (for ``raw/skipped.csv``).
+A detector whose ``load`` fails, or whose ``predict`` raises on an image or
+returns NaN or Inf, is marked ``failed: <reason>`` and the run goes on with
+the others. Unreadable images are returned with the reason (for
+``raw/skipped.csv``).
 """
 import os
 import sys
@@ -20,7 +19,7 @@ import traceback
 from compare import rundir
 from compare.adapters.protocol import inputs_for
 from compare.errors import UserError, is_user_error
-from compare.images import load_image
+from compare.images import read_image
 
 
 def load_adapters(adapters, run_dir, log=print):
@@ -60,34 +59,14 @@ def _describe(exc, name, run_dir):
     return '{}: {} (traceback in {})'.format(type(exc).__name__, ' '.join(str(exc).split()), path)
 
 
-def _identity(entry):
-    """What must not change between a run and its resumption: the weights'
-    content (their sha256 when known, else their recorded name) and the
-    preset. The path is not part of it, so a run recorded with another
-    spelling of the same file (absolute before, relative now) resumes."""
-    return (entry.weights_sha256 or entry.weights, entry.info.get('preset'))
-
-
-def changed_weights(previous, adapters, statuses):
-    """Names of loaded detectors whose weights or preset differ from those
-    recorded in ``previous`` (a :class:`compare.rundir.RunMeta` or None):
-    resuming would mix two models' outputs in one file."""
-    changed = []
-    for adapter in adapters:
-        old = previous.entry(adapter.name) if previous else None
-        if old is None or statuses[adapter.name] != 'ok' or old.status != 'ok':
-            continue
-        if _identity(old) != _identity(adapter.info()):
-            changed.append(adapter.name)
-    return changed
-
-
-def run_images(adapters, images_dir, images, run_dir, statuses, force=False, progress=True):
+def run_images(adapters, images_dir, images, run_dir, statuses, done, progress=True):
     """Run the loaded adapters (status ``'ok'``) over ``images``.
 
     Args:
         images: relative posix paths under ``images_dir``.
         statuses: ``{name: status}``, updated when a detector fails midway.
+        done: ``{name: set of images}`` whose records are trusted
+            (:func:`compare.resume.prepare`); updated as images are done.
 
     Returns:
         ``{'new': {name: records written}, 'done': {name: total}, 'unreadable':
@@ -95,7 +74,6 @@ def run_images(adapters, images_dir, images, run_dir, statuses, force=False, pro
         are closed.
     """
     active = [a for a in adapters if statuses[a.name] == 'ok']
-    done = rundir.open_records(run_dir, [a.name for a in adapters], force)
     writers = {a.name: rundir.RecordWriter(rundir.records_file(run_dir, a.name)) for a in active}
     new, unreadable = {a.name: 0 for a in active}, []
     todo = [image for image in images if any(image not in done[a.name] for a in active)]
@@ -115,21 +93,27 @@ def run_images(adapters, images_dir, images, run_dir, statuses, force=False, pro
 
 def _one_image(image, images_dir, active, done, writers, new, unreadable, statuses, run_dir):
     try:
-        loaded = load_image(os.path.join(images_dir, image))
+        loaded, sha256 = read_image(os.path.join(images_dir, image))
     except UserError as exc:
         unreadable.append((image, str(exc)))
         return
     for adapter in [a for a in active if statuses[a.name] == 'ok' and image not in done[a.name]]:
         try:
             prediction = adapter.predict(inputs_for(adapter, [loaded]))
+            found = prediction.detections[0]
+            if not found.is_finite():
+                raise UserError('its boxes or scores hold NaN or Inf: its weights (or the '
+                                'model) are broken, so its detections cannot be trusted')
         except Exception as exc:
             statuses[adapter.name] = 'failed: on {}: {}'.format(
                 image, _describe(exc, adapter.name, run_dir))
             continue
         if prediction.raw is not None:  # --keep-raw: before the record, so a record
             rundir.write_netout(run_dir, adapter.name, image, **prediction.raw[0])  # has it
+        else:  # outputs kept by an earlier run are not of this record
+            rundir.remove_netout(run_dir, adapter.name, [image])
         writers[adapter.name].write(rundir.ImageRecord(
-            image, loaded.shape[0], loaded.shape[1], prediction.detections[0], prediction.times))
+            image, loaded.shape[0], loaded.shape[1], found, prediction.times, sha256))
         done[adapter.name].add(image)
         new[adapter.name] += 1
 

@@ -101,6 +101,9 @@ def _image_problem(img):
                 'img.transpose(2, 0, 1)'.format(img.shape))
     if img.shape[0] != 3 or 0 in img.shape:
         return 'has shape {}, expected (3, H, W) with H, W >= 1'.format(img.shape)
+    if img.dtype.kind == 'f' and not np.isfinite(img).all():
+        return ('holds NaN or Inf pixel values: the network would output NaN scores and no '
+                'detection; fix the image')
     return None
 
 

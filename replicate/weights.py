@@ -133,7 +133,9 @@ def read_npz(path):
 
     Raises:
         WeightsError: one line naming the file: missing, not an .npz archive,
-            pickled objects, or arrays that are not numbers.
+            pickled objects, arrays that are not numbers, or numbers that are
+            NaN or Inf (a model computing with them outputs NaN scores, which
+            every threshold drops: zero detections that look like a result).
     """
     try:
         with open(path, 'rb') as f:
@@ -154,6 +156,13 @@ def read_npz(path):
     if odd:
         raise WeightsError('weights file {} has arrays that are not numbers: {}'.format(
             path, ', '.join('{} ({})'.format(k, arrays[k].dtype) for k in odd)))
+    broken = sorted(key for key, value in arrays.items()
+                    if value.dtype.kind == 'f' and not np.isfinite(value).all())
+    if broken:
+        raise WeightsError('weights file {} holds NaN or Inf values in {} array(s): {}; the '
+                           'file is corrupt (or from a training that diverged)'.format(
+                               path, len(broken), ', '.join(broken[:5]) +
+                               (', ...' if len(broken) > 5 else '')))
     return arrays
 
 
@@ -241,7 +250,13 @@ def load_pretrained(model, pretrained_model, table=None):
     table = pretrained.PRETRAINED if table is None else table
     if pretrained_model in table:
         path = pretrained.fetch(pretrained_model, table)
-        load_weights(model, path, allow_missing=table[pretrained_model].optional)
+        try:
+            load_weights(model, path, allow_missing=table[pretrained_model].optional)
+        except WeightsError as error:
+            # a cached copy that does not load: half downloaded, or not that file
+            raise WeightsError('{}; it is the cached copy of {!r}: delete it and rerun to '
+                               'download it again (or place a good copy there)'.format(
+                                   error, pretrained_model)) from None
         return path
     load_weights(model, pretrained_model)
     return pretrained_model

@@ -1,7 +1,8 @@
 """A weight file that would run code when unpickled is refused before anything
 in it is unpickled, with one line naming the file, on every path that opens a
 user's .npz: the model's loader, ``-d chainercv:FILE.npz``,
-``-d ours:FILE.npz`` and ``python -m replicate.parity --weights FILE.npz``."""
+``-d ours:FILE.npz``, ``-d trained:FILE.npz`` and ``python -m replicate.parity
+--weights FILE.npz``."""
 import numpy as np
 import pytest
 from PIL import Image
@@ -55,8 +56,9 @@ def test_the_loader_refuses(evil):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize('kind', ['chainercv', 'ours'])
-def test_the_harness_refuses(evil, tmp_path, capsys, kind):
+@pytest.mark.parametrize('kind, start', [
+    ('chainercv', 'weights file '), ('ours', 'weights file '), ('trained', '')])
+def test_the_harness_refuses(evil, tmp_path, capsys, kind, start):
     path, marker = evil
     images = tmp_path / 'images'
     images.mkdir()
@@ -65,7 +67,7 @@ def test_the_harness_refuses(evil, tmp_path, capsys, kind):
                              str(tmp_path / 'run'), '--no-progress'])
     err = capsys.readouterr().err
     assert code == 2
-    assert _one_line(err, path).startswith('detector {}: failed: weights file'.format(kind))
+    assert _one_line(err, path).startswith('detector {}: failed: {}{}'.format(kind, start, path))
     assert not marker.exists()
 
 

@@ -37,6 +37,7 @@ from compare.adapters.protocol import Detector
 from compare.adapters.tf_odapi import DECODE_OPTION, LABELS_OPTION, build_tf, build_tf1
 from compare.adapters.tf_zoo import build_tfzoo
 from compare.errors import UserError
+from compare.limits import MAX_NAME_LENGTH
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +82,12 @@ KINDS = {
     'fake': Kind(build_fake, 'a seed (synthetic detections, no model; default 0)',
                  'count=N (default 3), delay=SECONDS per image, fail=MESSAGE (load fails)'),
 }
-_SAFE_NAME = re.compile(r'^[A-Za-z0-9_.-]+$')
+#: A detector name: it names raw/<name>.jsonl and the columns of tables, so a
+#: letter, digit or "_" first (a leading "." would hide the file from scoring),
+#: then letters, digits, "_", "-", "." (:data:`compare.limits.MAX_NAME_LENGTH`).
+_SAFE_NAME = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*$')
+#: Names taken by the columns of scoring's tables (``classes``).
+RESERVED_NAMES = ('annotations', 'canonical')
 
 
 def kinds_help(width=79):
@@ -122,19 +128,29 @@ def build(spec, settings=None) -> Detector:
         raise UserError('unknown option(s) {} for detector kind {!r} in {!r}; it takes {} '
                         '(and name=, random_weights=)'.format(
                             ', '.join(sorted(options)), kind, spec, KINDS[kind].options))
-    if not _SAFE_NAME.match(adapter.name):
-        raise UserError('detector name {!r} must use only letters, digits, "-", "_", "." '
-                        '(set name=...)'.format(adapter.name))
+    check_name(adapter.name)
     return DeclaredRandom(adapter) if declared_random else adapter
 
 
+def check_name(name):
+    """Raise UserError unless ``name`` is a detector name every step keeps."""
+    if not _SAFE_NAME.match(name) or len(name) > MAX_NAME_LENGTH:
+        raise UserError('detector name {!r} must start with a letter, digit or "_", then use '
+                        'only letters, digits, "-", "_", "." (at most {} characters); set '
+                        'name=...'.format(name[:MAX_NAME_LENGTH + 10], MAX_NAME_LENGTH))
+    if name.lower() in RESERVED_NAMES:
+        raise UserError('detector name {!r} is taken by a column of the tables ({}); set '
+                        'name=...'.format(name, ', '.join(RESERVED_NAMES)))
+
+
 def build_all(specs, settings=None):
-    """Adapters for all specs; duplicate names are an error (set name=...).
-    With ``settings['common_nms']`` (a :class:`compare.adapters.common_nms.NMSParams`)
-    each adapter that offers candidates is followed by its ``.common_nms`` variant."""
+    """Adapters for all specs; duplicate names (ignoring case: they name files)
+    are an error (set name=...). With ``settings['common_nms']`` (a
+    :class:`compare.adapters.common_nms.NMSParams`) each adapter that offers
+    candidates is followed by its ``.common_nms`` variant."""
     adapters = variants([build(spec, settings) for spec in specs],
                         (settings or {}).get('common_nms'))
-    names = [adapter.name for adapter in adapters]
+    names = [adapter.name.lower() for adapter in adapters]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise UserError('two detectors named {}; add ,name=OTHER to one of them'.format(

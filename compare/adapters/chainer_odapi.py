@@ -34,8 +34,8 @@ import re
 
 import numpy as np
 
-from compare.adapters import tf_common
-from compare.adapters.protocol import StageTimer, numpy_threads
+from compare.adapters import tf_common, tf_finite
+from compare.adapters.protocol import StageTimer, check_finite, numpy_threads
 from compare.detections import DetectorInfo, Prediction
 from compare.errors import UserError
 from compare.paths import display_path
@@ -121,7 +121,7 @@ class ChainerODAPIAdapter:
         self.label_map_path, label_map = tf_common.find_label_map(
             self.labels, [os.path.abspath(self.path)], self.path)
         self.label_names = label_map.names
-        tf_common.import_tensorflow()  # the export's variables are read with TF's reader
+        tf = tf_common.import_tensorflow()  # the export's variables are read with TF's reader
         from replicate.bench.clock import synchronizer
         from replicate.odapi import SSDMobileNetV2, checkpoint
         self.device = _use_device(self.device_spec, self.name)
@@ -130,6 +130,7 @@ class ChainerODAPIAdapter:
         model.to_device(self.device)
         self.model = model
         self.prefix = checkpoint.find_variables(self.path)
+        tf_finite.check_checkpoint(tf, self.prefix, 'export ' + self.path)
         self.weights_sha256 = checkpoint_sha256(self.prefix)
         self.config_sha256 = file_sha256(os.path.join(self.path, 'pipeline.config'))
         saved_model = os.path.join(self.path, 'saved_model')
@@ -177,6 +178,7 @@ class ChainerODAPIAdapter:
                 locs, confs = model.forward(batch)
             locs, confs = locs.array, confs.array
             self.synchronize()
+        check_finite(model.xp, locs, confs)
         return locs, confs
 
     def _convert(self, out, size):

@@ -31,7 +31,7 @@ import chainer
 import numpy as np
 
 from compare.adapters import chainer_weights
-from compare.adapters.protocol import StageTimer, numpy_threads
+from compare.adapters.protocol import StageTimer, check_finite, numpy_threads
 from compare.detections import Detections, DetectorInfo, Prediction
 from compare.errors import UserError
 from compare.paths import display_path
@@ -173,6 +173,7 @@ class ChainerSSDAdapter:
                 with chainer.using_config('train', False), chainer.no_backprop_mode():
                     locs, confs = model.forward(batch)
                 locs, confs = locs.array, confs.array
+        check_finite(model.xp, locs, confs)
         return locs, confs, sizes
 
     def _decode(self, loc, conf, size):

@@ -26,7 +26,7 @@ import os
 import chainer
 import numpy as np
 
-from compare.adapters.protocol import StageTimer, numpy_threads
+from compare.adapters.protocol import StageTimer, check_finite, numpy_threads
 from compare.detections import Detections, DetectorInfo, Prediction
 from compare.errors import UserError
 from compare.paths import display_path
@@ -69,6 +69,11 @@ class TrainedSSDAdapter:
             self.model, self.meta = load_model(self.path)
         except ReplicateUserError as error:
             raise UserError(str(error)) from None
+        broken = _not_finite(self.model)
+        if broken:
+            raise UserError('{} holds NaN or Inf values in {} array(s): {}; the file is corrupt '
+                            '(or from a training that diverged)'.format(
+                                self.path, len(broken), ', '.join(broken[:5])))
         self.odapi = self.meta['model'].get('arch') == ODAPI
         if not self.odapi:
             self.model.use_preset(self.preset)
@@ -89,7 +94,9 @@ class TrainedSSDAdapter:
         with timer('inference'):
             with chainer.using_config('train', False), chainer.no_backprop_mode():
                 locs, confs = model.forward(batch)
-        return locs.array, confs.array, sizes
+        locs, confs = locs.array, confs.array
+        check_finite(model.xp, locs, confs)
+        return locs, confs, sizes
 
     def predict(self, images):
         """``images``: list of ``(H, W, 3)`` uint8 RGB -> :class:`Prediction`."""
@@ -190,6 +197,20 @@ def odapi_details(model):
                       'per-class NMS)',
             'input': 'RGB, [-1, 1], resized to {}x{}'.format(
                 *(model.image_size if model is not None else ('?', '?')))}
+
+
+def _not_finite(model):
+    """Names of the parameters and persistent arrays (batch norm statistics) of
+    ``model`` that hold NaN or Inf, sorted."""
+    found = [name for name, param in model.namedparams()
+             if param.array is not None and not np.isfinite(param.array).all()]
+    for path, link in model.namedlinks():
+        for key in link._persistent:
+            value = getattr(link, key)
+            if (isinstance(value, np.ndarray) and value.dtype.kind == 'f'
+                    and not np.isfinite(value).all()):
+                found.append(path + '/' + key)
+    return sorted(found)
 
 
 def build(arg, options, settings):

@@ -20,6 +20,8 @@ from compare.detections import Detections, DetectorInfo, Prediction
 from compare.errors import UserError
 
 NAMES = ('cat', 'dog', 'person')
+#: Most synthetic detections per image.
+MAX_COUNT = 10000
 
 
 class FakeAdapter:
@@ -67,8 +69,14 @@ class FakeAdapter:
 def build_fake(arg, options, settings):
     """``fake[:SEED][,count=N][,delay=S][,fail=MSG][,name=NAME]``."""
     try:
-        return FakeAdapter(name=options.pop('name', 'fake'), seed=int(arg or 0),
-                           count=int(options.pop('count', 3)),
-                           delay=float(options.pop('delay', 0)), fail=options.pop('fail', None))
+        adapter = FakeAdapter(name=options.pop('name', 'fake'), seed=int(arg or 0),
+                              count=int(options.pop('count', 3)),
+                              delay=float(options.pop('delay', 0)),
+                              fail=options.pop('fail', None))
     except ValueError as exc:
         raise UserError('fake detector options: {}'.format(exc)) from None
+    if not (0 <= adapter.count <= MAX_COUNT and 0 <= adapter.delay <= 60 and adapter.seed >= 0):
+        raise UserError('fake detector: seed >= 0, count 0..{} and delay 0..60 seconds, got '
+                        '{}, {} and {}'.format(MAX_COUNT, adapter.seed, adapter.count,
+                                               adapter.delay))
+    return adapter

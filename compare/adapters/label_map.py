@@ -42,6 +42,7 @@ import os
 import re
 
 from compare.errors import UserError
+from compare.limits import MAX_LABEL_MAP_BYTES, mib
 
 #: The COCO label map of the TF model zoo (90 ids, 80 used), shipped as data.
 COCO_LABEL_MAP = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data',
@@ -153,8 +154,11 @@ def _first_line(lines, message, item_id):
 
 def _read_text(path):
     try:
+        if os.path.getsize(path) > MAX_LABEL_MAP_BYTES:
+            raise UserError('label map {} is larger than {} (the limit)'.format(
+                path, mib(MAX_LABEL_MAP_BYTES)))
         with open(path, 'rb') as f:
-            data = f.read()
+            data = f.read(MAX_LABEL_MAP_BYTES + 1)
     except OSError as exc:
         raise UserError('cannot read label map {}: {}'.format(path, exc.strerror)) from None
     try:

@@ -98,3 +98,11 @@ def numpy_threads():
            if k in os.environ}
     return '{} (BLAS, threadpoolctl; env {})'.format(max(counts) if counts else 'unknown',
                                                     env or 'unset')
+
+
+def check_finite(xp, *arrays):
+    """Raise :class:`compare.errors.UserError` if a network output holds NaN or
+    Inf: NMS drops NaN scores, zero detections that would look like a result."""
+    from compare.errors import UserError
+    if not all(bool(xp.isfinite(a).all()) for a in arrays):
+        raise UserError('the network output NaN or Inf (its weights or the input are broken)')

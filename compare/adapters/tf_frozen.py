@@ -7,7 +7,7 @@ or ``tf_example``, see :mod:`compare.adapters.tf_inputs`); the outputs are
 ``detection_boxes:0``, ``detection_scores:0``, ``detection_classes:0``,
 ``num_detections:0`` (same meaning as the TF2 outputs, see ``tf_common``).
 """
-from compare.adapters import tf_common, tf_inputs
+from compare.adapters import tf_common, tf_finite, tf_inputs
 from compare.errors import UserError
 
 FETCHES = tuple(key + ':0' for key in tf_common.OUTPUT_KEYS)
@@ -21,6 +21,7 @@ class LoadedFrozenGraph:
 
     def __init__(self, path, tf):
         graph_def = _read_graph_def(path, tf)
+        tf_finite.check_graph(tf, graph_def, path)
         placeholders = [(node.name, tf.dtypes.as_dtype(node.attr['dtype'].type).name,
                          _shape(node)) for node in graph_def.node if node.op == 'Placeholder']
         specs = [tf_inputs.from_placeholder(name, dtype, shape, path)
@@ -37,8 +38,12 @@ class LoadedFrozenGraph:
                                 ', '.join(FETCHES)))
         self.spec = specs[0]
         graph = tf.Graph()
-        with graph.as_default():
-            tf.compat.v1.import_graph_def(graph_def, name='')
+        try:
+            with graph.as_default():
+                tf.compat.v1.import_graph_def(graph_def, name='')
+        except Exception as exc:  # ValueError / InvalidArgumentError: not a valid graph
+            raise UserError('{} is not a graph TF can import: {}: {}'.format(
+                path, type(exc).__name__, ' '.join(str(exc).split())[:200])) from None
         self.session = tf.compat.v1.Session(graph=graph)
         self.input = graph.get_tensor_by_name(self.spec.key)
         self.fetches = [graph.get_tensor_by_name(name) for name in FETCHES]

@@ -8,7 +8,7 @@ a one-line error listing what the SavedModel has. The call (the export's own
 decoding, resize, network, box decoding and NMS) is one stage, inference: it
 cannot be split from outside.
 """
-from compare.adapters import tf_common, tf_inputs
+from compare.adapters import tf_common, tf_finite, tf_inputs
 from compare.errors import UserError
 
 SIGNATURE = 'serving_default'
@@ -29,6 +29,7 @@ class LoadedSavedModel:
     """
 
     def __init__(self, model_dir, tf):
+        tf_finite.check_saved_model(tf, model_dir)
         graph = tf.Graph()
         self.session = tf.compat.v1.Session(graph=graph)
         try:

@@ -20,4 +20,13 @@ and computes, one module each:
 - :mod:`~compare.score.headline`: one line per detector;
 - :mod:`~compare.score.scorer`: all of it, then :mod:`compare.report`.
 """
-from compare.score.scorer import score_run  # noqa: F401
+
+
+def __getattr__(name):
+    """``compare.score.score_run``, imported on first use: the run command
+    reads annotations (:mod:`compare.score.ground_truth`) before any image
+    without importing pandas, matplotlib and the evaluators."""
+    if name == 'score_run':
+        from compare.score.scorer import score_run
+        return score_run
+    raise AttributeError('module {!r} has no attribute {!r}'.format(__name__, name))

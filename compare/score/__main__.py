@@ -4,7 +4,8 @@ import os
 import sys
 
 from compare import rundir
-from compare.errors import EXIT_USER_ERROR, UserError
+from compare.errors import EXIT_OK, EXIT_USER_ERROR, UserError, describe_os_error
+from compare.lock import RunLock
 from compare.score import score_run
 from compare.score.conventions import CONVENTIONS, DEFAULT, HELP
 from compare.score.headline import headline_lines
@@ -14,14 +15,20 @@ DESCRIPTION = '''\
 Score a run folder written by compare/run.py, from its saved outputs only
 (meta.json, raw/): no detector runs. Writes into RUN_DIR the tables (*.csv,
 and *.md except detections and agreement_pairs), summary.md, report.html and
-figures/, replacing those of an earlier scoring. Prints the headline.'''
+figures/, replacing those of an earlier scoring. Every table that can be
+written is; what could not be scored is printed ("not scored: ..."). Prints
+the headline. Exit status: 0 scored; 2 a user error (one line, "error: ..."),
+including --annotations that cannot be read (the other tables are written
+first).'''
 
 
 def add_scoring_options(parser):
     """The scoring options, shared with compare/run.py."""
     parser.add_argument('--annotations', default=None,
-                        help='VOC Annotations folder / XML, or COCO JSON, for mAP (default: '
-                             'annotations.json or Annotations/ found beside the images)')
+                        help='VOC Annotations folder / XML, or COCO JSON, for mAP; none: no '
+                             'mAP, nothing looked up (default: annotations.json or '
+                             'Annotations/ found beside the images; one that cannot be read '
+                             'there is reported and skipped)')
     parser.add_argument('--score-thresh', type=float, default=SCORE_THRESH,
                         help='the operating point: detections with score >= this are '
                              'compared across detectors (agreement, precision, recall, F1, '
@@ -45,15 +52,26 @@ def main(argv=None):
                              'run\'s own, i.e. the preset\'s)')
     args = parser.parse_args(argv)
     try:
-        tables = score_run(args.run_dir, args.annotations, args.box_convention,
-                           score_thresh=args.score_thresh, nms_thresh=args.nms_thresh,
-                           decode_score_thresh=args.decode_score_thresh)
+        if not os.path.isdir(args.run_dir):
+            raise UserError('{} is not a folder: pass a run folder written by compare/run.py'
+                            .format(args.run_dir))
+        with RunLock(args.run_dir, 'python -m compare.score'):
+            tables = score_run(args.run_dir, args.annotations, args.box_convention,
+                               score_thresh=args.score_thresh, nms_thresh=args.nms_thresh,
+                               decode_score_thresh=args.decode_score_thresh, log=_log)
     except UserError as exc:
-        print('error: {}'.format(' '.join(str(exc).split())), file=sys.stderr)
+        _log('error: {}'.format(' '.join(str(exc).split())))
+        return EXIT_USER_ERROR
+    except OSError as exc:
+        _log('error: {}'.format(describe_os_error(exc)))
         return EXIT_USER_ERROR
     print('\n'.join(headline_lines(tables['headline'],
                                    os.path.join(args.run_dir, rundir.REPORT))))
-    return 0
+    return EXIT_OK
+
+
+def _log(message):
+    print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == '__main__':

@@ -109,20 +109,30 @@ def _voc_inputs(data, convention):
             data.gt_difficults)
 
 
+def _nothing_labelled(inputs):
+    """True when no image has a ground-truth or predicted label in the VOC
+    evaluator's ``inputs``: ChainerCV's evaluators then fail (``max()`` of an
+    empty sequence), and every AP is NaN."""
+    _, pred_labels, _, _, gt_labels, _ = inputs
+    return not any(len(labels) for labels in list(pred_labels) + list(gt_labels))
+
+
 def voc_ap(data, use_07_metric, convention=CONVENTIONS[DEFAULT]):
     """``(ap, map)``: ``(C,)`` float64 per class (NaN: no ground truth) and the
     mean over classes with ground truth, from ``eval_detection_voc``."""
-    if not data.images:
+    inputs = _voc_inputs(data, convention) if data.images else None
+    if inputs is None or _nothing_labelled(inputs):
         return np.full(len(data.classes), np.nan), float('nan')
-    result = eval_detection_voc(*_voc_inputs(data, convention), use_07_metric=use_07_metric)
+    result = eval_detection_voc(*inputs, use_07_metric=use_07_metric)
     return _pad(result['ap'], len(data.classes)), float(result['map'])
 
 
 def voc_prec_rec(data, convention=CONVENTIONS[DEFAULT]):
     """``(prec, rec)``: lists of ``len(classes)``, each an array or None."""
-    if not data.images:
+    inputs = _voc_inputs(data, convention) if data.images else None
+    if inputs is None or _nothing_labelled(inputs):
         return [None] * len(data.classes), [None] * len(data.classes)
-    prec, rec = calc_detection_voc_prec_rec(*_voc_inputs(data, convention))
+    prec, rec = calc_detection_voc_prec_rec(*inputs)
     missing = [None] * (len(data.classes) - len(prec))
     return list(prec) + missing, list(rec) + missing
 

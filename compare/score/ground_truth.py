@@ -13,13 +13,19 @@ Everything is converted to :class:`GroundTruth`: boxes ``(K, 4)`` float32
   refused with a one-line :class:`~compare.errors.UserError` naming the file.
 - COCO JSON: ``bbox`` ``[x, y, w, h]`` -> ``(y, x, y + h, x + w)``;
   ``iscrowd`` boxes are marked ``difficult`` (ignored by the VOC metric; the
-  COCO metric gets them back as crowd regions).
+  COCO metric gets them back as crowd regions). Every field used is checked:
+  a malformed one is a one-line :class:`~compare.errors.UserError` naming the
+  file and the field (``annotations[3].bbox``).
+
+Files are bounded by :mod:`compare.limits` (size of one XML or JSON file,
+objects per image), checked before they are parsed or used.
 
 Matching annotations to the run's images and clipping boxes to the image
 lives in :mod:`compare.score.attach`.
 """
 import dataclasses
 import json
+import math
 import os
 import xml.etree.ElementTree as ElementTree
 
@@ -28,7 +34,10 @@ import defusedxml.ElementTree
 import numpy as np
 
 from compare.errors import UserError
+from compare.limits import MAX_JSON_BYTES, MAX_OBJECTS_PER_IMAGE, MAX_XML_BYTES, mib
 
+#: ``--annotations none``: no mAP, and no annotations looked up beside the images.
+NO_ANNOTATIONS = 'none'
 #: File name of a COCO annotation file found beside the images.
 COCO_FILE = 'annotations.json'
 #: Folder name of VOC XML annotations found beside (or above) the images.
@@ -122,17 +131,37 @@ def _xml_files(folder):
     return sorted(found)
 
 
-def parse_xml_safely(path):
-    """Root element of ``path``; malformed or dangerous XML -> :class:`UserError`."""
+def read_limited(path, limit, what):
+    """The bytes of the annotation file ``path``, at most ``limit`` of them.
+
+    Raises:
+        UserError: unreadable, not a regular file, or larger than ``limit``.
+    """
     try:
-        return defusedxml.ElementTree.parse(path, forbid_dtd=False).getroot()
+        if not os.path.isfile(path):
+            raise UserError('{} {} is not a regular file'.format(what, path))
+        if os.path.getsize(path) > limit:
+            raise UserError('{} {} is larger than {} (the limit); split it or pass '
+                            '--annotations none'.format(what, path, mib(limit)))
+        with open(path, 'rb') as f:
+            return f.read(limit + 1)
+    except OSError as exc:
+        raise UserError('cannot read {} {}: {}'.format(what, path, exc.strerror)) from None
+
+
+def parse_xml_safely(path):
+    """Root element of ``path``; malformed, dangerous or too large XML ->
+    :class:`UserError`."""
+    data = read_limited(path, MAX_XML_BYTES, 'XML annotation')
+    try:
+        return defusedxml.ElementTree.fromstring(data, forbid_dtd=False)
     except defusedxml.DefusedXmlException as exc:
         raise UserError('refused unsafe XML in {}: {} (entity declarations, external '
                         'entities and DTD fetches are not allowed)'.format(
                             path, type(exc).__name__)) from None
-    except ElementTree.ParseError as exc:
+    except (ElementTree.ParseError, ValueError, LookupError, RecursionError) as exc:
         raise UserError('malformed XML in {}: {} (fix or remove the file)'.format(
-            path, exc)) from None
+            path, ' '.join(str(exc).split())[:200])) from None
 
 
 def read_voc_xml(path, rel, shift=-1.0):
@@ -154,14 +183,19 @@ def read_voc_xml(path, rel, shift=-1.0):
     image = filename if filename else os.path.splitext(os.path.basename(rel))[0]
     image = '/'.join(p for p in (folder, image) if p)
     boxes, names, difficult = [], [], []
-    for index, obj in enumerate(root.iter('object')):
+    objects = list(root.iter('object'))
+    if len(objects) > MAX_OBJECTS_PER_IMAGE:
+        raise UserError('{}: {} objects, more than the limit of {} per image'.format(
+            path, len(objects), MAX_OBJECTS_PER_IMAGE))
+    for index, obj in enumerate(objects):
         names.append(_required_text(obj, 'name', path, index))
-        difficult.append(_number(obj.findtext('difficult') or '0', path, index) != 0)
+        difficult.append(_number(obj.findtext('difficult') or '0', path, index,
+                                 'difficult') != 0)
         box = obj.find('bndbox')
         if box is None:
             raise UserError('{}: object {} has no <bndbox> (add one or remove the object)'
                             .format(path, index))
-        coords = [_number(_required_text(box, key, path, index), path, index)
+        coords = [_number(_required_text(box, key, path, index), path, index, key)
                   for key in ('ymin', 'xmin', 'ymax', 'xmax')]
         # shift -1: VOC 1-based pixel indices -> 0-based (as ChainerCV's VOCBboxDataset)
         boxes.append([value + shift for value in coords])
@@ -174,8 +208,8 @@ def _voc_size(root, path):
     size = root.find('size')
     if size is None:
         return None
-    height = _number(size.findtext('height') or '0', path, 'size')
-    width = _number(size.findtext('width') or '0', path, 'size')
+    height = _number(size.findtext('height') or '0', path, 'size', 'height')
+    width = _number(size.findtext('width') or '0', path, 'size', 'width')
     return (int(height), int(width)) if height > 0 and width > 0 else None
 
 
@@ -187,15 +221,16 @@ def _required_text(element, key, path, index):
     return text.strip()
 
 
-def _number(text, path, where):
+def _number(text, path, where, field):
+    """``float(text)`` of ``<field>`` of object ``where``; UserError naming both."""
     try:
         value = float(text)
-    except ValueError:
-        raise UserError('{}: object {}: {!r} is not a number (fix the annotation)'.format(
-            path, where, text)) from None
+    except (ValueError, TypeError):
+        raise UserError('{}: object {}: <{}> {!r} is not a number (fix the annotation)'.format(
+            path, where, field, str(text)[:50])) from None
     if not np.isfinite(value):
-        raise UserError('{}: object {}: {!r} is not finite (fix the annotation)'.format(
-            path, where, text))
+        raise UserError('{}: object {}: <{}> {!r} is not finite (fix the annotation)'.format(
+            path, where, field, text))
     return value
 
 
@@ -209,39 +244,140 @@ def read_coco_json(path):
     """A COCO detection JSON -> ``(ground_truths, vocabulary)``.
 
     One :class:`GroundTruth` per entry of ``images`` (images without
-    annotations included: they count for false positives). Annotations of an
-    unknown ``image_id`` or ``category_id`` raise :class:`UserError`.
+    annotations included: they count for false positives).
+
+    Raises:
+        UserError: naming the file and the field, for a file that is not
+            JSON, too large or too deep, a missing or malformed field, an
+            ``image_id`` or ``category_id`` the file does not define, a
+            repeated id.
     """
-    try:
-        with open(path, encoding='utf-8') as f:
-            data = json.load(f)
-        images = {img['id']: img for img in data['images']}
-        categories = {cat['id']: str(cat['name']) for cat in data['categories']}
-        annotations = data.get('annotations', [])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UserError('malformed COCO JSON {}: {}: {} (needs images, categories and '
-                        'annotations)'.format(path, type(exc).__name__, exc)) from None
+    data = _json(path)
+    images = {}
+    for k, image in enumerate(_entries(data, 'images', path)):
+        where = 'images[{}]'.format(k)
+        image_id = _coco_id(image, 'id', where, path, images)
+        images[image_id] = {'file_name': _coco_text(image, 'file_name', where, path),
+                            'size': _coco_size(image, where, path)}
+    categories = {}
+    for k, category in enumerate(_entries(data, 'categories', path)):
+        where = 'categories[{}]'.format(k)
+        categories[_coco_id(category, 'id', where, path, categories)] = _coco_text(
+            category, 'name', where, path)
     objects = {image_id: [] for image_id in images}
-    for index, ann in enumerate(annotations):
-        if ann.get('image_id') not in images or ann.get('category_id') not in categories:
-            raise UserError('{}: annotation {} names image_id {!r} / category_id {!r} that '
-                            'the file does not define'.format(
-                                path, index, ann.get('image_id'), ann.get('category_id')))
-        objects[ann['image_id']].append(ann)
-    truths = [_coco_truth(images[image_id], objects[image_id], categories, path)
-              for image_id in sorted(images)]
-    vocabulary = tuple(categories[cat_id] for cat_id in sorted(categories))
+    for k, ann in enumerate(_entries(data, 'annotations', path, required=False)):
+        where = 'annotations[{}]'.format(k)
+        for key, known in (('image_id', images), ('category_id', categories)):
+            value = _coco_field(ann, key, where, path)
+            if isinstance(value, bool) or not isinstance(value, (int, str)) or value not in known:
+                raise UserError('{}: {}.{} is {!r}, which the file does not define (fix the '
+                                'annotation file)'.format(path, where, key, ann[key]))
+        found = objects[ann['image_id']]
+        if len(found) == MAX_OBJECTS_PER_IMAGE:
+            raise UserError('{}: image_id {!r} has more than the limit of {} objects'.format(
+                path, ann['image_id'], MAX_OBJECTS_PER_IMAGE))
+        found.append((_coco_bbox(ann, where, path), categories[ann['category_id']],
+                      _coco_crowd(ann, where, path)))
+    truths = [_coco_truth(images[image_id], objects[image_id], path)
+              for image_id in sorted(images, key=str)]
+    vocabulary = tuple(categories[cat_id] for cat_id in sorted(categories, key=str))
     return truths, vocabulary
 
 
-def _coco_truth(image, anns, categories, path):
-    boxes = []
-    for ann in anns:
-        x, y, w, h = [_number(v, path, ann.get('id')) for v in ann['bbox']]
-        # COCO [x, y, w, h] -> (y_min, x_min, y_max, x_max)
-        boxes.append([y, x, y + h, x + w])
-    size = (int(image['height']), int(image['width'])) if 'height' in image else None
-    return GroundTruth(str(image['file_name']), _box_array(boxes),
-                       tuple(categories[ann['category_id']] for ann in anns),
-                       np.array([bool(ann.get('iscrowd', 0)) for ann in anns], bool),
-                       size, path)
+def _json(path):
+    data = read_limited(path, MAX_JSON_BYTES, 'COCO JSON')
+    try:
+        data = json.loads(data.decode('utf-8'))
+    except (ValueError, RecursionError) as exc:
+        raise UserError('malformed COCO JSON {}: {}: {} (needs images, categories and '
+                        'annotations)'.format(path, type(exc).__name__,
+                                              ' '.join(str(exc).split())[:200])) from None
+    if not isinstance(data, dict):
+        raise UserError('{}: the top level is a {}, expected a COCO object with images, '
+                        'categories and annotations'.format(path, type(data).__name__))
+    return data
+
+
+def _entries(data, key, path, required=True):
+    """``data[key]``: a list of objects."""
+    if key not in data and not required:
+        return []
+    value = _coco_field(data, key, 'the top level', path)
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise UserError('{}: {} is not a list of objects (fix the annotation file)'.format(
+            path, key))
+    return value
+
+
+def _coco_field(entry, key, where, path):
+    if key not in entry or entry[key] is None:
+        raise UserError('{}: {} has no {} (fix the annotation file)'.format(
+            path, where if where != 'the top level' else 'the file', key))
+    return entry[key]
+
+
+def _coco_id(entry, key, where, path, seen):
+    value = _coco_field(entry, key, where, path)
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise UserError('{}: {}.{} is {!r}, expected an integer id'.format(
+            path, where, key, value))
+    if value in seen:
+        raise UserError('{}: {}.{} {!r} appears twice'.format(path, where, key, value))
+    return value
+
+
+def _coco_text(entry, key, where, path):
+    value = _coco_field(entry, key, where, path)
+    if not isinstance(value, str) or not value:
+        raise UserError('{}: {}.{} is {!r}, expected a non-empty string'.format(
+            path, where, key, value))
+    return value
+
+
+def _finite(value):
+    """Whether ``value`` is a JSON number (not a bool) that is finite as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer beyond float range
+        return False
+
+
+def _positive(value):
+    return _finite(value) and value > 0
+
+
+def _coco_size(image, where, path):
+    """``(height, width)`` if stated (both positive numbers), else None."""
+    if image.get('height') is None and image.get('width') is None:
+        return None
+    if not (_positive(image.get('height')) and _positive(image.get('width'))):
+        raise UserError('{}: {}.height / width are {!r} / {!r}, expected positive numbers'
+                        .format(path, where, image.get('height'), image.get('width')))
+    return int(image['height']), int(image['width'])
+
+
+def _coco_bbox(ann, where, path):
+    """``[x, y, w, h]`` -> ``[y_min, x_min, y_max, x_max]``."""
+    box = _coco_field(ann, 'bbox', where, path)
+    if not isinstance(box, list) or len(box) != 4 or not all(_finite(v) for v in box):
+        raise UserError('{}: {}.bbox is {}, expected [x, y, width, height]: 4 finite numbers '
+                        '(fix the annotation file)'.format(path, where, str(box)[:80]))
+    x, y, w, h = (float(v) for v in box)
+    # COCO [x, y, w, h] -> (y_min, x_min, y_max, x_max)
+    return [y, x, y + h, x + w]
+
+
+def _coco_crowd(ann, where, path):
+    crowd = ann.get('iscrowd', 0)
+    if crowd not in (0, 1, True, False):
+        raise UserError('{}: {}.iscrowd is {!r}, expected 0 or 1'.format(path, where, crowd))
+    return bool(crowd)
+
+
+def _coco_truth(image, objects, path):
+    """One :class:`GroundTruth` from an image entry and its ``(box, name, crowd)``."""
+    return GroundTruth(image['file_name'], _box_array([box for box, _, _ in objects]),
+                       tuple(name for _, name, _ in objects),
+                       np.array([crowd for _, _, crowd in objects], bool), image['size'], path)

@@ -25,6 +25,13 @@ rerun diffs cleanly. The tables:
   class (:mod:`compare.score.classes`);
 - ``score_warnings``: everything skipped, clipped or assumed.
 
+Every table that can be written is written: annotations that cannot be used
+(found beside the images but broken, or holding nothing a detector can be
+scored on) leave out the mAP tables and say why, on the log and in
+``score_warnings``; annotations given explicitly that cannot be read are
+raised as the error AFTER the other tables are written. ``--annotations none``
+(:data:`compare.score.ground_truth.NO_ANNOTATIONS`) looks nothing up.
+
 The images folder (for annotations found beside it, and the gallery) comes
 from meta.json (:meth:`compare.rundir.RunMeta.images_dir`): first relative to
 the run folder, then relative to the current directory. Paths shown in the
@@ -33,6 +40,7 @@ from the root of a clone gives the same text in any clone.
 """
 import dataclasses
 import itertools
+import logging
 import os
 
 import pandas as pd
@@ -45,10 +53,17 @@ from compare.score.agreement import PAIR_COLUMNS, SUMMARY_COLUMNS, counts, pair_
 from compare.score.ap import classes_of, map_tables
 from compare.score.attach import attach
 from compare.score.classes import mapping_table
-from compare.score.ground_truth import annotation_format, find_annotations, load_annotations
+from compare.score.ground_truth import (
+    NO_ANNOTATIONS,
+    annotation_format,
+    find_annotations,
+    load_annotations,
+)
 from compare.score.inputs import read_run
 from compare.score.matching import match_table
 from compare.score.speed import speed_table
+
+LOG = logging.getLogger('compare.score')
 
 #: The operating point: every detector's detections with ``score >= SCORE_THRESH``
 #: are compared (agreement, precision, recall, F1, errors, confusion) unless
@@ -103,19 +118,32 @@ def agreement_tables(run, score_thresh):
             'agreement_pairs': pairs}
 
 
-def ground_truth(run, annotations, images_dir, convention):
-    """``(path or None, truths, vocabulary)``; annotation warnings go to run.warnings."""
+def ground_truth(run, annotations, images_dir, convention, not_scored):
+    """``(path or None, truths, vocabulary, error)``; annotation warnings go to
+    run.warnings, what cannot be scored to ``not_scored``; ``error`` is the
+    UserError of annotations given explicitly that cannot be read (else None)."""
+    if annotations == NO_ANNOTATIONS:
+        run.warnings.append('annotations turned off (--annotations none): no mAP')
+        return None, {}, (), None
     path = annotations
     if path is None and os.path.isdir(images_dir):
         path = find_annotations(images_dir)
     if path is None:
         run.warnings.append('no annotations given or found beside the images ({}): no mAP'
                             .format(display_path(images_dir)))
-        return None, {}, ()
-    truths, vocabulary = load_annotations(path, convention.voc_gt_shift)
+        return None, {}, (), None
+    try:
+        truths, vocabulary = load_annotations(path, convention.voc_gt_shift)
+    except UserError as exc:
+        if annotations is not None:
+            run.warnings.append('not scored: mAP: {}'.format(exc))
+            return None, {}, (), exc
+        not_scored.append('mAP: the annotations found beside the images cannot be used: {}; '
+                          'fix them, or pass --annotations none'.format(exc))
+        return None, {}, (), None
     attached, warnings = attach(truths, run.sizes())
     run.warnings.extend(warnings)
-    return path, attached, vocabulary
+    return path, attached, vocabulary, None
 
 
 def class_table(run, vocabulary):
@@ -160,19 +188,24 @@ def check_thresh(value, option):
 
 
 def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE_THRESH,
-              nms_thresh=None, decode_score_thresh=None):
+              nms_thresh=None, decode_score_thresh=None, log=None):
     """Score ``run_dir``; returns ``{table name: DataFrame}`` as written.
 
     Args:
         run_dir: a run folder (meta.json, raw/).
         annotations: VOC folder / XML or COCO JSON; None looks beside the
-            images named in meta.json.
+            images named in meta.json; ``'none'`` turns annotations off.
         box_convention: ``'chainercv'`` (None: the default) or ``'odapi'``
             (:mod:`compare.score.conventions`).
         score_thresh: the operating point (:data:`SCORE_THRESH`).
         nms_thresh, decode_score_thresh: re-decode the Chainer SSDs from their
             kept network outputs with these (None: the run's own), before
             scoring (:mod:`compare.score.redecode`).
+        log: called with one line per thing that could not be scored.
+
+    Raises:
+        UserError: the run folder cannot be read; or, after every other table
+            is written, ``annotations`` given explicitly cannot be read.
     """
     convention = conventions.get(box_convention)
     score_thresh = check_thresh(score_thresh, '--score-thresh')
@@ -181,7 +214,9 @@ def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE
     run = read_run(run_dir)
     images_dir = run.meta.images_dir(run_dir)
     redecode.apply(run, nms_thresh, decode_score_thresh)
-    path, truths, vocabulary = ground_truth(run, annotations, images_dir, convention)
+    not_scored = []
+    path, truths, vocabulary, error = ground_truth(run, annotations, images_dir, convention,
+                                                   not_scored)
     classes = classes_of(truths, vocabulary) if path is not None else []
     if path is not None:
         vocabularies = {name: run.label_names(name) for name in run.detectors}
@@ -196,8 +231,10 @@ def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE
          tables['coco_summary']) = map_tables(run, truths, vocabulary, convention)
         tables['map_conventions'] = pd.DataFrame(
             conventions.table(convention, annotation_format(path)))
+        not_scored += unscored_detectors(tables['map_summary'])
         found, _ = diagnosis_tables(run, truths, classes, score_thresh)
         tables.update(found)
+    run.warnings.extend('not scored: ' + line for line in not_scored)
     grid = redecode.grid(run, truths, vocabulary, convention)
     if grid is not None:
         tables['decode_grid'] = grid.table
@@ -209,4 +246,17 @@ def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE
         tables[name] = rundir.write_score_table(run_dir, name, frame)
     report.write_reports(Scored(run, tables, curves, truths, path, images_dir, score_thresh,
                                 grid))
+    for line in not_scored:
+        (log or LOG.warning)('not scored: ' + line)
+    if error is not None:
+        raise UserError('{} (the other tables were written to {})'.format(error, run_dir))
     return tables
+
+
+def unscored_detectors(summary):
+    """Lines for the detectors whose mAP could not be computed: no annotation
+    class they can name has ground truth on the images they processed."""
+    empty = summary[summary['map_voc07'].isna()]
+    return ['mAP of {}: none of the annotation classes it can name has an object on the '
+            'images it processed (negative images only, or classes it cannot name)'.format(name)
+            for name in empty['detector']]

@@ -152,9 +152,14 @@ def parse(text, path='<text>'):
 
     Raises:
         replicate.odapi.errors.ConfigError: the text is not protobuf text
-            format (the message names the file and line).
+            format (the message names the file and line), or nests messages
+            deeper than Python's recursion allows (no pipeline comes close).
     """
-    return _Parser(text, path).message(None)
+    try:
+        return _Parser(text, path).message(None)
+    except RecursionError:
+        raise ConfigError('{}: messages nested too deeply (not an OD API pipeline)'.format(
+            path)) from None
 
 
 def read(path):

@@ -18,6 +18,12 @@ from replicate.parity import capture, inputs, metrics, models, report
 from replicate.parity.errors import ParityError
 from reporting.provenance import provenance
 
+#: Most input images (--batch): every layer's outputs of both models are
+#: kept in memory.
+MAX_BATCH = 64
+#: Most foreground classes (--n-fg-class).
+MAX_FG_CLASS = 1000
+
 #: Where a run writes without ``--out``: not the committed reports/parity/.
 DEFAULT_OUT = os.path.join('reports', 'parity-latest')
 GPU_RTOL = 1e-4
@@ -46,7 +52,8 @@ def parser():
     p.add_argument('--seed', type=int, default=0,
                    help='seed of weights and generated images (default: %(default)s)')
     p.add_argument('--batch', type=int, default=2,
-                   help='number of input images (default: %(default)s)')
+                   help='number of input images, at most {} (default: %(default)s)'.format(
+                       MAX_BATCH))
     p.add_argument('--n-fg-class', type=int, default=20,
                    help='foreground classes (default: %(default)s)')
     p.add_argument('--out', default=DEFAULT_OUT,
@@ -244,8 +251,12 @@ def main(argv=None):
     """Entry point; returns the exit code."""
     args = parser().parse_args(argv)
     try:
-        if args.batch < 1:
-            raise ParityError('--batch {}: give at least 1'.format(args.batch))
+        if not 1 <= args.batch <= MAX_BATCH:
+            raise ParityError('--batch {}: give 1 to {} (every layer of both models is kept '
+                              'in memory)'.format(args.batch, MAX_BATCH))
+        if not 1 <= args.n_fg_class <= MAX_FG_CLASS:
+            raise ParityError('--n-fg-class {}: give 1 to {}'.format(args.n_fg_class,
+                                                                    MAX_FG_CLASS))
         if args.sample is not None and (args.sample < 1 or not args.save_reference):
             raise ParityError('--sample {}: give a positive number, with --save-reference'
                               .format(args.sample))
@@ -255,4 +266,8 @@ def main(argv=None):
         return compare_run(args)
     except UserError as exc:  # ParityError, and the weights' and pretrained files' errors
         print('error: {}'.format(' '.join(str(exc).split())), file=sys.stderr)
+        return 2
+    except OSError as exc:  # --out a file or read-only, a full disk
+        print('error: {}: {}; check that the path is a writable folder'.format(
+            exc.filename, exc.strerror or exc), file=sys.stderr)
         return 2

@@ -62,6 +62,11 @@ def _read(path, kinds):
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        if 'allow_pickle' in str(error) and zipfile.is_zipfile(path):
+            raise UserError('{} holds pickled Python objects; refused without unpickling '
+                            'anything (read with allow_pickle=False; expected a snapshot or '
+                            'model .npz written by python -m replicate.train)'.format(
+                                path)) from None
         raise UserError('cannot read {}: {} (expected a snapshot or model .npz written '
                         'by python -m replicate.train)'.format(
                             path, ' '.join(str(error).split()))) from None

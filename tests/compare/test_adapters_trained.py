@@ -72,3 +72,22 @@ def test_missing_or_foreign_file(tmp_path):
     np.savez(str(path), W=np.zeros(2))
     with pytest.raises(UserError, match='not a file written by python -m replicate.train'):
         build('trained:' + str(path)).load()
+
+
+def test_its_identity_is_the_files_content_and_nan_weights_are_refused(trained, tmp_path):
+    import hashlib
+
+    from compare.identity import identity
+    root, path = trained
+    adapter = build('trained:' + path)
+    adapter.load()
+    with open(path, 'rb') as f:
+        assert identity(adapter.info())['weights'] == hashlib.sha256(f.read()).hexdigest()
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    key = sorted(k for k, v in arrays.items() if v.dtype.kind == 'f' and v.size)[0]
+    arrays[key] = np.full_like(arrays[key], np.nan)
+    broken = tmp_path / 'broken.npz'
+    np.savez(str(broken), **arrays)
+    with pytest.raises(UserError, match='{} holds NaN or Inf values in 1 array'.format(broken)):
+        build('trained:' + str(broken)).load()

@@ -76,7 +76,7 @@ def test_missing_and_empty_folders(tmp_path, capsys):
 def test_bad_batch_sizes(tmp_path, capsys):
     images = make_images(tmp_path / 'i', 1)
     assert '--batch-sizes' in main_error(capsys, images, '--batch-sizes', '1,x')[0]
-    assert '--repeats must be >= 1' in main_error(capsys, images, '--repeats', '0')[0]
+    assert '--repeats must be 1..1000' in main_error(capsys, images, '--repeats', '0')[0]
 
 
 def test_help_shows_defaults_outputs_and_every_kind(capsys):
@@ -111,7 +111,9 @@ def test_without_tensorflow_the_others_still_run(tmp_path):
     result = run_cli(make_images(tmp_path / 'i', 2), '--out', out,
                      '-d', 'fake:0', '-d', 'tf:{},name=tfm'.format(export), '--no-score',
                      '--no-progress', '--repeats', '1', env=env)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr  # a requested detector failed to load
+    assert result.stderr.splitlines()[-1].startswith('incomplete: {}: detector tfm failed: '
+                                                     'tensorflow not importable'.format(out))
     meta = json.loads((out / 'meta.json').read_text())
     status = {d['name']: d['status'] for d in meta['detectors']}
     assert status['fake'] == 'ok'

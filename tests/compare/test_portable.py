@@ -15,9 +15,9 @@ from compare import cli, rundir
 from compare.adapters import build
 from compare.detections import DetectorInfo
 from compare.errors import UserError
+from compare.identity import differences, identity
 from compare.paths import display_path, from_run
 from compare.report.markdown import banners
-from compare.runner import changed_weights
 from compare.score.__main__ import main as score_main
 
 #: Lines of provenance that legitimately differ between clones and runs.
@@ -161,19 +161,12 @@ def test_flagged_detector_predicts_like_the_wrapped_one():
 
 
 def test_resume_compares_weights_by_content_not_by_path():
-    def adapter(weights, sha256, preset='visualize'):
-        info = DetectorInfo('m', weights, sha256, False, 'CPU', '1', ('a',), {'preset': preset})
-        return types.SimpleNamespace(name='m', info=lambda: info)
-
-    def before(weights, sha256):
-        entry = rundir.DetectorEntry('m', weights, sha256, False, 'CPU', '1', ('a',),
-                                     {'preset': 'visualize'}, 'ok')
-        return rundir.RunMeta({}, {}, rundir.ImagesInfo('i', 'i', 0, 0), 'complete', (entry,))
-    statuses = {'m': 'ok'}
-    old = before('/old/clone/m.pb', 'ab' * 32)
-    assert changed_weights(old, [adapter('m.pb', 'ab' * 32)], statuses) == []
-    assert changed_weights(old, [adapter('m.pb', 'cd' * 32)], statuses) == ['m']
-    assert changed_weights(old, [adapter('m.pb', 'ab' * 32, 'evaluate')], statuses) == ['m']
-    random = before('random (seed 0)', None)
-    assert changed_weights(random, [adapter('random (seed 1)', None)], statuses) == ['m']
-    assert changed_weights(None, [adapter('random (seed 1)', None)], statuses) == []
+    def ident(weights, sha256, preset='visualize', path='/old/clone/m.pb'):
+        return identity(DetectorInfo('m', weights, sha256, False, 'CPU', '1', ('a',),
+                                     {'preset': preset, 'weights_path': path}))
+    old = ident('/old/clone/m.pb', 'ab' * 32)
+    assert differences(old, ident('m.pb', 'ab' * 32, path='m.pb')) == []
+    assert differences(old, ident('m.pb', 'cd' * 32)) == ['weights']
+    assert differences(old, ident('m.pb', 'ab' * 32, 'evaluate')) == ['settings.preset']
+    assert differences(ident('random (seed 0)', None), ident('random (seed 1)', None)) == [
+        'weights']

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from compare import benchmark, rundir, runner
+from compare import benchmark, resume, rundir, runner
 from compare.adapters import build
 from compare.errors import UserError
 from compare.images import load_image
@@ -51,7 +51,9 @@ def records(run_dir, name):
 
 def run(adapters, folder, images, run_dir, force=False):
     statuses = runner.load_adapters(adapters, run_dir, log=lambda message: None)
-    counts = runner.run_images(adapters, str(folder), images, run_dir, statuses, force=force,
+    done = resume.prepare(run_dir, adapters, statuses, str(folder), images, force,
+                          log=lambda message: None)
+    counts = runner.run_images(adapters, str(folder), images, run_dir, statuses, done,
                                progress=False)
     return statuses, counts
 
@@ -106,7 +108,7 @@ def test_partial_last_line_is_dropped_and_redone(tmp_path):
 def test_corrupt_line_is_a_user_error(tmp_path, text, words):
     images = make_images(tmp_path / 'images', 2)
     run_dir = tmp_path / 'run'
-    (run_dir / 'raw').mkdir(parents=True)
+    run([build('fake:0')], tmp_path / 'images', images, str(run_dir))
     (run_dir / 'raw' / 'fake.jsonl').write_text(text + '{"image": "img01.png"}\n')
     with pytest.raises(UserError, match=words):
         run([build('fake:0')], tmp_path / 'images', images, str(run_dir))
