@@ -13,7 +13,7 @@ import signal
 import sys
 import textwrap
 
-from compare import benchmark, limits, resume, rundir, runner
+from compare import benchmark, limits, resume, rundir, runner, shard
 from compare.adapters import build_all, kinds_help, parse_spec
 from compare.adapters.common_nms import SUFFIX, NMSParams
 from compare.errors import (
@@ -58,6 +58,10 @@ as RANDOM weights in meta.json and in the report banner).
 Examples: -d ours:voc0712 -d chainercv:random:3 -d tf:exports/my_model
   -d tfzoo:ssd_mobilenet_v2_320x320_coco17_tpu-8
   -d tf1:path/frozen_inference_graph.pb,labels=coco
+
+Large image sets: `mpiexec -n N python compare/run.py IMAGES --out RUN ...`
+runs N shards at once and merges them (mpi4py); without MPI, run
+`--shard K/N` for K = 1..N (anywhere), then `python -m compare.merge RUN`.
 
 {limits}'''
 
@@ -111,6 +115,15 @@ def parser():
                    help='score threshold of --common-nms (default: %(default)s)')
     p.add_argument('--common-cap', type=int, default=defaults.cap,
                    help='detections kept per image by --common-nms (default: %(default)s)')
+    p.add_argument('--shard', metavar='K/N',
+                   help='run only shard K of N (K from 1): the images at positions K-1, '
+                        'K-1+N, K-1+2N, ... of the sorted list, into OUT/shards/K-of-N, not '
+                        'scored (shard 1 alone runs the speed benchmark); once all N are '
+                        'done, `python -m compare.merge OUT` makes OUT one run folder')
+    p.add_argument('--mpi', action='store_true',
+                   help='run as one rank of an MPI job (mpi4py): rank R runs shard R+1 of '
+                        'the job size, rank 0 merges and scores. Automatic when mpiexec '
+                        '(Open MPI, MPICH, Intel MPI) starts more than one process')
     return p
 
 
@@ -217,15 +230,23 @@ def validate(args):
     return out, images, listed_skipped, sizes, detector_specs(args), common_params(args)
 
 
-def run(args):
+def run(args, plan=None):
     """The whole run.
 
+    Args:
+        plan: :class:`compare.shard.Plan` (default: from ``--shard``): a
+            shard runs its slice of the images into its own folder, and
+            neither times (but shard 1) nor scores.
+
     Returns:
-        ``(out, problems, headline)``: the run folder, what was asked but not
-        done (one string each; empty when everything was done), and the
-        headline lines of the scoring (empty with --no-score).
+        ``(out, problems, headline)``: the run folder (a shard's own), what
+        was asked but not done (one string each; empty when everything was
+        done), and the headline lines of the scoring (empty with --no-score
+        and for a shard).
     """
-    out, images, listed_skipped, sizes, specs, common = validate(args)
+    plan = plan or shard.Plan.of_args(args)
+    run_dir, listing, listed_skipped, sizes, specs, common = validate(args)
+    images, out = plan.select(listing), plan.folder(run_dir)
     adapters = build_all(specs, {'preset': args.preset, 'tf_zoo_dir': args.tf_zoo_dir,
                                  'keep_raw': args.keep_raw, 'common_nms': common})
     check_annotations(args.annotations)
@@ -235,15 +256,20 @@ def run(args):
             log('took over the lock of {} left by pid {} on {} (that run ended without '
                 'releasing it)'.format(out, lock.previous.get('pid'), lock.previous.get('host')))
         problems, headline = _locked_run(args, out, images, listed_skipped, sizes, specs,
-                                         adapters)
+                                         adapters, plan, listing)
+    if plan.sharded:
+        log(plan.done_message(run_dir))
     return out, problems, headline
 
 
-def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters):
+def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters, plan, listing):
     """The run, holding the folder's lock; returns ``(problems, headline)``
-    (see :func:`run`)."""
+    (see :func:`run`). ``images``: this run's (a shard's slice of
+    ``listing``, the whole sorted list)."""
     resume.check_folder(out, args.images, args.force, log)
     rundir.write_readme(out)
+    if plan.sharded:
+        rundir.write_shard(out, plan.describe(args.images, listing))
     statuses = runner.load_adapters(adapters, out, log=log)
     _variants_follow_their_base(adapters, statuses)
     _refuse_all_failed(statuses)
@@ -261,6 +287,7 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters):
     write('running')
     counts = None
     try:
+        plan.ready()
         try:
             counts = runner.run_images(adapters, args.images, images, out, statuses, done,
                                        progress=not args.no_progress)
@@ -268,11 +295,13 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters):
             unread = counts['unreadable'] if counts else []
             rundir.write_skipped(out, listed_skipped + unread)
         readable = len(images) - len(counts['unreadable'])
-        if args.no_speed:
+        plan.images_done()
+        if args.no_speed or not plan.times:
             rundir.write_timings(out, None)
             rundir.write_benchmarks(out, None)
-        elif readable:
-            _speed(adapters, statuses, args, images, sizes, out)
+        elif readable or (plan.sharded and _any_readable(args.images, listing)):
+            # a shard (shard 1) times the first images of the whole list, as one run would
+            _speed(adapters, statuses, args, listing, sizes, out)
         write('complete', counts)
     except KeyboardInterrupt:
         write('interrupted', counts)
@@ -282,7 +311,7 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters):
         raise
     _report_failures(adapters, statuses)
     problems = _problems(statuses, readable, args.images)
-    if not args.no_score:
+    if plan.scores and not args.no_score:
         from compare.score import score_run
         from compare.score.headline import headline_lines
         tables = score_run(out, annotations=args.annotations,
@@ -415,6 +444,15 @@ def _readable(folder, images, count):
     return sample, fingerprints
 
 
+def _any_readable(folder, images):
+    """Whether some image of ``images`` can be read."""
+    try:
+        _readable(folder, images, 1)
+    except UserError:
+        return False
+    return True
+
+
 def _report_failures(adapters, statuses):
     for adapter in adapters:
         if statuses[adapter.name] != 'ok':
@@ -425,6 +463,14 @@ def main(argv=None):
     """The command; returns the exit status (:mod:`compare.errors`: 0 done, 2
     a user error, 3 incomplete, 130 interrupted by Ctrl-C or SIGTERM)."""
     args = parser().parse_args(argv)
+    from compare import mpi_launch
+    if mpi_launch.wanted(args):
+        return mpi_launch.main(args)
+    return run_command(args)
+
+
+def run_command(args):
+    """:func:`run` with the command's messages; returns the exit status."""
     try:
         with _sigterm_interrupts():
             out, problems, headline = run(args)

@@ -74,6 +74,13 @@ detectors of its last run, on the images of that run as they are now.
 - `raw/<detector>.error.txt`: the traceback of an unexpected (non-user) error
   that failed that detector.
 - `raw/README.md`: this text.
+- `raw/shard.json` (a shard, `--shard K/N`: `compare.shard`): `k`, `n`,
+  `listed_total` (images in the whole listing), `listing_sha256` (its
+  fingerprint: each image's relative path and size in bytes) and `images` (this
+  shard's slice, sorted). A shard folder is `RUN/shards/K-of-N`, an ordinary run
+  folder of its slice; `python -m compare.merge RUN` writes RUN from the N
+  shards (`compare.merge`), and `meta.json`'s `args.merged_from` then lists
+  them.
 
 ## Resuming (`compare.resume`)
 
@@ -676,6 +683,46 @@ def write_readme(run_dir):
     """``raw/README.md``: this module's docstring."""
     with open(raw_path(run_dir, 'README.md'), 'w') as f:
         f.write('# The run folder (written by compare/run.py)\n\n' + __doc__)
+
+
+# -- raw/shard.json ------------------------------------------------------------
+
+SHARD = 'shard.json'
+_SHARD_KEYS = {'k', 'n', 'listed_total', 'listing_sha256', 'images'}
+
+
+def write_shard(run_dir, shard):
+    """``raw/shard.json`` from the dict of :meth:`compare.shard.Plan.describe`
+    (written atomically)."""
+    path = raw_path(run_dir, SHARD)
+    with open(path + '.part', 'w') as f:
+        json.dump(shard, f, indent=1, sort_keys=True)
+        f.write('\n')
+    os.replace(path + '.part', path)
+
+
+def read_shard(run_dir):
+    """The dict of ``raw/shard.json``, or None if absent.
+
+    Raises:
+        UserError: the file is not one this harness wrote.
+    """
+    path = raw_path(run_dir, SHARD)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding='utf-8') as f:
+            data = json.load(f)
+        if not isinstance(data, dict) or set(data) != _SHARD_KEYS:
+            raise ValueError('keys {}'.format(sorted(data) if isinstance(data, dict) else data))
+        shard = {'k': int(data['k']), 'n': int(data['n']),
+                 'listed_total': int(data['listed_total']),
+                 'listing_sha256': str(data['listing_sha256']),
+                 'images': [str(image) for image in data['images']]}
+    except (OSError, ValueError, TypeError) as exc:
+        raise UserError('{} is not a shard file of this harness ({}); rerun that shard with '
+                        '--force'.format(path, ' '.join(str(exc).split())[:200])) from None
+    return shard
 
 
 # -- reading a whole run for scoring -------------------------------------------
