@@ -177,7 +177,7 @@ def main(args, log=None):
         cli.run(args, _Plan(rank + 1, size, meeting))
     except PeerFailed:
         pass
-    except BaseException as exc:  # noqa: B036 -- every failure must reach the others
+    except BaseException as exc:  # every failure, Ctrl-C included, must reach the others
         meeting.fail(_message(exc))
     if meeting.failures:
         code = _report(meeting.failures, size, log) if rank == 0 else EXIT_USER_ERROR
