@@ -38,9 +38,17 @@ file of the run folder                                  computed by
                                                         :mod:`compare.runner`
 ``raw/<detector>.error.txt``                            :mod:`compare.runner`
 ``raw/README.md``                                       :mod:`compare.rundir`
+``raw/shard.json`` (``--shard K/N``)                    :mod:`compare.shard`
 ``<table>.csv``, ``<table>.md``                         :mod:`compare.score`
 ``summary.md``, ``report.html``, ``figures/*``          :mod:`compare.report`
 =====================================================  =========================
+
+A large run is split into shards, run folders of one slice each under
+``RUN/shards/K-of-N`` (:mod:`compare.shard`: ``--shard K/N``, or every MPI
+rank at once: :mod:`compare.mpi_launch`); ``python -m compare.merge RUN``
+(:mod:`compare.merge`) checks that they are one run, writes RUN's
+``meta.json`` and ``raw/`` from theirs, as one process would have, and
+scores it.
 
 Shared: :mod:`compare.errors` (one-line user errors, exit codes),
 :mod:`compare.limits` (every bound on what a user gives) and

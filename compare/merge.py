@@ -32,6 +32,7 @@ import argparse
 import dataclasses
 import glob
 import os
+import re
 import shutil
 import sys
 
@@ -337,12 +338,13 @@ def parser():
     p.add_argument('--shards', nargs='+', metavar='DIR',
                    help='the shard folders (default: RUN/shards/K-of-N)')
     p.add_argument('--no-score', action='store_true', help='write meta.json and raw/ only')
-    add_scoring_options(p)
-    for action in p._actions:  # default: the scoring options of the shards' command
-        if action.dest in ('annotations', 'score_thresh', 'box_convention'):
-            action.default = None
-            action.help = (action.help or '').split(' (default')[0] + \
-                ' (default: as the shards were run)'
+    scoring = argparse.ArgumentParser(add_help=False)
+    add_scoring_options(scoring)
+    group = p.add_argument_group('scoring (each defaults to what the shards were run with)')
+    for action in scoring._actions:
+        group.add_argument(*action.option_strings, dest=action.dest, default=None,
+                           choices=action.choices, type=action.type, metavar=action.metavar,
+                           help=re.sub(r' ?\(default: %\(default\)s\)', '', action.help))
     return p
 
 

@@ -244,3 +244,27 @@ def test_without_mpi4py_the_mpi_launch_says_what_to_install(runs, monkeypatch, c
     assert cli.main([runs['images'], '--mpi', '--out', str(runs['root'] / 'm')]) == 2
     err = capsys.readouterr().err
     assert err.count('error: ') == 1 and 'needs mpi4py' in err and 'openmpi-bin' in err
+
+
+def test_kept_network_outputs_and_error_files_are_carried_over(shards):
+    """raw/netout/ (--keep-raw) and raw/<detector>.error.txt of every shard
+    reach the merged folder; a second merge replaces the first's."""
+    import numpy as np
+
+    from compare import rundir
+    run_dir, folders = shards
+    for k, folder in enumerate(folders, 1):
+        image = json.load(open(os.path.join(folder, 'raw', 'shard.json')))['images'][0]
+        rundir.write_netout(folder, 'fake', image, np.full((3, 4), k, np.float32),
+                            np.zeros((3, 2), np.float32), (20, 28), 300)
+    rundir.write_error(folders[1], 'other', 'Traceback: the second shard\n')
+    assert merge.main([run_dir, '--no-score']) == 0
+    kept = sorted(os.listdir(os.path.join(run_dir, 'raw', 'netout', 'fake')))
+    assert len(kept) == 3
+    assert [int(rundir.read_netout(run_dir, 'fake', name[:-4].replace('__', '/'))[0][0, 0])
+            for name in kept] == [1, 2, 3]  # shard k's first image: positions k-1, in order
+    error = open(os.path.join(run_dir, 'raw', 'other.error.txt')).read()
+    assert error == '== shard 2/3 ({}) ==\nTraceback: the second shard\n'.format(folders[1])
+    os.remove(os.path.join(folders[1], 'raw', 'other.error.txt'))
+    assert merge.main([run_dir, '--no-score']) == 0
+    assert not os.path.exists(os.path.join(run_dir, 'raw', 'other.error.txt'))
