@@ -117,7 +117,8 @@ def check(shards):
     for one in shards:
         if one.info['n'] != n:
             raise UserError('{} is one of {} shards, {} one of {}: merge shards of one run '
-                            '(same N)'.format(one.label, one.info['n'], shards[0].label, n))
+                            '(same N: pass them with --shards, or delete the other N\'s '
+                            'folders)'.format(one.label, one.info['n'], shards[0].label, n))
         if one.info['k'] in by_k:
             raise UserError('shard {}/{} given twice: {} and {}; pass each shard once'.format(
                 one.info['k'], n, by_k[one.info['k']].folder, one.folder))
