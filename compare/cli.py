@@ -310,7 +310,7 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters, plan,
         _quietly(lambda: write('failed', counts))
         raise
     _report_failures(adapters, statuses)
-    problems = _problems(statuses, readable, args.images)
+    problems = problems_of(statuses, readable, args.images)
     if plan.scores and not args.no_score:
         from compare.score import score_run
         from compare.score.headline import headline_lines
@@ -339,7 +339,7 @@ def _quietly(action):
         pass
 
 
-def _problems(statuses, readable, images_dir):
+def problems_of(statuses, readable, images_dir):
     """What was asked but not done: failed detectors, no readable image."""
     problems = ['detector {} {}'.format(name, status) for name, status in statuses.items()
                 if status != 'ok']
@@ -472,7 +472,7 @@ def main(argv=None):
 def run_command(args):
     """:func:`run` with the command's messages; returns the exit status."""
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             out, problems, headline = run(args)
     except KeyboardInterrupt:
         log('interrupted: re-run the same command to resume (finished images are kept), '
@@ -497,7 +497,7 @@ def run_command(args):
 
 
 @contextlib.contextmanager
-def _sigterm_interrupts():
+def sigterm_interrupts():
     """SIGTERM (``kill``, a batch system's stop) ends the run as Ctrl-C does:
     meta.json says ``interrupted``, the lock is released, resuming works."""
     def interrupt(signum, frame):

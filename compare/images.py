@@ -161,8 +161,11 @@ def decode_image(data, path):
                 return _loaded(_to_rgb_array(image, path), data, kept)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        # PIL names the in-memory file with its address: not part of the reason
+        why = ('cannot identify image file' if isinstance(exc, UnidentifiedImageError)
+               else _one_line(exc))
         raise UserError('cannot read image {}: {}: {}'.format(
-            printable_path(path), type(exc).__name__, _one_line(exc))) from None
+            printable_path(path), type(exc).__name__, why)) from None
 
 
 def _keeps_bytes(image):

@@ -29,6 +29,8 @@ _NOT_SUPPORTED = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
 class RunLock:
     """``with RunLock(run_dir, 'compare/run.py'):`` holds the lock of ``run_dir``.
 
+    ``fix``: what the refusal tells the user to do.
+
     Attributes:
         path: the lock file.
         previous: the holder a stale lock file named (dict), or None.
@@ -37,9 +39,10 @@ class RunLock:
         UserError: another process holds the lock (names it and what to do).
     """
 
-    def __init__(self, run_dir, command):
+    def __init__(self, run_dir, command, fix='wait for it to end or pass another --out'):
         self.path = os.path.join(run_dir, rundir.LOCK)
         self.command = command
+        self.fix = fix
         self.fd = None
         self.previous = None
 
@@ -80,9 +83,9 @@ class RunLock:
         who = 'pid {} on host {} ({} since {})'.format(
             holder.get('pid', '?'), holder.get('host', '?'), holder.get('command', '?'),
             holder.get('since', '?')) if holder else 'another process'
-        return ('{} is in use by {}: one run at a time per folder; wait for it to end or pass '
-                'another --out (if that process is gone and the folder is on a network file '
-                'system, delete {})'.format(os.path.dirname(self.path) or '.', who, self.path))
+        return ('{} is in use by {}: one run at a time per folder; {} (if that process is gone '
+                'and the folder is on a network file system, delete {})'.format(
+                    os.path.dirname(self.path) or '.', who, self.fix, self.path))
 
 
 def _open(path):

@@ -2,33 +2,36 @@
 
 The shards are ``RUN/shards/K-of-N`` (written by ``compare/run.py ... --shard
 K/N``; copy them there from other machines, or name them with ``--shards``).
-They are merged only when they belong to one run, else a one-line error says
-which shard and why:
+They are merged only when they belong to one run (:mod:`compare.shard_check`:
+complete, the same images listing, detector identities and versions, each
+holding exactly its slice), else a one-line error says which shard and why.
 
-- every K from 1 to N present exactly once, all with the same N;
-- each complete (``meta.json`` state ``complete``): an unfinished shard is
-  named with the command that finishes it;
-- the same listing of the images folder (``raw/shard.json``'s
-  ``listing_sha256``, ``listed_total``), each holding exactly its slice, the
-  slices together the whole sorted list (:func:`compare.shard.interleave`);
-- the same detectors, in the same order, each with the same identity (name,
-  weights, declared randomness, vocabulary, settings: :func:`identity`), and
-  the same code and library versions (provenance ``commit``, ``version.*``);
-- every record of a shard an image of its own slice, so no image is counted
-  twice.
+The merge holds the lock of RUN (:mod:`compare.lock`) while it writes and
+scores, and the lock of every shard while it reads them: a shard that is
+still running is refused (wait for it to end), and no shard starts while it
+is read.
 
 Then RUN is written as an unsharded run would write it: ``raw/<detector>.jsonl``
-(the shards' records, in the order of the whole list), ``raw/skipped.csv``
-(their union), ``raw/timings.csv`` and ``raw/benchmark.csv`` (shard 1's),
-``raw/netout/`` and ``raw/<detector>.error.txt`` (the shards', the latter
-headed by its shard), ``raw/README.md`` and ``meta.json`` (shard 1's, with the
-images, counts and statuses of all shards, ``args.out`` the merged folder and
+(the records, with their image sha256, of the shards where the detector
+loaded, in the order of the whole list), ``raw/<detector>.identity.json``
+(the one every shard agrees on), ``raw/skipped.csv`` (their union),
+``raw/timings.csv`` and ``raw/benchmark.csv`` (shard 1's),
+``raw/netout/`` (the loaded detectors') and ``raw/<detector>.error.txt`` (of
+the shards where it failed, each headed by its shard), ``raw/README.md`` and
+``meta.json`` (shard 1's, with the images, counts and statuses of all
+shards: a detector is ``loaded`` if it loaded in some shard and ``failed:
+shard K/N: <reason>`` if it failed in one; ``args.out`` the merged folder and
 ``args.merged_from`` the shard folders). Nothing is taken from the shards:
 they stay as they are, so a merge can be redone. RUN is then scored as
 ``python -m compare.score RUN`` would (scoring options default to those the
 shards were run with).
+
+Exit status as ``compare/run.py``'s: 0 done; 2 a user error (one line); 3
+incomplete: a detector failed (to load, or on an image) in some shard, or no
+image could be read ("incomplete: ..."); 130 interrupted.
 """
 import argparse
+import contextlib
 import dataclasses
 import glob
 import os
@@ -37,40 +40,28 @@ import shutil
 import sys
 
 from compare import rundir, shard
-from compare.errors import EXIT_USER_ERROR, UserError
+from compare.errors import (
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USER_ERROR,
+    UserError,
+    describe_os_error,
+    is_user_error,
+)
+from compare.lock import RunLock
 from compare.paths import display_path, from_run
+from compare.shard_check import check, read_shard
 
-#: ``info`` keys that say where things are or how fast they go, not what a
-#: detector outputs (left out of :func:`identity`).
-NOT_IDENTITY = ('weights_path', 'label_map', 'origin', 'weights_choice', 'delay')
+COMMAND = 'python -m compare.merge'
 
 DESCRIPTION = '''\
 Merge the shards of a run (compare/run.py IMAGES --out RUN --shard K/N, for K
 = 1..N) into the run folder RUN, then score it. The shards are RUN/shards/K-of-N
 unless --shards names them. They must be complete, of the same images listing,
-detectors and versions, each holding exactly its slice.'''
-
-
-@dataclasses.dataclass
-class Shard:
-    """One shard folder as read: ``folder``, ``meta`` (:class:`rundir.RunMeta`),
-    ``info`` (raw/shard.json) and ``records`` (``{detector: [ImageRecord]}``)."""
-    folder: str
-    meta: rundir.RunMeta
-    info: dict
-    records: dict
-
-    @property
-    def label(self):
-        return 'shard {}/{} ({})'.format(self.info['k'], self.info['n'], self.folder)
-
-
-def identity(entry):
-    """What must be equal for two shards' outputs of a detector to be merged."""
-    settings = {key: value for key, value in entry.info.items() if key not in NOT_IDENTITY}
-    return {'weights': entry.weights_sha256 or entry.weights,
-            'random_weights': bool(entry.random_weights),
-            'label_names': [str(name) for name in entry.label_names], 'settings': settings}
+detectors and versions, each holding exactly its slice, and none still running.
+Exit status: 0 done; 2 a user error; 3 incomplete (a detector failed in some
+shard, or no image could be read); 130 interrupted.'''
 
 
 def shard_folders(run_dir, given=None):
@@ -87,183 +78,91 @@ def shard_folders(run_dir, given=None):
     return sorted(found, key=shard.folder_shard)
 
 
-def read_shard(folder):
-    """A :class:`Shard`, or UserError saying why ``folder`` is not a mergeable shard."""
-    meta = rundir.read_meta(folder) if os.path.isdir(folder) else None
-    info = rundir.read_shard(folder) if meta is not None else None
-    if info is None:
-        raise UserError('{} is not a shard folder (no meta.json and raw/shard.json); pass the '
-                        'folders written by compare/run.py --shard K/N'.format(folder))
-    if meta.state != 'complete':
-        raise UserError('shard {}/{} ({}) is {}: finish it with its command (`python '
-                        'compare/run.py {} --out {} --shard {}/{}`: its finished images are '
-                        'kept), then merge again'.format(
-                            info['k'], info['n'], folder, meta.state,
-                            meta.args.get('images'), meta.args.get('out'), info['k'], info['n']))
-    records = {}
-    for path in sorted(glob.glob(rundir.records_file(folder, '*'))):
-        name = os.path.basename(path)[:-len('.jsonl')]
-        records[name], partial = rundir.read_records(path)
-        if partial:
-            raise UserError('{} ends with a partial record; rerun shard {}/{} to finish it'
-                            .format(path, info['k'], info['n']))
-    return Shard(folder, meta, info, records)
-
-
-def check(shards):
-    """Every rule of the module docstring; returns the shards sorted by K."""
-    n = shards[0].info['n']
-    by_k = {}
-    for one in shards:
-        if one.info['n'] != n:
-            raise UserError('{} is one of {} shards, {} one of {}: merge shards of one run '
-                            '(same N: pass them with --shards, or delete the other N\'s '
-                            'folders)'.format(one.label, one.info['n'], shards[0].label, n))
-        if one.info['k'] in by_k:
-            raise UserError('shard {}/{} given twice: {} and {}; pass each shard once'.format(
-                one.info['k'], n, by_k[one.info['k']].folder, one.folder))
-        by_k[one.info['k']] = one
-    missing = [k for k in range(1, n + 1) if k not in by_k]
-    if missing:
-        args = shards[0].meta.args
-        raise UserError('shard {} missing (have {}): run `python compare/run.py {} --out {} '
-                        '--shard {}/{}` (same options) and merge again'.format(
-                            ', '.join('{}/{}'.format(k, n) for k in missing),
-                            ', '.join('{}/{}'.format(k, n) for k in sorted(by_k)),
-                            args.get('images'), args.get('out'), missing[0], n))
-    ordered = [by_k[k] for k in range(1, n + 1)]
-    _check_listing(ordered)
-    _check_detectors(ordered)
-    _check_versions(ordered)
-    _check_records(ordered)
-    return ordered
-
-
-def _check_listing(ordered):
-    first = ordered[0]
-    for one in ordered[1:]:
-        for key in ('listing_sha256', 'listed_total'):
-            if one.info[key] != first.info[key]:
-                raise UserError('{} listed other images than {} ({} differs: a file added, '
-                                'removed or changed in between); rerun it over the same '
-                                'images'.format(one.label, first.label, key))
-    listing = shard.interleave([one.info['images'] for one in ordered])
-    if (len(listing) != first.info['listed_total'] or listing != sorted(set(listing))
-            or any(one.info['images'] != shard.select(listing, one.info['k'], one.info['n'])
-                   for one in ordered)):
-        raise UserError('the slices of {} do not make up the listing of {} images they '
-                        'name; rerun the shards with --force'.format(
-                            ', '.join(one.folder for one in ordered),
-                            first.info['listed_total']))
-
-
-def _check_detectors(ordered):
-    first = ordered[0]
-    names = [entry.name for entry in first.meta.detectors]
-    for one in ordered[1:]:
-        other = [entry.name for entry in one.meta.detectors]
-        if other != names:
-            raise UserError('{} ran detectors {}, {} ran {}: run every shard with the same '
-                            '--detector specs'.format(one.label, ', '.join(other), first.label,
-                                                      ', '.join(names)))
-    for name in names:
-        entries = [(one, one.meta.entry(name)) for one in ordered
-                   if one.meta.entry(name).status == 'ok' or one.records.get(name)]
-        for one, entry in entries[1:]:
-            base, base_entry = entries[0]
-            if identity(entry) != identity(base_entry):
-                differ = sorted(key for key, value in identity(entry).items()
-                                if identity(base_entry)[key] != value)
-                raise UserError('detector {} of {} is not the one of {} ({} differ): run every '
-                                'shard with the same weights and settings'.format(
-                                    name, one.label, base.label, ', '.join(differ)))
-
-
-def _check_versions(ordered):
-    def versions(one):
-        return {key: value for key, value in one.meta.provenance.items()
-                if key == 'commit' or key.startswith('version.')}
-    first = versions(ordered[0])
-    for one in ordered[1:]:
-        mine = versions(one)
-        differ = sorted(key for key in set(first) | set(mine)
-                        if first.get(key) != mine.get(key) and 'not loaded' not in
-                        (first.get(key), mine.get(key)))
-        if differ:
-            raise UserError('{} ran other code or libraries than {} ({} differ): run every '
-                            'shard from the same checkout and environment'.format(
-                                one.label, ordered[0].label, ', '.join(differ)))
-
-
-def _check_records(ordered):
-    for one in ordered:
-        mine = set(one.info['images'])
-        for name, records in one.records.items():
-            stray = [r.image for r in records if r.image not in mine]
-            if stray:
-                raise UserError('{} holds image {} of another shard (in {}); rerun it with '
-                                '--force'.format(one.label, stray[0],
-                                                 rundir.records_file(one.folder, name)))
+def _lock_shards(stack, folders):
+    """Hold the lock of every shard folder (one that is not a shard folder is
+    left alone: reading it says so)."""
+    for folder in folders:
+        if os.path.lexists(rundir.raw_path(folder, rundir.SHARD)):
+            stack.enter_context(RunLock(
+                folder, COMMAND, fix='a shard is merged once it has ended: wait for it, then '
+                                     'merge again'))
 
 
 def merge(run_dir, folders):
-    """Merge the shard ``folders`` into ``run_dir``; returns the merged
-    :class:`compare.rundir.RunMeta`.
+    """Merge the shard ``folders`` into ``run_dir`` (the caller holds the
+    lock of ``run_dir``).
+
+    Returns:
+        ``(meta, problems)``: the merged :class:`compare.rundir.RunMeta`, and
+        what the run was asked but did not do, as :func:`compare.cli.run`
+        says it (a detector that failed in some shard, no readable image).
 
     Raises:
-        UserError: the shards do not make one run (module docstring), or
-            ``run_dir`` holds an unsharded run.
+        UserError: the shards do not make one run (:mod:`compare.shard_check`),
+            one is still running, or ``run_dir`` holds an unsharded run.
     """
-    ordered = check([read_shard(folder) for folder in folders])
-    previous = rundir.read_meta(run_dir) if os.path.isdir(run_dir) else None
-    if previous is not None and 'merged_from' not in previous.args:
-        raise UserError('{} holds the results of an unsharded run; merge into another folder '
-                        '(--shards DIR ... with another RUN)'.format(run_dir))
+    with contextlib.ExitStack() as stack:
+        _lock_shards(stack, folders)
+        ordered = check([read_shard(folder) for folder in folders])
+        previous = rundir.read_meta(run_dir)
+        if previous is not None and 'merged_from' not in previous.args:
+            raise UserError('{} holds the results of an unsharded run; merge into another '
+                            'folder (--shards DIR ... with another RUN)'.format(run_dir))
+        return _write(run_dir, ordered)
+
+
+def _write(run_dir, ordered):
+    """RUN's ``raw/`` and ``meta.json`` from the checked shards ``ordered``;
+    returns ``(meta, problems)`` (:func:`merge`)."""
     os.makedirs(os.path.join(run_dir, rundir.RAW), exist_ok=True)
     _clear(run_dir)
     rundir.write_readme(run_dir)
     listing = shard.interleave([one.info['images'] for one in ordered])
     position = {image: i for i, image in enumerate(listing)}
-    names = sorted({name for one in ordered for name in one.records})
-    for name in names:
-        records = sorted((r for one in ordered for r in one.records.get(name, ())),
-                         key=lambda r: position[r.image])
-        _write_records(rundir.records_file(run_dir, name), records)
-    rundir.write_skipped(run_dir, sorted({row for one in ordered
-                                          for row in rundir.read_skipped(one.folder)}))
+    for name in [entry.name for entry in ordered[0].meta.detectors]:
+        loaded = [one for one in ordered if name in one.records]
+        if not loaded:
+            continue
+        rundir.write_records(rundir.records_file(run_dir, name), sorted(
+            (r for one in loaded for r in one.records[name]), key=lambda r: position[r.image]))
+        rundir.write_identity(run_dir, name, loaded[0].identities[name])
+        for one in loaded:
+            _copy_netout(one.folder, run_dir, name)
+    skipped = sorted({row for one in ordered for row in rundir.read_skipped(one.folder)})
+    rundir.write_skipped(run_dir, skipped)
     first = ordered[0]
     timings = rundir.read_timings(first.folder)
     rundir.write_timings(run_dir, timings)
     rundir.write_benchmarks(run_dir, rundir.read_benchmarks(first.folder) if timings else None)
-    for one in ordered:
-        _copy_netout(one.folder, run_dir)
     _merge_errors(ordered, run_dir)
     meta = _merged_meta(ordered, run_dir, listing)
     rundir.write_meta(run_dir, meta)
-    return meta
+    from compare.cli import problems_of
+    readable = len(listing) - len({image for image, _ in skipped if image in position})
+    return meta, problems_of({e.name: e.status for e in meta.detectors}, readable,
+                             meta.images.folder)
 
 
 def _clear(run_dir):
     """Remove what an earlier merge wrote under raw/ (the shards still hold it)."""
-    for path in glob.glob(rundir.records_file(run_dir, '*')) + glob.glob(
-            rundir.raw_path(run_dir, '*.error.txt')):
-        os.remove(path)
+    for pattern in ('*.jsonl', '*.identity.json', '*.error.txt'):
+        for path in glob.glob(rundir.raw_path(run_dir, pattern)):
+            os.remove(path)
     netout = rundir.raw_path(run_dir, rundir.NETOUT)
-    if os.path.isdir(netout):
+    if os.path.isdir(netout) and not os.path.islink(netout):
         shutil.rmtree(netout)
+    elif os.path.lexists(netout):
+        os.remove(netout)
 
 
-def _write_records(path, records):
-    partial = path + '.part'
-    with open(partial, 'w', encoding='utf-8') as f:
-        f.writelines(record.to_json() + '\n' for record in records)
-    os.replace(partial, path)
-
-
-def _copy_netout(folder, run_dir):
-    source = rundir.raw_path(folder, rundir.NETOUT)
-    for path in sorted(glob.glob(os.path.join(source, '*', '*.npz'))):
-        target = rundir.raw_path(run_dir, os.path.relpath(path, rundir.raw_path(folder, '')))
+def _copy_netout(folder, run_dir, name):
+    """The kept network outputs of detector ``name`` in shard ``folder``."""
+    source = rundir.raw_path(folder, os.path.join(rundir.NETOUT, name))
+    for path in sorted(glob.glob(os.path.join(glob.escape(source), '*.npz'))):
+        if not os.path.isfile(path) or os.path.islink(path):
+            continue  # the merge copies only what the shard run wrote: regular files
+        target = rundir.raw_path(run_dir, os.path.join(rundir.NETOUT, name,
+                                                       os.path.basename(path)))
         os.makedirs(os.path.dirname(target), exist_ok=True)
         try:
             os.link(path, target)
@@ -272,29 +171,43 @@ def _copy_netout(folder, run_dir):
 
 
 def _merge_errors(ordered, run_dir):
+    """``raw/<detector>.error.txt`` of each detector that failed in some
+    shard with a traceback: the shards' texts, each headed by its shard."""
     found = {}
     for one in ordered:
-        for path in sorted(glob.glob(rundir.raw_path(one.folder, '*.error.txt'))):
+        for entry in one.meta.detectors:
+            path = rundir.raw_path(one.folder, entry.name + '.error.txt')
+            if entry.status == 'ok' or not os.path.isfile(path):
+                continue
             with open(path, encoding='utf-8', errors='replace') as f:
-                found.setdefault(os.path.basename(path)[:-len('.error.txt')], []).append(
-                    '== {} ==\n{}'.format(one.label, f.read()))
+                found.setdefault(entry.name, []).append('== {} ==\n{}'.format(one.label,
+                                                                               f.read()))
     for name, texts in found.items():
         rundir.write_error(run_dir, name, '\n'.join(texts))
 
 
 def _merged_meta(ordered, run_dir, listing):
+    """meta.json of the merged run: shard 1's, with every shard's counts and
+    statuses (a detector loaded if it loaded in some shard, failed if it
+    failed in one)."""
     first = ordered[0].meta
     entries = []
     for entry in first.detectors:
         mine = [(one, one.meta.entry(entry.name)) for one in ordered]
-        base = next((e for _, e in mine if e.status == 'ok'), entry)
+        loaded = [e for _, e in mine if e.loaded]
+        base = next((e for e in loaded if e.status == 'ok'), loaded[0] if loaded else entry)
         failed = [(one, e) for one, e in mine if e.status != 'ok']
-        status = 'ok' if not failed else 'failed: shard {}/{}: {}'.format(
-            failed[0][0].info['k'], failed[0][0].info['n'],
-            failed[0][1].status.split('failed: ', 1)[-1])
+        status = 'ok'
+        if failed:
+            status = 'failed: shard {}/{}: {}{}'.format(
+                failed[0][0].info['k'], failed[0][0].info['n'],
+                failed[0][1].status.split('failed: ', 1)[-1],
+                ' (and in {} other shard(s))'.format(len(failed) - 1) if len(failed) > 1
+                else '')
         entries.append(dataclasses.replace(
-            base, status=status, images_done=sum(e.images_done or 0 for _, e in mine),
-            images_new=sum(e.images_new or 0 for _, e in mine)))
+            base, status=status, loaded=bool(loaded),
+            images_done=sum(e.images_done or 0 for e in loaded),
+            images_new=sum(e.images_new or 0 for e in loaded)))
     images_dir = os.path.normpath(os.path.join(ordered[0].folder, first.images.folder_from_run))
     images = rundir.ImagesInfo(first.images.folder, from_run(images_dir, run_dir), len(listing),
                                first.images.not_images)
@@ -315,19 +228,32 @@ def scoring_options(meta, annotations=None, score_thresh=None, box_convention=No
 
 
 def merge_and_score(run_dir, folders, no_score=False, log=print, **scoring):
-    """:func:`merge`, then scoring unless ``no_score``; returns the headline lines."""
-    meta = merge(run_dir, folders)
-    failed = [e.name for e in meta.detectors if e.status != 'ok']
-    log('merged {} shards into {} ({} images){}'.format(
-        len(folders), run_dir, meta.images.listed,
-        '; failed: ' + ', '.join(failed) if failed else ''))
-    if no_score:
-        return []
-    from compare.score import score_run
-    from compare.score.headline import headline_lines
-    tables = score_run(run_dir, **scoring_options(meta, **scoring))
-    log('scored: {}'.format(run_dir))
-    return headline_lines(tables['headline'], os.path.join(run_dir, rundir.REPORT))
+    """:func:`merge`, then scoring unless ``no_score``, holding the lock of
+    ``run_dir`` throughout.
+
+    Returns:
+        ``(problems, headline)``: see :func:`merge`, and the headline lines
+        of the scoring (empty with ``no_score``).
+    """
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+    except OSError as exc:
+        raise UserError('cannot create the run folder {}: {}; pass a writable RUN'.format(
+            run_dir, exc.strerror)) from None
+    with RunLock(run_dir, COMMAND, fix='wait for it to end (a run, merge or scoring of that '
+                                       'folder)'):
+        meta, problems = merge(run_dir, folders)
+        failed = [e.name for e in meta.detectors if e.status != 'ok']
+        log('merged {} shards into {} ({} images){}'.format(
+            len(folders), run_dir, meta.images.listed,
+            '; failed: ' + ', '.join(failed) if failed else ''))
+        if no_score:
+            return problems, []
+        from compare.score import score_run
+        from compare.score.headline import headline_lines
+        tables = score_run(run_dir, log=log, **scoring_options(meta, **scoring))
+        log('scored: {}'.format(run_dir))
+        return problems, headline_lines(tables['headline'], os.path.join(run_dir, rundir.REPORT))
 
 
 def parser():
@@ -350,19 +276,42 @@ def parser():
 
 
 def main(argv=None):
+    """The command; returns the exit status (module docstring)."""
     args = parser().parse_args(argv)
-    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
     try:
-        headline = merge_and_score(
+        problems, headline = merge_and_score(
             args.run_dir, shard_folders(args.run_dir, args.shards), args.no_score, log,
             annotations=args.annotations, score_thresh=args.score_thresh,
             box_convention=args.box_convention)
-    except UserError as exc:
+    except KeyboardInterrupt:
+        log('interrupted: run the same command again (the shards are left as they are)')
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        log('error: {}'.format(describe_os_error(exc)))
+        return EXIT_USER_ERROR
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise
         log('error: {}'.format(' '.join(str(exc).split())))
         return EXIT_USER_ERROR
+    return report(args.run_dir, problems, headline, log)
+
+
+def report(run_dir, problems, headline, log, what=''):
+    """The closing lines of a merge (``done:`` or ``incomplete:``, then the
+    headline); returns the exit status."""
+    if problems:
+        log('incomplete: {}: {} (exit status {})'.format(run_dir, '; '.join(problems),
+                                                          EXIT_INCOMPLETE))
+    else:
+        log('done: {}{}'.format(run_dir, what))
     if headline:
         log('\n'.join(['', 'HEADLINE'] + headline))
-    return 0
+    return EXIT_INCOMPLETE if problems else EXIT_OK
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == '__main__':

@@ -3,37 +3,46 @@
 Under an MPI launch of more than one process (recognised by the variables
 Open MPI, MPICH and Intel MPI set: :data:`SIZE_VARIABLES`; ``--mpi`` forces
 it, e.g. under another launcher), rank R of N runs shard R+1 of N
-(:mod:`compare.shard`) into ``RUN/shards/R+1-of-N``, with the same options.
+(:mod:`compare.shard`) into ``RUN/shards/R+1-of-N``, with the same options
+and by the same rules as any run (its own lock, resume, identities).
 Rank 0 then merges the shards into RUN (:mod:`compare.merge`), scores it and
-prints the headline: the same tables as one process would write. Rank and
-size are read from MPI (mpi4py), so the command is the same on one machine
-and on a cluster (``mpiexec --hostfile HOSTS -n N ...``, RUN on a file system
-every host sees).
+prints the headline: the same tables as one process would write, and the
+same exit status (3 when a detector failed in some shard). Rank and size are
+read from MPI (mpi4py), so the command is the same on one machine and on a
+cluster (``mpiexec --hostfile HOSTS -n N ...``, RUN on a file system every
+host sees).
 
-The ranks meet twice (:class:`Meeting`): once the detectors are loaded
-("ready") and once every slice is done ("images"). A rank that fails goes to
-its next meeting with its one-line error instead, so no rank waits forever
-for another: a failure at set-up (bad arguments, a detector every rank fails
-to load) stops every rank there; a later one lets the others finish their
-slices (nothing computed is lost; rerunning the same command resumes every
-shard) and rank 0 reports it instead of merging. Rank 0 prints one
-``error:`` line (the lowest failing rank's), every rank exits with its status.
-Waiting ranks sleep (they poll a non-blocking barrier) instead of spinning a
-core, and rank 0 times the detectors only after every rank has stopped
-computing, so its speed table is not disturbed by the others.
+The ranks meet three times (:class:`Meeting`): once the detectors are loaded
+("ready"), once every slice is done ("images"), and once every shard has
+ended and released its folder ("done": rank 0 merges only then). A rank that
+fails goes to its next meeting with its one-line error instead, so no rank
+waits forever for another: a failure at set-up (bad arguments, a detector
+every rank fails to load) stops every rank there; a later one lets the others
+finish their slices (nothing computed is lost; rerunning the same command
+resumes every shard) and rank 0 reports it instead of merging. Rank 0 prints
+one ``error:`` line (the lowest failing rank's), every rank exits with its
+status. Waiting ranks sleep (they poll a non-blocking barrier) instead of
+spinning a core, and rank 0 times the detectors only after every rank has
+stopped computing, so its speed table is not disturbed by the others.
 """
 import os
 import time
 import traceback
 
 from compare import merge, shard
-from compare.errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, UserError, is_user_error
+from compare.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_USER_ERROR,
+    UserError,
+    describe_os_error,
+    is_user_error,
+)
 
 #: Environment variables holding the job size: Open MPI, then MPICH / Intel MPI (PMI).
 SIZE_VARIABLES = ('OMPI_COMM_WORLD_SIZE', 'PMI_SIZE')
 RANK_VARIABLES = ('OMPI_COMM_WORLD_RANK', 'PMI_RANK')
 #: The meetings of every rank, in order.
-STAGES = ('ready', 'images')
+STAGES = ('ready', 'images', 'done')
 _POLL_SECONDS = 0.05
 
 
@@ -95,6 +104,8 @@ class Meeting:
         Raises:
             PeerFailed: another rank failed at set-up (stage ``ready``).
         """
+        if self.failures:
+            return  # a rank failed at an earlier meeting: there are no more
         if self.next >= len(STAGES) or STAGES[self.next] != stage:
             raise RuntimeError('meeting {!r} out of order (next: {})'.format(
                 stage, STAGES[self.next:] or 'none'))
@@ -123,6 +134,9 @@ class _Plan(shard.Plan):
     def times(self):
         return super().times and not self.meeting.failures
 
+    def done_message(self, run_dir):
+        return 'shard {}/{} done: {}'.format(self.k, self.n, self.folder(run_dir))
+
 
 def _message(exc):
     """One line for the other ranks; a bug's traceback is printed here."""
@@ -130,6 +144,8 @@ def _message(exc):
         return 'interrupted'
     if is_user_error(exc):
         return ' '.join(str(exc).split())
+    if isinstance(exc, OSError):
+        return describe_os_error(exc)
     traceback.print_exc()
     return '{}: {} (traceback above, from that rank)'.format(type(exc).__name__,
                                                              ' '.join(str(exc).split()))
@@ -174,7 +190,9 @@ def main(args, log=None):
             raise UserError('--shard and an MPI launch exclude each other: under mpiexec rank '
                             'R runs shard R+1 of the job size; drop --shard')
         run_dir = cli.output_folder(args)
-        cli.run(args, _Plan(rank + 1, size, meeting))
+        with cli.sigterm_interrupts():  # kill, a batch system's stop: as Ctrl-C
+            cli.run(args, _Plan(rank + 1, size, meeting))  # its folder's lock released
+        meeting.meet('done')
     except PeerFailed:
         pass
     except BaseException as exc:  # every failure, Ctrl-C included, must reach the others
@@ -187,16 +205,21 @@ def main(args, log=None):
         return 0
     try:
         folders = [shard.folder(run_dir, k, size) for k in range(1, size + 1)]
-        headline = merge.merge_and_score(
+        problems, headline = merge.merge_and_score(
             run_dir, folders, args.no_score, log, annotations=args.annotations,
             score_thresh=args.score_thresh, box_convention=args.box_convention)
-    except UserError as error:
-        log('error: {}'.format(' '.join(str(error).split())))
+    except KeyboardInterrupt:
+        log('interrupted: re-run the same command (every shard is complete: it merges)')
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        log('error: {}'.format(describe_os_error(exc)))
         return EXIT_USER_ERROR
-    log('done: {} ({} ranks)'.format(run_dir, size))
-    if headline:
-        log('\n'.join(['', 'HEADLINE'] + headline))
-    return 0
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise
+        log('error: {}'.format(' '.join(str(exc).split())))
+        return EXIT_USER_ERROR
+    return merge.report(run_dir, problems, headline, log, ' ({} ranks)'.format(size))
 
 
 def _alone(args):

@@ -694,11 +694,7 @@ _SHARD_KEYS = {'k', 'n', 'listed_total', 'listing_sha256', 'images'}
 def write_shard(run_dir, shard):
     """``raw/shard.json`` from the dict of :meth:`compare.shard.Plan.describe`
     (written atomically)."""
-    path = raw_path(run_dir, SHARD)
-    with open(path + '.part', 'w') as f:
-        json.dump(shard, f, indent=1, sort_keys=True)
-        f.write('\n')
-    os.replace(path + '.part', path)
+    _write_json(raw_path(run_dir, SHARD), shard)
 
 
 def read_shard(run_dir):
@@ -708,21 +704,23 @@ def read_shard(run_dir):
         UserError: the file is not one this harness wrote.
     """
     path = raw_path(run_dir, SHARD)
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         return None
+    fix = 'rerun that shard with --force'
+    data = _load_json(path, fix)
     try:
-        with open(path, encoding='utf-8') as f:
-            data = json.load(f)
         if not isinstance(data, dict) or set(data) != _SHARD_KEYS:
-            raise ValueError('keys {}'.format(sorted(data) if isinstance(data, dict) else data))
-        shard = {'k': int(data['k']), 'n': int(data['n']),
-                 'listed_total': int(data['listed_total']),
-                 'listing_sha256': str(data['listing_sha256']),
-                 'images': [str(image) for image in data['images']]}
-    except (OSError, ValueError, TypeError) as exc:
-        raise UserError('{} is not a shard file of this harness ({}); rerun that shard with '
-                        '--force'.format(path, ' '.join(str(exc).split())[:200])) from None
-    return shard
+            raise ValueError('keys {}'.format(
+                sorted(data) if isinstance(data, dict) else type(data).__name__))
+        ints = [data[key] for key in ('k', 'n', 'listed_total')]
+        if any(type(value) is not int for value in ints) or not (
+                isinstance(data['listing_sha256'], str) and isinstance(data['images'], list)
+                and all(isinstance(image, str) for image in data['images'])):
+            raise ValueError('a value of the wrong type')
+    except ValueError as exc:
+        raise UserError('{} is not a shard file of this harness ({}); {}'.format(
+            path, ' '.join(str(exc).split())[:200], fix)) from None
+    return data
 
 
 # -- reading a whole run for scoring -------------------------------------------

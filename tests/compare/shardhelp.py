@@ -66,8 +66,9 @@ def records(run_dir, detector):
 
 def assert_same_run(single, merged):
     """The merged folder holds what the single run holds: every table (timings
-    aside), every record, the skipped files, and meta.json's images and
-    detectors (counts, statuses, identities)."""
+    aside), every record (with its image's sha256), each detector's
+    identity file, the skipped files, and meta.json's images and detectors
+    (counts, statuses, loaded flags, identities)."""
     one, other = tables(single), tables(merged)
     assert sorted(one) == sorted(other)
     assert {'map_summary.csv', 'detections.csv', 'agreement_summary.csv'} <= set(one)
@@ -75,6 +76,10 @@ def assert_same_run(single, merged):
         pd.testing.assert_frame_equal(one[name], other[name], obj=name)
     for detector in ('fake', 'other'):
         assert records(single, detector) == records(merged, detector)
+        assert all(len(row['sha256']) == 64 for row in records(merged, detector))
+        identity = [json.load(open(os.path.join(d, 'raw', detector + '.identity.json')))
+                    for d in (single, merged)]
+        assert identity[0] == identity[1] and identity[0]['name'] == detector
     with open(os.path.join(single, 'raw', 'skipped.csv')) as a, \
             open(os.path.join(merged, 'raw', 'skipped.csv')) as b:
         assert a.read() == b.read()

@@ -13,6 +13,7 @@ from shardhelp import OPTIONS, assert_same_run, make_images
 
 from compare import cli, merge, mpi_launch, shard
 from compare.errors import UserError
+from compare.lock import RunLock
 from compare.paths import display_path
 
 
@@ -122,27 +123,83 @@ def test_a_shard_given_twice_and_shards_of_another_n(shards, runs, tmp_path, cap
 def test_a_shard_of_another_detector_or_images(shards, runs, tmp_path, capsys):
     run_dir, folders = shards
     changed = [o.replace('fake:2', 'fake:5') for o in OPTIONS]
+    # resuming a shard follows a run's rules: another identity needs --force
+    assert cli.main([runs['images'], '--out', run_dir, '--shard', '2/3'] + changed) == 2
+    assert 'already holds results of other (written with other weights, settings.seed)' in \
+        capsys.readouterr().err
     run(runs['images'], '--out', run_dir, '--shard', '2/3', '--force', *changed)
     line = merge_error(capsys, run_dir)
-    assert 'detector other of shard 2/3' in line and '(settings, weights differ)' in line
+    assert 'detector other of shard 2/3' in line and '(weights, settings.seed differ)' in line
     run(runs['images'], '--out', run_dir, '--shard', '2/3', '--force', *OPTIONS)
     assert merge.main([run_dir, '--no-score']) == 0  # redone with the same detector: merges
     images = str(tmp_path / 'images')
     shutil.copytree(runs['images'], images)
     os.remove(os.path.join(images, 'b', 'im00.png'))  # shard 3 sees another folder
+    assert cli.main([images, '--out', run_dir, '--shard', '3/3'] + OPTIONS) == 2
+    assert 'holds a run over the images folder' in capsys.readouterr().err
     run(images, '--out', run_dir, '--shard', '3/3', '--force', *OPTIONS)
     line = merge_error(capsys, run_dir)
     assert 'shard 3/3' in line and 'listed other images' in line
 
 
-def test_an_unfinished_shard_names_its_command(shards, capsys):
+def test_a_loaded_detector_without_its_identity_is_refused(shards, capsys):
+    run_dir, folders = shards
+    os.remove(os.path.join(folders[0], 'raw', 'other.identity.json'))
+    line = merge_error(capsys, run_dir)
+    assert 'shard 1/3' in line and 'has no raw/other.identity.json' in line
+    assert '--force' in line
+
+
+@pytest.mark.parametrize('state, said', [('interrupted', 'was interrupted'),
+                                         ('failed', 'was stopped by an error'),
+                                         ('running', 'did not finish')])
+def test_an_unfinished_shard_names_its_command(shards, capsys, state, said):
     run_dir, folders = shards
     path = os.path.join(folders[2], 'meta.json')
     meta = json.load(open(path))
-    meta['state'] = 'interrupted'
+    meta['state'] = state
     json.dump(meta, open(path, 'w'))
     line = merge_error(capsys, run_dir)
-    assert 'shard 3/3' in line and 'is interrupted' in line and '--shard 3/3' in line
+    assert 'shard 3/3' in line and said in line and '--shard 3/3' in line
+
+
+def test_a_shard_still_running_is_refused(shards, capsys):
+    """The merge holds each shard's lock while it reads them, and RUN's while
+    it writes and scores: a shard (or RUN) in use by another process stops it."""
+    run_dir, folders = shards
+    with RunLock(folders[1], 'compare/run.py'):
+        line = merge_error(capsys, run_dir)
+    assert line.startswith('error: {} is in use by pid {}'.format(folders[1], os.getpid()))
+    assert 'a shard is merged once it has ended' in line
+    assert not os.path.exists(os.path.join(run_dir, 'meta.json'))  # nothing written
+    with RunLock(run_dir, 'python -m compare.score'):
+        line = merge_error(capsys, run_dir)
+    assert line.startswith('error: {} is in use by pid {}'.format(run_dir, os.getpid()))
+    assert merge.main([run_dir, '--no-score']) == 0
+    assert not any(os.path.exists(os.path.join(folder, 'lock')) for folder in folders + [run_dir])
+
+
+def test_a_detector_failing_in_one_shard_makes_the_merge_incomplete(shards, runs, capsys):
+    """Exit status 3, as one run: the detector is marked failed, and its
+    records are only those of the shards where it loaded (shard 2 keeps its
+    earlier records, which are not merged)."""
+    run_dir, folders = shards
+    failing = [o.replace('name=other', 'name=other,fail=gone') for o in OPTIONS]
+    assert cli.main([runs['images'], '--out', run_dir, '--shard', '2/3'] + failing) == 3
+    capsys.readouterr()
+    assert merge.main([run_dir, '--no-score']) == 3
+    err = capsys.readouterr().err
+    assert 'incomplete: {}: detector other failed: shard 2/3: fake detector asked to fail: ' \
+        'gone (exit status 3)'.format(run_dir) in err and 'done:' not in err
+    entry = {e['name']: e for e in json.load(open(os.path.join(run_dir, 'meta.json')))[
+        'detectors']}['other']
+    assert entry['loaded'] and entry['status'].startswith('failed: shard 2/3: ')
+    slices = [json.load(open(os.path.join(f, 'raw', 'shard.json')))['images'] for f in folders]
+    merged = [json.loads(line)['image'] for line in open(
+        os.path.join(run_dir, 'raw', 'other.jsonl'))]
+    assert merged and set(merged) <= set(slices[0] + slices[2])
+    assert os.path.getsize(os.path.join(folders[1], 'raw', 'other.jsonl'))  # left, not merged
+    assert entry['images_done'] == len(merged)
 
 
 def test_a_record_of_another_shard_is_refused(shards, capsys):
@@ -155,6 +212,18 @@ def test_a_record_of_another_shard_is_refused(shards, capsys):
     line = merge_error(capsys, run_dir)
     assert 'shard 2/3' in line and 'of another shard' in line
     assert json.loads(stolen)['image'] in line
+
+
+def test_a_record_without_its_image_fingerprint_is_refused(shards, capsys):
+    run_dir, folders = shards
+    path = os.path.join(folders[0], 'raw', 'fake.jsonl')
+    rows = [json.loads(line) for line in open(path)]
+    del rows[0]['sha256']  # an older format
+    with open(path, 'w') as f:
+        f.writelines(json.dumps(row) + '\n' for row in rows)
+    line = merge_error(capsys, run_dir)
+    assert 'shard 1/3' in line and 'without the image\'s sha256' in line
+    assert rows[0]['image'] in line
 
 
 def test_not_a_shard_and_not_into_an_unsharded_run(shards, runs, capsys):
@@ -246,9 +315,20 @@ def test_without_mpi4py_the_mpi_launch_says_what_to_install(runs, monkeypatch, c
     assert err.count('error: ') == 1 and 'needs mpi4py' in err and 'openmpi-bin' in err
 
 
+def set_status(folder, detector, status):
+    """Edit a shard's meta.json: ``detector``'s status."""
+    path = os.path.join(folder, 'meta.json')
+    meta = json.load(open(path))
+    for entry in meta['detectors']:
+        if entry['name'] == detector:
+            entry['status'] = status
+    json.dump(meta, open(path, 'w'))
+
+
 def test_kept_network_outputs_and_error_files_are_carried_over(shards):
-    """raw/netout/ (--keep-raw) and raw/<detector>.error.txt of every shard
-    reach the merged folder; a second merge replaces the first's."""
+    """raw/netout/ (--keep-raw) of every shard, and raw/<detector>.error.txt
+    of a shard where the detector failed, reach the merged folder; a second
+    merge replaces the first's."""
     import numpy as np
 
     from compare import rundir
@@ -257,14 +337,17 @@ def test_kept_network_outputs_and_error_files_are_carried_over(shards):
         image = json.load(open(os.path.join(folder, 'raw', 'shard.json')))['images'][0]
         rundir.write_netout(folder, 'fake', image, np.full((3, 4), k, np.float32),
                             np.zeros((3, 2), np.float32), (20, 28), 300)
+    rundir.write_error(folders[0], 'fake', 'an error file of an earlier run\n')  # status ok
     rundir.write_error(folders[1], 'other', 'Traceback: the second shard\n')
-    assert merge.main([run_dir, '--no-score']) == 0
+    set_status(folders[1], 'other', 'failed: on a/im01.png: RuntimeError: boom')
+    assert merge.main([run_dir, '--no-score']) == 3
     kept = sorted(os.listdir(os.path.join(run_dir, 'raw', 'netout', 'fake')))
-    assert len(kept) == 3
-    assert [int(rundir.read_netout(run_dir, 'fake', name[:-4].replace('__', '/'))[0][0, 0])
-            for name in kept] == [1, 2, 3]  # shard k's first image: positions k-1, in order
+    images = [name[:-4].replace('%2F', '/').replace('%25', '%') for name in kept]
+    assert [int(rundir.read_netout(run_dir, 'fake', image)[0][0, 0])
+            for image in images] == [1, 2, 3]  # shard k's first image: positions k-1, in order
     error = open(os.path.join(run_dir, 'raw', 'other.error.txt')).read()
     assert error == '== shard 2/3 ({}) ==\nTraceback: the second shard\n'.format(folders[1])
-    os.remove(os.path.join(folders[1], 'raw', 'other.error.txt'))
+    assert not os.path.exists(os.path.join(run_dir, 'raw', 'fake.error.txt'))
+    set_status(folders[1], 'other', 'ok')
     assert merge.main([run_dir, '--no-score']) == 0
     assert not os.path.exists(os.path.join(run_dir, 'raw', 'other.error.txt'))
