@@ -46,7 +46,8 @@ file of the run folder                                  computed by
 A large run is split into shards, run folders of one slice each under
 ``RUN/shards/K-of-N`` (:mod:`compare.shard`: ``--shard K/N``, or every MPI
 rank at once: :mod:`compare.mpi_launch`); ``python -m compare.merge RUN``
-(:mod:`compare.merge`) checks that they are one run, writes RUN's
+(:mod:`compare.merge`) checks that they are one run
+(:mod:`compare.shard_check`), writes RUN's
 ``meta.json`` and ``raw/`` from theirs, as one process would have, and
 scores it.
 

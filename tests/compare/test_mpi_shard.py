@@ -1,6 +1,7 @@
 """``mpiexec -n 2 python compare/run.py IMAGES --out RUN``: two processes on
-this machine give the tables one process gives, and a failure on one rank ends
-both in one line, keeping what the other computed. Skips, saying what to
+this machine give the tables one process gives, a failure on one rank ends
+both in one line, keeping what the other computed, and a detector that fails
+gives exit status 3, as in one run. Skips, saying what to
 install, where mpiexec or mpi4py is missing (``tox -e mpi`` installs mpi4py;
 MPI itself: ``apt-get install openmpi-bin libopenmpi-dev``)."""
 import json
@@ -59,29 +60,31 @@ def test_two_processes_give_the_tables_of_one(tmp_path):
 
 
 def test_a_failure_on_one_rank_ends_both_in_one_line_and_keeps_the_other(tmp_path):
-    """Rank 1 cannot read its shard's records (a corrupt file): rank 0 does its
-    whole slice, then reports rank 1's error; once the file is removed, the
-    same command resumes (rank 0's records are not redone) and merges."""
+    """Rank 1 cannot write its shard's skipped files (a folder in the way)
+    after its images: rank 0 does its whole slice, then reports rank 1's
+    error; once the folder is removed, the same command resumes (rank 0's
+    records are not redone) and merges."""
     images = make_images(tmp_path)
     run_dir = str(tmp_path / 'mpi')
     second = shard.folder(run_dir, 2, 2)
-    os.makedirs(os.path.join(second, 'raw'))
-    corrupt = os.path.join(second, 'raw', 'fake.jsonl')
-    with open(corrupt, 'w') as f:
-        f.write('not json\n')
+    blocked = os.path.join(second, 'raw', 'skipped.csv')
+    os.makedirs(blocked)
     result = mpirun(images, '--out', run_dir, *OPTIONS, timeout=120)
     assert result.returncode == 2, result.stderr
     assert len(error_lines(result)) == 1, result.stderr
-    assert 'shard 2/2 (rank 1)' in error_lines(result)[0] and corrupt in error_lines(result)[0]
+    assert 'shard 2/2 (rank 1)' in error_lines(result)[0] and blocked in error_lines(result)[0]
     assert 'Traceback' not in result.stderr
+    assert json.load(open(os.path.join(second, 'meta.json')))['state'] == 'failed'
     first = shard.folder(run_dir, 1, 2)
     assert json.load(open(os.path.join(first, 'meta.json')))['state'] == 'complete'
     assert not os.path.exists(os.path.join(run_dir, 'meta.json'))  # not merged
-    before = open(os.path.join(first, 'raw', 'fake.jsonl')).read()
-    os.remove(corrupt)
+    before = [open(os.path.join(f, 'raw', 'fake.jsonl')).read() for f in (first, second)]
+    assert all(before)
+    os.rmdir(blocked)
     result = mpirun(images, '--out', run_dir, *OPTIONS)
     assert result.returncode == 0, result.stderr
-    assert open(os.path.join(first, 'raw', 'fake.jsonl')).read() == before  # resumed
+    assert [open(os.path.join(f, 'raw', 'fake.jsonl')).read()
+            for f in (first, second)] == before  # both resumed: no image run again
     assert json.load(open(os.path.join(run_dir, 'meta.json')))['state'] == 'complete'
 
 
@@ -90,3 +93,20 @@ def test_a_bad_argument_stops_every_rank_in_one_line(tmp_path):
     assert result.returncode == 2
     assert error_lines(result) == ['error: images folder {} does not exist; pass a folder of '
                                    'images (every rank)'.format(tmp_path / 'nowhere')]
+
+
+def test_a_detector_failing_on_every_rank_gives_exit_status_3(tmp_path):
+    """As one run: the others are merged and scored, the failed one is named."""
+    images = make_images(tmp_path)
+    run_dir = str(tmp_path / 'mpi')
+    failing = [o.replace('name=other', 'name=other,fail=gone') for o in OPTIONS]
+    result = mpirun(images, '--out', run_dir, '--no-score', *failing, timeout=120)
+    assert result.returncode == 3, result.stderr
+    assert not error_lines(result) and 'Traceback' not in result.stderr
+    assert 'incomplete: {}: detector other failed: shard 1/2: fake detector asked to fail: ' \
+        'gone (and in 1 other shard(s))'.format(run_dir) in result.stderr
+    meta = json.load(open(os.path.join(run_dir, 'meta.json')))
+    entries = {entry['name']: entry for entry in meta['detectors']}
+    assert entries['fake']['status'] == 'ok' and entries['fake']['images_done'] == 9
+    assert not entries['other']['loaded']
+    assert not os.path.exists(os.path.join(run_dir, 'raw', 'other.jsonl'))
