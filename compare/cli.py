@@ -13,18 +13,10 @@ import signal
 import sys
 import textwrap
 
-from compare import benchmark, limits, resume, rundir, runner, shard
+from compare import benchmark, command, limits, resume, rundir, runner, shard
 from compare.adapters import build_all, kinds_help, parse_spec
 from compare.adapters.common_nms import SUFFIX, NMSParams
-from compare.errors import (
-    EXIT_INCOMPLETE,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_USER_ERROR,
-    UserError,
-    describe_os_error,
-    is_user_error,
-)
+from compare.errors import UserError
 from compare.images import list_images, read_image
 from compare.lock import RunLock
 from compare.paths import display_path, from_run
@@ -471,29 +463,13 @@ def main(argv=None):
 
 def run_command(args):
     """:func:`run` with the command's messages; returns the exit status."""
-    try:
+    def action():
         with sigterm_interrupts():
-            out, problems, headline = run(args)
-    except KeyboardInterrupt:
-        log('interrupted: re-run the same command to resume (finished images are kept), '
-            'or add --force to start over')
-        return EXIT_INTERRUPTED
-    except OSError as exc:
-        log('error: {}'.format(describe_os_error(exc)))
-        return EXIT_USER_ERROR
-    except Exception as exc:
-        if not is_user_error(exc):
-            raise
-        log('error: {}'.format(' '.join(str(exc).split())))
-        return EXIT_USER_ERROR
-    if problems:
-        log('incomplete: {}: {} (exit status {})'.format(out, '; '.join(problems),
-                                                          EXIT_INCOMPLETE))
-    else:
-        log('done: {}'.format(out))
-    if headline:
-        log('\n'.join(['', 'HEADLINE'] + headline))
-    return EXIT_INCOMPLETE if problems else EXIT_OK
+            return run(args)
+    result, code = command.call(action, log, 'interrupted: re-run the same command to resume '
+                                             '(finished images are kept), or add --force to '
+                                             'start over')
+    return code if result is None else command.finish(*result, log)
 
 
 @contextlib.contextmanager

@@ -39,16 +39,8 @@ import re
 import shutil
 import sys
 
-from compare import rundir, shard
-from compare.errors import (
-    EXIT_INCOMPLETE,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_USER_ERROR,
-    UserError,
-    describe_os_error,
-    is_user_error,
-)
+from compare import command, rundir, shard
+from compare.errors import UserError
 from compare.lock import RunLock
 from compare.paths import display_path, from_run
 from compare.shard_check import check, read_shard
@@ -278,36 +270,12 @@ def parser():
 def main(argv=None):
     """The command; returns the exit status (module docstring)."""
     args = parser().parse_args(argv)
-    try:
-        problems, headline = merge_and_score(
-            args.run_dir, shard_folders(args.run_dir, args.shards), args.no_score, log,
-            annotations=args.annotations, score_thresh=args.score_thresh,
-            box_convention=args.box_convention)
-    except KeyboardInterrupt:
-        log('interrupted: run the same command again (the shards are left as they are)')
-        return EXIT_INTERRUPTED
-    except OSError as exc:
-        log('error: {}'.format(describe_os_error(exc)))
-        return EXIT_USER_ERROR
-    except Exception as exc:
-        if not is_user_error(exc):
-            raise
-        log('error: {}'.format(' '.join(str(exc).split())))
-        return EXIT_USER_ERROR
-    return report(args.run_dir, problems, headline, log)
-
-
-def report(run_dir, problems, headline, log, what=''):
-    """The closing lines of a merge (``done:`` or ``incomplete:``, then the
-    headline); returns the exit status."""
-    if problems:
-        log('incomplete: {}: {} (exit status {})'.format(run_dir, '; '.join(problems),
-                                                          EXIT_INCOMPLETE))
-    else:
-        log('done: {}{}'.format(run_dir, what))
-    if headline:
-        log('\n'.join(['', 'HEADLINE'] + headline))
-    return EXIT_INCOMPLETE if problems else EXIT_OK
+    result, code = command.call(lambda: merge_and_score(
+        args.run_dir, shard_folders(args.run_dir, args.shards), args.no_score, log,
+        annotations=args.annotations, score_thresh=args.score_thresh,
+        box_convention=args.box_convention), log,
+        'interrupted: run the same command again (the shards are left as they are)')
+    return code if result is None else command.finish(args.run_dir, *result, log)
 
 
 def log(message):

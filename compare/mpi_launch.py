@@ -29,7 +29,7 @@ import os
 import time
 import traceback
 
-from compare import merge, shard
+from compare import command, merge, shard
 from compare.errors import (
     EXIT_INTERRUPTED,
     EXIT_USER_ERROR,
@@ -203,23 +203,14 @@ def main(args, log=None):
         return code
     if rank != 0:
         return 0
-    try:
-        folders = [shard.folder(run_dir, k, size) for k in range(1, size + 1)]
-        problems, headline = merge.merge_and_score(
-            run_dir, folders, args.no_score, log, annotations=args.annotations,
-            score_thresh=args.score_thresh, box_convention=args.box_convention)
-    except KeyboardInterrupt:
-        log('interrupted: re-run the same command (every shard is complete: it merges)')
-        return EXIT_INTERRUPTED
-    except OSError as exc:
-        log('error: {}'.format(describe_os_error(exc)))
-        return EXIT_USER_ERROR
-    except Exception as exc:
-        if not is_user_error(exc):
-            raise
-        log('error: {}'.format(' '.join(str(exc).split())))
-        return EXIT_USER_ERROR
-    return merge.report(run_dir, problems, headline, log, ' ({} ranks)'.format(size))
+    folders = [shard.folder(run_dir, k, size) for k in range(1, size + 1)]
+    result, code = command.call(lambda: merge.merge_and_score(
+        run_dir, folders, args.no_score, log, annotations=args.annotations,
+        score_thresh=args.score_thresh, box_convention=args.box_convention), log,
+        'interrupted: re-run the same command (every shard is complete: it merges)')
+    if result is None:
+        return code
+    return command.finish(run_dir, *result, log, ' ({} ranks)'.format(size))
 
 
 def _alone(args):
