@@ -71,10 +71,12 @@ def shard_folders(run_dir, given=None):
 
 
 def _lock_shards(stack, folders):
-    """Hold the lock of every shard folder (one that is not a shard folder is
-    left alone: reading it says so)."""
+    """Hold the lock of every shard folder: one that has a lock file or
+    ``raw/shard.json`` (a folder that has neither is not a shard, and reading
+    it says so)."""
     for folder in folders:
-        if os.path.lexists(rundir.raw_path(folder, rundir.SHARD)):
+        if any(os.path.lexists(path) for path in (os.path.join(folder, rundir.LOCK),
+                                                   rundir.raw_path(folder, rundir.SHARD))):
             stack.enter_context(RunLock(
                 folder, COMMAND, fix='a shard is merged once it has ended: wait for it, then '
                                      'merge again'))

@@ -177,6 +177,9 @@ def test_a_shard_still_running_is_refused(shards, capsys):
     assert line.startswith('error: {} is in use by pid {}'.format(run_dir, os.getpid()))
     assert merge.main([run_dir, '--no-score']) == 0
     assert not any(os.path.exists(os.path.join(folder, 'lock')) for folder in folders + [run_dir])
+    os.remove(os.path.join(folders[1], 'raw', 'shard.json'))  # a shard just starting
+    with RunLock(folders[1], 'compare/run.py'):
+        assert 'is in use by pid' in merge_error(capsys, run_dir)
 
 
 def test_a_detector_failing_in_one_shard_makes_the_merge_incomplete(shards, runs, capsys):
