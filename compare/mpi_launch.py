@@ -135,7 +135,7 @@ class _Plan(shard.Plan):
         return super().times and not self.meeting.failures
 
     def done_message(self, run_dir):
-        return 'shard {}/{} done: {}'.format(self.k, self.n, self.folder(run_dir))
+        return 'shard {}/{} written to {}'.format(self.k, self.n, self.folder(run_dir))
 
 
 def _message(exc):

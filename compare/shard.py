@@ -144,5 +144,5 @@ class Plan:
 
     def done_message(self, run_dir):
         """What a finished shard tells its user."""
-        return ('shard {}/{} done: {}; when all {} shards are done: python -m compare.merge {}'
+        return ('shard {}/{} written to {}; once all {} shards have run: python -m compare.merge {}'
                 .format(self.k, self.n, self.folder(run_dir), self.n, run_dir))
