@@ -16,7 +16,6 @@ Key names are Chainer's serializer keys without the leading slash, e.g.
 they are the same in :class:`replicate.SSD300` and ChainerCV's ``SSD300``, so
 one file (or one seed) gives both models identical parameters.
 """
-import zipfile
 import zlib
 
 import chainer
@@ -24,6 +23,7 @@ import numpy as np
 
 from replicate import pretrained
 from replicate.errors import WeightsError
+from replicate.npz import read_arrays
 
 #: Std of conv1_1's weights is divided by this: inputs are pixels minus the mean
 #: (about +-128), so the first activations come out of order 1.
@@ -127,9 +127,9 @@ def param_keys(model):
 def read_npz(path):
     """All arrays of an .npz weight file, as ``{key: numpy array}``.
 
-    Read with ``allow_pickle=False``: a member holding Python objects is
-    refused before anything in it is unpickled, and so is a file that is not
-    a zip archive (numpy would take it for a pickle).
+    Read by :func:`replicate.npz.read_arrays`: a member holding Python
+    objects is refused before anything in it is unpickled; a file that is not
+    a zip archive, or a truncated one, is named as such.
 
     Raises:
         WeightsError: one line naming the file: missing, not an .npz archive,
@@ -137,21 +137,8 @@ def read_npz(path):
             NaN or Inf (a model computing with them outputs NaN scores, which
             every threshold drops: zero detections that look like a result).
     """
-    try:
-        with open(path, 'rb') as f:
-            magic = f.read(4)
-        if magic != b'PK\x03\x04':
-            raise ValueError('not an .npz (zip) archive')
-        with np.load(path, allow_pickle=False) as loaded:
-            arrays = {key: loaded[key] for key in loaded.files}
-    except ValueError as error:
-        if 'allow_pickle' in str(error):
-            raise WeightsError('weights file {} holds pickled Python objects; refused without '
-                               'unpickling anything (weights are numeric arrays: save them with '
-                               'chainer.serializers.save_npz)'.format(path)) from None
-        raise _unreadable(path, error) from None
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise _unreadable(path, error) from None
+    arrays = read_arrays(path, 'an .npz written by chainer.serializers.save_npz',
+                         'cannot read weights file', WeightsError)
     odd = sorted(key for key, value in arrays.items() if value.dtype.kind not in 'biuf')
     if odd:
         raise WeightsError('weights file {} has arrays that are not numbers: {}'.format(
@@ -164,11 +151,6 @@ def read_npz(path):
                                path, len(broken), ', '.join(broken[:5]) +
                                (', ...' if len(broken) > 5 else '')))
     return arrays
-
-
-def _unreadable(path, error):
-    return WeightsError('cannot read weights file {}: {} (expected an .npz written by '
-                        'chainer.serializers.save_npz)'.format(path, ' '.join(str(error).split())))
 
 
 def _shape(param):

@@ -11,6 +11,7 @@ import numpy as np
 
 from replicate.bench.errors import BenchError
 from replicate.bench.pipelines import ChainerCVPipeline, OursChainer, OursOnnx
+from replicate.device import check_device
 from replicate.errors import UserError
 
 
@@ -20,9 +21,7 @@ def resolve_device(spec):
     Raises:
         BenchError: unknown spec, or a CuPy device where CuPy/CUDA is missing.
     """
-    if 'cupy' in spec and not chainer.backends.cuda.available:
-        raise BenchError('--device {}: CuPy with a CUDA GPU is not available here; install '
-                         'cupy on a GPU machine or use --device @numpy'.format(spec))
+    check_device(spec, BenchError)
     try:
         device = chainer.get_device(spec)
     except Exception as exc:  # chainer raises ValueError/TypeError for bad specs

@@ -13,6 +13,7 @@ import os
 import re
 import sys
 
+from replicate.device import check_device as _check_device
 from replicate.errors import UserError
 from replicate.parity import capture, inputs, metrics, models, report
 from replicate.parity.errors import ParityError
@@ -90,30 +91,8 @@ def parser():
 
 
 def check_device(device):
-    """Raise :class:`ParityError` if ``device`` is a CuPy device that this
-    machine cannot use (CuPy missing, or importable but no CUDA device:
-    ``chainer.backends.cuda.available`` only says CuPy imports)."""
-    if 'cupy' not in device:
-        return
-    import chainer
-    why = None
-    if not chainer.backends.cuda.available:
-        why = 'CuPy is not importable'
-    else:
-        try:
-            count = chainer.backends.cuda.cupy.cuda.runtime.getDeviceCount()
-        except Exception as exc:  # CUDARuntimeError: no driver, no device
-            count, why = 0, 'CUDA reports {}'.format(str(exc).splitlines()[0])
-        try:
-            index = int(device.rsplit(':', 1)[1]) if ':' in device else 0
-        except ValueError:
-            raise ParityError('--device {}: give @cupy:N, N a device number'
-                              .format(device)) from None
-        if why is None and index >= count:
-            why = '{} CUDA device(s) visible'.format(count)
-    if why:
-        raise ParityError('--device {}: no usable CUDA GPU here ({}); run on a GPU machine '
-                          'or use --device @numpy'.format(device, why))
+    """:func:`replicate.device.check_device` raising :class:`ParityError`."""
+    _check_device(device, ParityError)
 
 
 def tolerance(args):

@@ -16,10 +16,10 @@ only our model runs (``--reference``, e.g. the GPU machine). One ``.npz``:
 import collections
 import json
 import os
-import zipfile
 
 import numpy as np
 
+from replicate.npz import read_arrays
 from replicate.parity.errors import ParityError
 from replicate.parity.sampled import SampledArray, reduce_record
 
@@ -68,16 +68,17 @@ def load_reference(path):
     if not os.path.isfile(path):
         raise ParityError('reference file {} not found: make it with --save-reference {} '
                           'on a machine with ChainerCV'.format(path, path))
+    data = read_arrays(path, 'a parity reference file: remake it with --save-reference',
+                       error=ParityError)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            config = json.loads(str(data['config']))
-            names = [str(n) for n in data['names']]
-            sampled = json.loads(str(data['sampled'])) if 'sampled' in data.files else {}
-            records = collections.OrderedDict(
-                (name, _record(data, k, sampled)) for k, name in enumerate(names))
-            images = [data[key] for key in sorted(data.files) if key.startswith('image_')]
-            x = data['x']
-    except (KeyError, ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        config = json.loads(str(data['config']))
+        names = [str(n) for n in data['names']]
+        sampled = json.loads(str(data['sampled'])) if 'sampled' in data else {}
+        records = collections.OrderedDict(
+            (name, _record(data, k, sampled)) for k, name in enumerate(names))
+        images = [data[key] for key in sorted(data) if key.startswith('image_')]
+        x = data['x']
+    except (KeyError, ValueError, TypeError) as exc:
         raise ParityError('{} is not a parity reference file ({}): remake it with '
                           '--save-reference'.format(path, exc)) from exc
     return records, config, x, images

@@ -13,12 +13,12 @@ The file must hold the whole base (:func:`replicate.train.recipe.base_links`)
 with the model's shapes; any other array it holds must fit the model too.
 Files are read with ``allow_pickle=False``.
 """
-import zipfile
 
 import numpy as np
 from chainer.serializers import DictionarySerializer, NpzDeserializer
 
 from replicate.errors import UserError
+from replicate.npz import read_arrays
 from replicate.train import odapi_source
 from replicate.train.models import ODAPI
 from replicate.train.recipe import base_links
@@ -46,12 +46,8 @@ def resolve(source, arch):
 
 
 def _read(path):
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise UserError('cannot read --finetune-from {}: {} (expected a weights .npz)'.format(
-            path, ' '.join(str(error).split()))) from None
+    arrays = read_arrays(path, 'a weights, model or snapshot .npz',
+                         'cannot read --finetune-from')
     arrays.pop(META_KEY, None)
     arrays.pop(NONE_KEY, None)
     if any(key.startswith(SNAPSHOT_PREFIX) for key in arrays):

@@ -8,6 +8,7 @@ import chainer
 import numpy as np
 from chainer.backends import cuda
 
+from replicate.device import check_device
 from replicate.errors import UserError
 from replicate.train.data import load_dataset
 from replicate.train.finetune import finetune_from
@@ -125,6 +126,10 @@ def prepare(args, recipe_of, comm=None):
     Args:
         recipe_of: (args, snapshot meta or None) -> the recipe dict.
     """
+    # under MPI each worker takes the GPU of its local rank
+    device_spec = (args.device if comm is None or args.device == '@numpy'
+                   else '@cupy:{}'.format(comm.intra_rank))
+    check_device(device_spec)
     snapshot_meta = read_meta(args.resume, ('snapshot',)) if args.resume else None
     recipe = recipe_of(args, snapshot_meta)
     classes = args.classes or (snapshot_meta['label_names'] if snapshot_meta else None)
@@ -143,8 +148,7 @@ def prepare(args, recipe_of, comm=None):
         path, loaded, kept = finetune_from(model, args.finetune_from, spec.arch)
         _say(comm, 'fine-tuning from {}: {} arrays loaded, {} initialised (class heads '
                    'included)'.format(path, len(loaded), len(kept)))
-    device = chainer.get_device(args.device if comm is None or args.device == '@numpy'
-                                else '@cupy:{}'.format(comm.intra_rank))
+    device = chainer.get_device(device_spec)
     device.use()
     model.to_device(device)
     meta = {'model': spec.to_dict(), 'label_names': names, 'recipe': recipe}

@@ -3,7 +3,8 @@
 Chainer's own ``save_npz`` stores ``None`` as a pickled object array and its
 ``load_npz`` allows pickle, so a file a user points us at could run code.
 Here every value is a plain numeric or string array, ``None`` is listed under
-:data:`NONE_KEY`, and files are read with ``np.load(..., allow_pickle=False)``.
+:data:`NONE_KEY`, and files are read by :func:`replicate.npz.read_arrays`
+(``allow_pickle=False``; pickled members are refused, not unpickled).
 
 Two kinds of file, both with a JSON description under :data:`META_KEY`
 (format, kind, model spec, class names, iteration):
@@ -16,13 +17,13 @@ Two kinds of file, both with a JSON description under :data:`META_KEY`
 """
 import json
 import os
-import zipfile
 
 import chainer
 import numpy as np
 from chainer.serializers import DictionarySerializer, NpzDeserializer
 
 from replicate.errors import UserError
+from replicate.npz import read_arrays
 
 META_KEY = '__meta__'
 NONE_KEY = '__none__'
@@ -58,18 +59,7 @@ def _write(path, arrays, meta):
 
 def _read(path, kinds):
     """(arrays, meta) of a file of one of ``kinds``, or UserError naming it."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        if 'allow_pickle' in str(error) and zipfile.is_zipfile(path):
-            raise UserError('{} holds pickled Python objects; refused without unpickling '
-                            'anything (read with allow_pickle=False; expected a snapshot or '
-                            'model .npz written by python -m replicate.train)'.format(
-                                path)) from None
-        raise UserError('cannot read {}: {} (expected a snapshot or model .npz written '
-                        'by python -m replicate.train)'.format(
-                            path, ' '.join(str(error).split()))) from None
+    arrays = read_arrays(path, 'a snapshot or model .npz written by python -m replicate.train')
     try:
         meta = json.loads(str(arrays.pop(META_KEY)))
         assert meta['format'] == FORMAT

@@ -71,7 +71,7 @@ def test_without_chainercv(tmp_path):
 
 @pytest.mark.parametrize('argv, message', [
     (['--repeats', '0'], 'need repeats >= 1'),
-    (['--device', '@cupy:0'], 'CuPy with a CUDA GPU is not available'),
+    (['--device', '@cupy:0'], 'no usable CUDA GPU here (CuPy is not importable)'),
     (['--weights', 'no/such.npz'], 'no/such.npz not found'),
     (['--budget-s', '0'], 'positive number of seconds'),
 ])

@@ -68,3 +68,17 @@ def test_a_bad_input_stops_every_process_in_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.count('error: ') == 1, result.stderr
     assert str(tmp_path / 'nowhere') in result.stderr
+
+
+def test_a_gpu_device_without_cupy_is_one_line_from_one_worker(shapes_voc, tmp_path):
+    import chainer
+    if chainer.backends.cuda.available:
+        pytest.skip('CuPy is importable here: the device may be usable')
+    result = mpirun(['--train', shapes_voc, '--train-split', 'train', '--quiet',
+                     '--communicator', 'naive', '--device', '@cupy:0',
+                     '--out', str(tmp_path / 'out')] + TINY)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if 'error:' in line]
+    assert lines == ['error: --device @cupy:0: no usable CUDA GPU here (CuPy is not '
+                     'importable); run on a GPU machine or use --device @numpy'], result.stderr
+    assert 'Traceback' not in result.stderr
