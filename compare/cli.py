@@ -13,8 +13,8 @@ import signal
 import sys
 import textwrap
 
-from compare import benchmark, command, limits, resume, rundir, runner, shard
-from compare.adapters import build_all, kinds_help, parse_spec
+from compare import benchmark, command, limits, resume, rundir, runner, shard, skipped
+from compare.adapters import build_all, check_paths, kinds_help, parse_spec
 from compare.adapters.common_nms import SUFFIX, NMSParams
 from compare.errors import UserError
 from compare.images import list_images, read_image
@@ -219,6 +219,8 @@ def validate(args):
     if not 0 <= args.score_thresh <= 1:
         raise UserError('--score-thresh must be between 0 and 1, got {}'.format(
             args.score_thresh))
+    for spec in detector_specs(args):
+        check_paths(spec)  # a missing file or folder: one line, before anything loads
     return out, images, listed_skipped, sizes, detector_specs(args), common_params(args)
 
 
@@ -286,6 +288,8 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters, plan,
         finally:
             unread = counts['unreadable'] if counts else []
             rundir.write_skipped(out, listed_skipped + unread)
+            for line in skipped.warning_lines(listed_skipped + unread):
+                log(line)
         readable = len(images) - len(counts['unreadable'])
         plan.images_done()
         if args.no_speed or not plan.times:
@@ -310,7 +314,9 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters, plan,
                            box_convention=args.box_convention, score_thresh=args.score_thresh,
                            log=log)
         log('scored: {}'.format(out))
-        return problems, headline_lines(tables['headline'], os.path.join(out, rundir.REPORT))
+        lines = headline_lines(tables['headline'], os.path.join(out, rundir.REPORT))
+        return problems, (lines[:-1] + skipped.headline_line(listed_skipped + counts['unreadable'])
+                          + lines[-1:])
     return problems, []
 
 
@@ -469,7 +475,17 @@ def run_command(args):
     result, code = command.call(action, log, 'interrupted: re-run the same command to resume '
                                              '(finished images are kept), or add --force to '
                                              'start over')
-    return code if result is None else command.finish(*result, log)
+    if result is None:
+        return code
+    return command.finish(*result, log, what=_skipped_note(result[0]))
+
+
+def _skipped_note(out):
+    """The done line's words on unreadable files skipped (``''`` if none)."""
+    try:
+        return skipped.done_note(rundir.read_skipped(out))
+    except (UserError, OSError):  # the run's own file; its problems are reported elsewhere
+        return ''
 
 
 @contextlib.contextmanager

@@ -263,11 +263,20 @@ def list_images(folder, exclude=()):
                     skipped.append((printable_path(relative), reason))
                 else:
                     images.append(relative)
-    if not images:
-        raise UserError('no images found in {} (looked for {}; see the skipped files in '
-                        'raw/skipped.csv); put images there'.format(
-                            folder, ' '.join(IMAGE_SUFFIXES)))
+    if not images:  # nothing is written yet: the message itself says what was skipped
+        raise UserError('no images found in {} (looked for {}; {}); put images there'.format(
+            folder, ' '.join(IMAGE_SUFFIXES), _skipped_words(sorted(skipped))))
     return sorted(images), sorted(skipped)
+
+
+def _skipped_words(skipped):
+    """What an image-less folder held instead, in words, for one line."""
+    if not skipped:
+        return 'the folder holds no files'
+    first = '{}: {}'.format(*skipped[0])
+    if len(skipped) == 1:
+        return 'skipped 1 entry, {}'.format(first)
+    return 'skipped {} entries, the first {}'.format(len(skipped), first)
 
 
 #: Start of the raw/skipped.csv reason of a run folder found among the images.

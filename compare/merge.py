@@ -285,4 +285,6 @@ def log(message):
 
 
 if __name__ == '__main__':
+    from reporting.console import quiet_third_party
+    quiet_third_party()  # scoring imports ChainerCV
     sys.exit(main())

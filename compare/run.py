@@ -7,5 +7,7 @@ if __name__ == '__main__':
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != here]
     sys.path.insert(0, os.path.dirname(here))
+    from reporting.console import quiet_third_party
+    quiet_third_party()
     from compare.cli import main
     sys.exit(main())

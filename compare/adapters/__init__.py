@@ -25,6 +25,7 @@ each adapter's ``load``, never at import time.
 """
 import dataclasses
 import functools
+import os
 import re
 import textwrap
 import typing
@@ -49,10 +50,13 @@ class Kind:
             options it knows from ``options``.
         arg: what ARG is.
         options: its own ``KEY=VALUE`` options, in words.
+        takes_path: ARG is a file or folder, which must exist
+            (:func:`check_paths`).
     """
     build: typing.Callable
     arg: str
     options: str
+    takes_path: bool = False
 
 
 _CHAINER_ARG = ('voc0712 | imagenet (cached, else downloaded) | PATH.npz | random[:SEED]; '
@@ -67,18 +71,19 @@ KINDS = {
     'ours-onnx': Kind(functools.partial(chainer_ssd.build, 'ours-onnx'), _CHAINER_ARG, _PRESET),
     'tf': Kind(build_tf, 'an OD API export folder (TF2, or TF1 holding saved_model/), its '
                'saved_model/ folder or a file in them; any input type', LABELS_OPTION + ', ' +
-               DECODE_OPTION),
+               DECODE_OPTION, takes_path=True),
     'tfzoo': Kind(build_tfzoo, 'a TF2 model zoo archive name, from --tf-zoo-dir or downloaded',
                   'labels=PATH|coco (default coco), ' + DECODE_OPTION),
     'tf1': Kind(build_tf1, 'a TF1 OD API frozen_inference_graph.pb or the export folder '
-                'holding it', LABELS_OPTION + ', ' + DECODE_OPTION),
+                'holding it', LABELS_OPTION + ', ' + DECODE_OPTION, takes_path=True),
     'ours-odapi': Kind(chainer_odapi.build, 'an OD API TF2 export folder (pipeline.config, '
                        'saved_model/ or checkpoint/) run by our Chainer port of its '
                        'SSD-MobileNetV2', 'labels=PATH|coco (default: label_map.pbtxt in the '
-                       'export folder), device=@numpy|@cupy:N (default @numpy)'),
+                       'export folder), device=@numpy|@cupy:N (default @numpy)', takes_path=True),
     'trained': Kind(chainer_trained.build, 'the model.npz (or a snapshot_iter_N.npz) written by '
                     'python -m replicate.train; architecture and class names come from it',
-                    'preset=auto|visualize|evaluate (default: --preset; auto = evaluate)'),
+                    'preset=auto|visualize|evaluate (default: --preset; auto = evaluate)',
+                    takes_path=True),
     'fake': Kind(build_fake, 'a seed (synthetic detections, no model; default 0)',
                  'count=N (default 3), delay=SECONDS per image, fail=MESSAGE (load fails)'),
 }
@@ -130,6 +135,21 @@ def build(spec, settings=None) -> Detector:
                             ', '.join(sorted(options)), kind, spec, KINDS[kind].options))
     check_name(adapter.name)
     return DeclaredRandom(adapter) if declared_random else adapter
+
+
+def check_paths(spec):
+    """The paths of a spec (ARG of a kind that takes one, ``labels=PATH``)
+    exist, or a UserError names the missing one and what to pass. The
+    command checks every spec so before any detector loads (:func:`build`
+    does not: an adapter can be built, and named, for a path elsewhere)."""
+    kind, arg, options = parse_spec(spec)
+    if KINDS[kind].takes_path and arg and not os.path.lexists(arg):
+        raise UserError('{} does not exist (detector {!r}); {}:ARG takes {}'.format(
+            arg, spec, kind, KINDS[kind].arg))
+    labels = options.get('labels')
+    if labels and labels != 'coco' and not os.path.lexists(labels):
+        raise UserError('label map {} does not exist (detector {!r}); pass an existing '
+                        'label_map.pbtxt or labels=coco'.format(labels, spec))
 
 
 def check_name(name):

@@ -23,6 +23,7 @@ import dataclasses
 import hashlib
 import os
 import typing
+import zipfile
 
 import numpy as np
 
@@ -84,9 +85,29 @@ def choose(spec):
     if spec.endswith('.npz') or os.path.sep in spec or os.path.exists(spec):
         if not os.path.isfile(spec):
             raise UserError('weight file {} does not exist; pass an existing .npz'.format(spec))
+        _refuse_trained_model(spec)
         return WeightChoice(spec, None, display_path(spec), given)
     raise UserError('unknown weights {!r}; use one of {}, a path to a .npz, random or '
                     'random:<seed>'.format(spec, ', '.join(sorted(pretrained.PRETRAINED))))
+
+
+#: The member naming a model file of ``python -m replicate.train``
+#: (:data:`replicate.train.snapshot.META_KEY` in an .npz archive).
+TRAINED_MEMBER = '__meta__.npy'
+
+
+def _refuse_trained_model(path):
+    """A model file written by ``python -m replicate.train`` (its JSON
+    description and list of absent arrays are string arrays) is not a weights
+    file: say which kind reads it. Only the archive's member names are read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return  # not an archive: loading says why, naming the file
+    if TRAINED_MEMBER in names:
+        raise UserError('{} is a model written by python -m replicate.train, not a weights '
+                        'file; run it with -d trained:{}'.format(path, path))
 
 
 def default_weights():

@@ -114,7 +114,8 @@ def _figures(run_dir, section):
 
 def _section(run_dir, section):
     parts = ['<h2 id="{}">{}</h2>'.format(_anchor(section), html.escape(section.title))]
-    parts += ['<p class="note">{}</p>'.format(inline_markdown(n)) for n in section.notes]
+    parts += ['<p class="note">{}</p>'.format(inline_markdown(n))
+              for n in section.notes + section.html_notes]
     if section.lines:
         parts.append('<ul class="headline">{}</ul>'.format(''.join(
             '<li>{}</li>'.format(html.escape(line)) for line in section.lines)))

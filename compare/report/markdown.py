@@ -26,6 +26,8 @@ def _section(section):
             lines += [frame_to_markdown(frame).rstrip('\n'), '']
     if section.markdown_figures:
         lines += ['![{}]({})'.format(caption, path) for caption, path in section.figures]
+    elif section.figures:
+        lines += ['The pictures of this section are in [report.html](report.html).']
     return lines
 
 

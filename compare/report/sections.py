@@ -112,7 +112,9 @@ class Section:
         notes: paragraphs (inline `code` and **bold**).
         tables: list of ``(caption or '', DataFrame)``.
         figures: list of ``(caption, path relative to the run folder)``.
-        markdown_figures: whether summary.md links the figures too.
+        markdown_figures: whether summary.md links the figures too; when not,
+            it says that the pictures are in report.html.
+        html_notes: paragraphs of report.html only (about its pictures).
         lines: plain lines shown as a list (the headline).
     """
     title: str
@@ -122,6 +124,7 @@ class Section:
     markdown_figures: bool = True
     lines: list = dataclasses.field(default_factory=list)
     anchor: str = ''
+    html_notes: list = dataclasses.field(default_factory=list)
 
 
 def banners(run):
@@ -162,6 +165,16 @@ def native_thresholds(entry):
     return info.get('postprocess', "the model's own (exported)")
 
 
+def scored_thresholds(entry, redecoded):
+    """The post-processing of the detections scored: the detector's own, or,
+    when scoring re-decoded them (``redecoded``: ``(NMS IoU, score
+    threshold)``), those settings with the run's own beside them."""
+    if redecoded is None:
+        return native_thresholds(entry)
+    return 're-decoded when scored: score >= {}, NMS IoU {} (the run: {})'.format(
+        redecoded[1], redecoded[0], native_thresholds(entry))
+
+
 def detectors_frame(run, score_thresh):
     """One row per detector: status, weights, where it ran, its own thresholds,
     how much it produced."""
@@ -173,7 +186,7 @@ def detectors_frame(run, score_thresh):
                      'weights_sha256': str(entry.weights_sha256 or '-')[:16],
                      'random_weights': bool(entry.random_weights),
                      'pixels': str((entry.info or {}).get('pixels', 'PIL')),
-                     'own_postprocessing': native_thresholds(entry),
+                     'own_postprocessing': scored_thresholds(entry, run.redecoded.get(name)),
                      'device': str(entry.device), 'threads': str(entry.threads),
                      'images': int((run.images['detector'] == name).sum()),
                      'detections': len(mine),
@@ -275,9 +288,9 @@ def sections(scored, gallery):
     found.append(Section('Detections drawn', ['Ground truth dashed in white; detections '
                                               'green when true positives, red when false '
                                               'positives, class colours without ground truth '
-                                              '(score >= the operating point). Click a '
-                                              'picture to enlarge it.'] + gallery.notes,
-                         [], _figures(gallery, 'overlays'), markdown_figures=False))
+                                              '(score >= the operating point).'] + gallery.notes,
+                         [], _figures(gallery, 'overlays'), markdown_figures=False,
+                         html_notes=['Click a picture to enlarge it.']))
     found.append(Section('Skipped files', [], [('', run.skipped)]))
     found.append(Section('Warnings', [], [('', tables['score_warnings'])]))
     found.append(Section('Provenance (meta.json)', [], [('', pd.DataFrame(

@@ -3,13 +3,17 @@ import argparse
 import os
 import sys
 
-from compare import rundir
-from compare.errors import EXIT_OK, EXIT_USER_ERROR, UserError, describe_os_error
-from compare.lock import RunLock
-from compare.score import score_run
-from compare.score.conventions import CONVENTIONS, DEFAULT, HELP
-from compare.score.headline import headline_lines
-from compare.score.scorer import SCORE_THRESH
+if __name__ == '__main__':  # the command: before anything imports ChainerCV or TensorFlow
+    from reporting.console import quiet_third_party
+    quiet_third_party()
+
+from compare import rundir  # noqa: E402
+from compare.errors import EXIT_OK, EXIT_USER_ERROR, UserError, describe_os_error  # noqa: E402
+from compare.lock import RunLock  # noqa: E402
+from compare.score import score_run  # noqa: E402
+from compare.score.conventions import CONVENTIONS, DEFAULT, HELP  # noqa: E402
+from compare.score.headline import headline_lines  # noqa: E402
+from compare.score.scorer import SCORE_THRESH  # noqa: E402
 
 DESCRIPTION = '''\
 Score a run folder written by compare/run.py, from its saved outputs only

@@ -36,6 +36,8 @@ class Run:
         skipped: ``raw/skipped.csv`` as a table (image, reason).
         warnings: messages for the summary.
         benchmarks: :class:`compare.rundir.Benchmark` rows.
+        redecoded: ``{name: (NMS IoU, score threshold)}`` of the detectors
+            whose detections scoring re-decoded (:mod:`compare.score.redecode`).
     """
     run_dir: str
     meta: rundir.RunMeta
@@ -46,6 +48,7 @@ class Run:
     skipped: pd.DataFrame
     warnings: list
     benchmarks: list = dataclasses.field(default_factory=list)
+    redecoded: dict = dataclasses.field(default_factory=dict)
 
     def run_order(self):
         """Detector names in the order of the run (meta.json), then the

@@ -89,16 +89,19 @@ def decode_all(run, outputs, detector, nms_thresh, score_thresh, coder):
     return rows
 
 
-def apply(run, nms_thresh=None, score_thresh=None):
+def apply(run, nms_thresh=None, score_thresh=None, log=None):
     """Replace the detections of every detector with kept outputs by their
     re-decoding with ``nms_thresh`` / ``score_thresh`` (None: the run's own).
-    Does nothing when both are None; records what it did in ``run.warnings``."""
+    Does nothing when both are None; records what it did in ``run.warnings``
+    and ``run.redecoded``, and says it in one line per detector to ``log``."""
     if nms_thresh is None and score_thresh is None:
         return
+    log = log or (lambda line: None)
     outputs = kept(run)
     if not outputs:
         run.warnings.append('--nms-thresh/--decode-score-thresh given, but no detector has '
                             'kept network outputs (run with --keep-raw): nothing re-decoded')
+        log('WARNING: ' + run.warnings[-1])
         return
     coder = ssd300_coder()
     frames = [run.detections[~run.detections['detector'].isin(set(outputs))]]
@@ -107,9 +110,11 @@ def apply(run, nms_thresh=None, score_thresh=None):
         nms = native_nms if nms_thresh is None else nms_thresh
         score = native_score if score_thresh is None else score_thresh
         frames.append(detection_frame(decode_all(run, outputs[name], name, nms, score, coder)))
+        run.redecoded[name] = (nms, score)
         run.warnings.append('{}: re-decoded from kept network outputs with NMS IoU {} and score '
                             'threshold {} (the run used {} and {})'.format(
                                 name, nms, score, native_nms, native_score))
+        log(run.warnings[-1])
     merged = pd.concat(frames, ignore_index=True)
     run.detections = merged.sort_values(['detector', 'image', 'rank'],
                                         kind='mergesort').reset_index(drop=True)

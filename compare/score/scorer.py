@@ -213,7 +213,7 @@ def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE
     decode_score_thresh = check_thresh(decode_score_thresh, '--decode-score-thresh')
     run = read_run(run_dir)
     images_dir = run.meta.images_dir(run_dir)
-    redecode.apply(run, nms_thresh, decode_score_thresh)
+    redecode.apply(run, nms_thresh, decode_score_thresh, log=log)
     not_scored = []
     path, truths, vocabulary, error = ground_truth(run, annotations, images_dir, convention,
                                                    not_scored)

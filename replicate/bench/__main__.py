@@ -1,6 +1,9 @@
 """``python -m replicate.bench``: see :mod:`replicate.bench.cli`."""
 import sys
 
-from replicate.bench.cli import main
+from reporting.console import quiet_third_party
+
+quiet_third_party()
+from replicate.bench.cli import main  # noqa: E402  (after quieting)
 
 sys.exit(main())

@@ -1,6 +1,9 @@
 """``python -m replicate.parity``: see :mod:`replicate.parity.cli`."""
 import sys
 
-from replicate.parity.cli import main
+from reporting.console import quiet_third_party
+
+quiet_third_party()
+from replicate.parity.cli import main  # noqa: E402  (after quieting)
 
 sys.exit(main())

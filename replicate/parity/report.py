@@ -60,13 +60,36 @@ def _settings_markdown(settings, name_map):
     return '\n'.join(lines) + '\n'
 
 
-def markdown(frame, info, settings, provenance, name_map, tolerance_note):
+#: The page explaining the columns of every parity report, in the repository.
+COLUMNS_README = os.path.join('reports', 'parity', 'README.md')
+#: The repository holding this package (editable install; else the columns page is named in words).
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def columns_sentence(out_dir, repository=REPOSITORY):
+    """Where a report written into ``out_dir`` finds its columns explained:
+    a link relative to ``out_dir`` when it lies inside the repository (which
+    holds :data:`COLUMNS_README`), else the page named in words (a link would
+    lead nowhere from a folder outside the repository)."""
+    readme = os.path.join(repository, COLUMNS_README)
+    out_dir = os.path.realpath(out_dir)
+    inside = os.path.commonpath([out_dir, os.path.realpath(repository)]) == \
+        os.path.realpath(repository)
+    if inside and os.path.isfile(readme):
+        link = os.path.relpath(os.path.realpath(readme), out_dir).replace(os.sep, '/')
+        return 'Columns are explained in [{}]({}).'.format(link, link)
+    return 'Columns are explained in {} of the repository.'.format(
+        COLUMNS_README.replace(os.sep, '/'))
+
+
+def markdown(frame, info, settings, provenance, name_map, tolerance_note, columns=None):
     """The whole ``.md`` text: title, verdict, tolerance, settings,
-    provenance, then the table."""
+    provenance, then the table. ``columns``: :func:`columns_sentence` of the
+    report's folder (default: that of reports/parity)."""
     return '\n'.join([
         '# SSD300 parity: ours vs ChainerCV, layer by layer', '',
         verdict_sentence(info, settings['rtol']), '', tolerance_note, '',
-        'Columns are explained in [README.md](README.md).', '',
+        columns or columns_sentence(os.path.join(REPOSITORY, 'reports', 'parity')), '',
         '## Settings', '', _settings_markdown(settings, name_map),
         '## Provenance', '', provenance_markdown(provenance),
         '## Layers (execution order)', '', frame_to_markdown(frame)])
@@ -87,7 +110,8 @@ def write_report(rows, stem, settings, provenance, name_map, tolerance_note):
     frame = write_table(frame, stem)  # csv (and a bare md, replaced below)
     info = summary(rows)
     with open(stem + '.md', 'w') as f:
-        f.write(markdown(frame, info, settings, provenance, name_map, tolerance_note))
+        f.write(markdown(frame, info, settings, provenance, name_map, tolerance_note,
+                         columns_sentence(os.path.dirname(os.path.abspath(stem)))))
     meta = {'provenance': provenance, 'settings': settings, 'name_map': name_map,
             'summary': info, 'tolerance_note': tolerance_note}
     with open(stem + '.meta.json', 'w') as f:

@@ -1,5 +1,8 @@
 import sys
 
-from replicate.train.cli import main
+from reporting.console import quiet_third_party
+
+quiet_third_party()
+from replicate.train.cli import main  # noqa: E402  (after quieting)
 
 sys.exit(main())

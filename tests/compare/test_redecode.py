@@ -2,6 +2,7 @@
 decoder on the same outputs, for the run's thresholds, other ones, and the grid."""
 import json
 import os
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -126,3 +127,16 @@ def test_a_kept_file_with_pickled_objects_is_refused(kept_run, tmp_path):
         score_run(run_dir)
     meta = json.load(open(os.path.join(run_dir, 'meta.json')))
     assert meta['detectors'][0]['name'] == 'ours'
+
+
+def test_rescoring_says_what_it_scored(kept_run, tmp_path, capsys):
+    run_dir = str(tmp_path / 'run')
+    shutil.copytree(kept_run[0], run_dir)
+    assert main([run_dir, '--nms-thresh', '0.3', '--decode-score-thresh', '0.5']) == 0
+    err = capsys.readouterr().err
+    assert ('ours: re-decoded from kept network outputs with NMS IoU 0.3 and score '
+            'threshold 0.5 (the run used 0.45 and 0.6)') in err.splitlines()
+    summary = open(os.path.join(run_dir, 'summary.md')).read()
+    assert ('re-decoded when scored: score >= 0.5, NMS IoU 0.3 (the run: preset visualize: '
+            'score >= 0.6, NMS IoU 0.45)') in summary
+    assert 'preset visualize: score >= 0.6, NMS IoU 0.45 |' not in summary

@@ -86,6 +86,8 @@ def test_command_writes_a_passing_report(tmp_path, export_graph, monkeypatch):
     assert verdicts['preprocess[0]'] in (metrics.EXACT, metrics.WITHIN)
     text = open(str(stem) + '.md').read()
     assert text.startswith('# SSD-MobileNetV2 parity') and '**PASS**' in text
+    # a folder outside the repository: the columns page is named, not linked
+    assert 'Columns are explained in reports/parity/README.md of the repository.' in text
     meta = json.load(open(str(stem) + '.meta.json'))
     assert meta['summary']['verdict'] == 'PASS' and meta['not_compared'] == []
     assert 'Reason given for this tolerance: the tiny random' in meta['tolerance_note']

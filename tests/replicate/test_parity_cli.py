@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from replicate import pretrained
-from replicate.parity import cli, models
+from replicate.parity import cli, models, report
 from replicate.parity.reference import load_reference
 from replicate.weights import seeded_random_weights
 
@@ -75,6 +75,25 @@ def test_chainercv_against_itself_is_exact(reference, tmp_path, monkeypatch):
     md = open(tmp_path / 'selfcheck_cpu_weights4.md').read()
     assert '**PASS**' in md and '| version.numpy |' in md
     assert '| name map (reference -> ours) | `input` -> `input` |' in md
+    # a folder outside the repository: the columns page is named, not linked
+    assert 'Columns are explained in reports/parity/README.md of the repository.' in md
+
+
+def test_the_columns_link_leads_to_the_readme_from_any_report_folder(tmp_path):
+    repository = tmp_path / 'repo'
+    (repository / 'reports' / 'parity').mkdir(parents=True)
+    (repository / 'reports' / 'parity' / 'README.md').write_text('columns')
+    for out, link in (('reports/parity', 'README.md'),
+                      ('reports/parity-latest', '../parity/README.md'),
+                      ('a/b', '../../reports/parity/README.md')):
+        folder = repository / out
+        folder.mkdir(parents=True, exist_ok=True)
+        assert report.columns_sentence(str(folder), str(repository)) == \
+            'Columns are explained in [{}]({}).'.format(link, link)
+        assert (folder / link).read_text() == 'columns'
+    # the committed reports keep their link; this checkout holds the page
+    assert report.columns_sentence(os.path.join(report.REPOSITORY, 'reports', 'parity')) == \
+        'Columns are explained in [README.md](README.md).'
 
 
 def test_perturbed_copy_names_the_first_diverging_layer(reference, tmp_path):

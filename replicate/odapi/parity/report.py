@@ -53,13 +53,18 @@ def worst_errors(frame):
     return 'Largest scaled_err: ' + '; '.join(parts) + '.'
 
 
-def markdown(frame, info, settings, provenance, note, unmatched):
+def markdown(frame, info, settings, provenance, note, unmatched, columns=None):
+    """The whole ``.md`` text; ``columns``: where the columns are explained
+    (:func:`replicate.parity.report.columns_sentence` of the report's folder;
+    default: that of reports/parity)."""
+    columns = columns or parity_report.columns_sentence(
+        os.path.join(parity_report.REPOSITORY, 'reports', 'parity'))
     skipped = ', '.join('`{}`'.format(n) for n in unmatched) or 'none'
     return '\n'.join([
         TITLE, '', parity_report.verdict_sentence(info, settings['rtol']), '',
         worst_errors(frame), '', note, '',
         METHOD, '', 'Recorded outputs of ours with no TF tensor to compare (not rows): ' +
-        skipped + '.', '', 'Columns are explained in [README.md](README.md).', '',
+        skipped + '.', '', columns, '',
         '## Settings', '', provenance_markdown(settings),
         '## Provenance', '', provenance_markdown(provenance),
         '## Outputs (execution order)', '', frame_to_markdown(frame)])
@@ -70,7 +75,8 @@ def write_report(rows, stem, settings, provenance, note, unmatched):
     frame = write_table(pd.DataFrame(rows, columns=list(metrics.COLUMNS)), stem)
     info = parity_report.summary(rows)
     with open(stem + '.md', 'w') as f:
-        f.write(markdown(frame, info, settings, provenance, note, unmatched))
+        f.write(markdown(frame, info, settings, provenance, note, unmatched,
+                         parity_report.columns_sentence(os.path.dirname(os.path.abspath(stem)))))
     meta = {'provenance': provenance, 'settings': settings, 'summary': info,
             'tolerance_note': note, 'not_compared': list(unmatched), 'method': METHOD}
     with open(stem + '.meta.json', 'w') as f:
