@@ -134,6 +134,7 @@ import numpy as np
 
 from compare.detections import ROW_KEYS, STAGES, Detections, DetectorInfo
 from compare.errors import UserError, printable_path
+from replicate.npz import read_arrays
 from reporting.tables import FLOAT_FORMAT, sorted_frame, write_table
 
 META = 'meta.json'
@@ -618,19 +619,24 @@ def read_netout(run_dir, detector, image):
     path = netout_path(run_dir, detector, image)
     if not os.path.lexists(path):
         return None
+    fix = 'delete it or rerun with --keep-raw --force'
+    if os.path.isfile(path):
+        # not a zip, truncated, pickled: one line naming the file
+        data = read_arrays(path, prefix='cannot read kept network output',
+                           expected='the arrays {} written by --keep-raw; {}'.format(
+                               ', '.join(_NETOUT_KEYS), fix), error=UserError)
     try:
         if not os.path.isfile(path):
             raise ValueError('not a regular file')
-        with np.load(path, allow_pickle=False) as data:
-            if tuple(sorted(data.files)) != _NETOUT_KEYS:
-                raise ValueError('arrays {}'.format(sorted(data.files)))
-            locs, confs = data['locs'], data['confs']
-            size, insize = tuple(int(v) for v in data['size']), int(data['insize'])
+        if tuple(sorted(data)) != _NETOUT_KEYS:
+            raise ValueError('arrays {}'.format(sorted(data)))
+        locs, confs = data['locs'], data['confs']
+        size, insize = tuple(int(v) for v in data['size']), int(data['insize'])
         if locs.ndim != 2 or locs.shape[1] != 4 or confs.shape[0] != locs.shape[0]:
             raise ValueError('shapes {} and {}'.format(locs.shape, confs.shape))
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
-        raise UserError('{} is not kept network output of this harness ({}); delete it or '
-                        'rerun with --keep-raw --force'.format(path, exc)) from None
+        raise UserError('{} is not kept network output of this harness ({}); {}'.format(
+            path, exc, fix)) from None
     return locs, confs, size, insize
 
 

@@ -116,15 +116,27 @@ def test_grid_counts_equal_chainercv(kept_run, capsys):
     assert os.path.exists(os.path.join(run_dir, 'figures', 'grid.png'))
 
 
-def test_a_kept_file_with_pickled_objects_is_refused(kept_run, tmp_path):
-    import shutil
+def _pickled(path):
+    np.savez(path, locs=np.array([{'x': 1}], dtype=object), confs=np.zeros(1),
+             size=np.zeros(2), insize=np.int64(300))
+
+
+def _text(path):
+    with open(path, 'w') as f:
+        f.write('garbage')
+
+
+@pytest.mark.parametrize('write, reason', [(_pickled, 'holds pickled Python objects'),
+                                           (_text, r'not an \.npz \(zip\) archive')])
+def test_a_kept_file_that_is_not_ours_is_one_line(kept_run, tmp_path, write, reason):
     run_dir = str(tmp_path / 'run')
     shutil.copytree(kept_run[0], run_dir)
     path = os.path.join(run_dir, 'raw', 'netout', 'ours', 'a.png.npz')
-    np.savez(path, locs=np.array([{'x': 1}], dtype=object), confs=np.zeros(1),
-             size=np.zeros(2), insize=np.int64(300))
-    with pytest.raises(UserError, match='a.png.npz is not kept network output'):
+    write(path)
+    with pytest.raises(UserError, match='cannot read kept network output .*a.png.npz: ' +
+                       reason) as caught:
         score_run(run_dir)
+    assert '\n' not in str(caught.value) and '--keep-raw --force' in str(caught.value)
     meta = json.load(open(os.path.join(run_dir, 'meta.json')))
     assert meta['detectors'][0]['name'] == 'ours'
 
