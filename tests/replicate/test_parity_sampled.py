@@ -92,5 +92,6 @@ def test_compact_file_round_trip(tmp_path):
 def test_damaged_file_is_a_one_line_error(tmp_path):
     path = tmp_path / 'ref.npz'
     path.write_bytes(b'PK\x03\x04 not really a zip')
-    with pytest.raises(ParityError, match='truncated or corrupt .npz .*expected a parity reference file'):
+    with pytest.raises(ParityError,
+                       match='truncated or corrupt .npz .*expected a parity reference file'):
         load_reference(str(path))
