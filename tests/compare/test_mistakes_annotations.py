@@ -12,11 +12,9 @@ import csv
 import json
 import os
 
-import numpy as np
 import pytest
-from PIL import Image
+from runhelp import error_line, main, make_images
 
-from compare import cli
 from compare.errors import UserError
 from compare.score.__main__ import main as score_main
 from compare.score.ground_truth import load_annotations
@@ -26,27 +24,6 @@ COCO = {'images': [{'id': i, 'file_name': 'im{}.png'.format(i), 'height': 12, 'w
                    for i in range(3)],
         'categories': [{'id': 1, 'name': 'cat'}],
         'annotations': [{'id': 1, 'image_id': 0, 'category_id': 1, 'bbox': [1, 1, 5, 5]}]}
-
-
-def make_images(folder, count=3):
-    os.makedirs(folder, exist_ok=True)
-    rng = np.random.RandomState(0)
-    for i in range(count):
-        Image.fromarray(rng.randint(0, 255, (12, 16, 3), np.uint8)).save(
-            os.path.join(folder, 'im{}.png'.format(i)))
-    return str(folder)
-
-
-def main(capsys, *args):
-    code = cli.main([str(a) for a in args])
-    err = capsys.readouterr().err
-    assert 'Traceback' not in err, err
-    return code, err
-
-
-def error_line(err):
-    (line,) = [line for line in err.splitlines() if line.startswith('error: ')]
-    return line
 
 
 def written(out):

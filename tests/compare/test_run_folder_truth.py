@@ -19,35 +19,11 @@ import time
 
 import numpy as np
 import pytest
-from PIL import Image
+from runhelp import QUICK, error_line, main, make_images
 
 from compare import cli, rundir
 from compare.lock import RunLock
 from compare.score.__main__ import main as score_main
-
-QUICK = ['--no-progress', '--no-speed', '--no-score']
-
-
-def make_images(folder, count=3, seed=0):
-    os.makedirs(folder, exist_ok=True)
-    rng = np.random.RandomState(seed)
-    for i in range(count):
-        Image.fromarray(rng.randint(0, 255, (12, 16, 3), np.uint8)).save(
-            os.path.join(folder, 'im{}.png'.format(i)))
-    return str(folder)
-
-
-def main(capsys, *args):
-    """``(exit status, stderr)`` of ``compare/run.py args`` in-process."""
-    code = cli.main([str(a) for a in args])
-    err = capsys.readouterr().err
-    assert 'Traceback' not in err, err
-    return code, err
-
-
-def error_line(err):
-    (line,) = [line for line in err.splitlines() if line.startswith('error: ')]
-    return line
 
 
 def status_line(err):
