@@ -115,8 +115,11 @@ def default_weights():
     if pretrained.is_cached('voc0712'):
         return WeightChoice('voc0712', None, 'voc0712', 'DEFAULT: voc0712 cached')
     return WeightChoice(None, 0, 'random (seed 0)', (
-        'DEFAULT FALLBACK: voc0712 not cached at {}, so RANDOM weights (seed 0); detections '
-        'are meaningless for accuracy'.format(pretrained.cached_path('voc0712'))))
+        # the file's name only: the cache folder is this machine's, and reports
+        # written from this note must read the same on every machine
+        'DEFAULT FALLBACK: voc0712 ({}) not in ChainerCV\'s model cache, so RANDOM weights '
+        '(seed 0); detections are meaningless for accuracy'.format(
+            os.path.basename(pretrained.cached_path('voc0712')))))
 
 
 def fill(model, choice):
