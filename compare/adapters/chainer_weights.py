@@ -117,8 +117,9 @@ def default_weights():
     return WeightChoice(None, 0, 'random (seed 0)', (
         # the file's name only: the cache folder is this machine's, and reports
         # written from this note must read the same on every machine
-        'DEFAULT FALLBACK: voc0712 ({}) not in ChainerCV\'s model cache, so RANDOM weights '
-        '(seed 0); detections are meaningless for accuracy'.format(
+        'DEFAULT FALLBACK: voc0712 ({}) not in ChainerCV\'s model cache '
+        '($CHAINER_DATASET_ROOT/pfnet/chainercv/models, root ~/.chainer/dataset by default), '
+        'so RANDOM weights (seed 0); detections are meaningless for accuracy'.format(
             os.path.basename(pretrained.cached_path('voc0712')))))
 
 
