@@ -114,7 +114,9 @@ def test_cache_folder_follows_chainer_dataset_root_env(tmp_path):
                          text=True, timeout=120, check=True).stdout.splitlines()
     folder = str(tmp_path / 'root' / 'pfnet' / 'chainercv' / 'models')
     assert out[0] == os.path.join(folder, 'ssd300_voc0712_converted_2017_06_06.npz')
-    assert len(out) == 3 and all(folder in line for line in out)
+    assert len(out) == 3 and folder in out[2]
+    # the harness's note, kept in reports, names the folder machine-independently
+    assert '$CHAINER_DATASET_ROOT/pfnet/chainercv/models' in out[1] and folder not in out[1]
 
 
 @pytest.mark.parametrize('kwargs, message', [
