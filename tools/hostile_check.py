@@ -246,11 +246,7 @@ def xml_external_entity(tmp):
 
 @case('A untrusted files')
 def json_deep_nesting(tmp):
-    folder = images(tmp + '/i', 1)
-    with open(tmp + '/a.json', 'w') as f:
-        f.write('[' * 200000 + ']' * 200000)
-    clean(run([folder, '-d', 'fake', '--out', tmp + '/o', '--annotations', tmp + '/a.json']
-              + list(FAST), tmp), 2, 'a.json')
+    _annotation_case(tmp, 'a.json', '[' * 200000 + ']' * 200000, count=1)
 
 
 @case('A untrusted files')
@@ -642,6 +638,15 @@ def _coco_case(tmp, mutate, *fragments):
               + list(FAST), tmp), 2, 'coco.json', *fragments)
 
 
+def _annotation_case(tmp, name, content, *fragments, count=3, timeout=120):
+    """``content`` (str or bytes) written to ``tmp/name`` and passed as
+    --annotations: exit 2, one line naming the file (and ``fragments``)."""
+    with open(os.path.join(tmp, name), 'wb' if isinstance(content, bytes) else 'w') as f:
+        f.write(content)
+    clean(run([images(tmp + '/a', count), '-d', 'fake', '--out', tmp + '/o', '--annotations',
+               os.path.join(tmp, name)] + list(FAST), tmp, timeout=timeout), 2, name, *fragments)
+
+
 @case('C user mistakes')
 def coco_bbox_three_values(tmp):
     _coco_case(tmp, lambda d: d['annotations'][0].update(bbox=[1, 2, 3]), 'bbox')
@@ -679,21 +684,14 @@ def coco_top_level_list(tmp):
 
 @case('C user mistakes')
 def voc_xml_bad_number(tmp):
-    folder = images(tmp + '/a')
-    with open(tmp + '/x.xml', 'w') as f:
-        f.write('<annotation><object><name>cat</name><bndbox><xmin>a</xmin><ymin>1</ymin>'
-                '<xmax>3</xmax><ymax>3</ymax></bndbox></object></annotation>')
-    clean(run([folder, '-d', 'fake', '--out', tmp + '/o', '--annotations', tmp + '/x.xml'] +
-              list(FAST), tmp), 2, 'x.xml', 'xmin')
+    _annotation_case(tmp, 'x.xml', '<annotation><object><name>cat</name><bndbox><xmin>a</xmin>'
+                     '<ymin>1</ymin><xmax>3</xmax><ymax>3</ymax></bndbox></object></annotation>',
+                     'xmin')
 
 
 @case('C user mistakes')
 def voc_xml_truncated(tmp):
-    folder = images(tmp + '/a')
-    with open(tmp + '/x.xml', 'w') as f:
-        f.write('<annotation><object><name>cat</name><bnd')
-    clean(run([folder, '-d', 'fake', '--out', tmp + '/o', '--annotations', tmp + '/x.xml'] +
-              list(FAST), tmp), 2, 'x.xml')
+    _annotation_case(tmp, 'x.xml', '<annotation><object><name>cat</name><bnd')
 
 
 @case('C user mistakes')
@@ -784,13 +782,10 @@ def huge_repeats(tmp):
 
 @case('C user mistakes')
 def xml_200000_boxes(tmp):
-    folder = images(tmp + '/a', 1)
     body = '<object><name>cat</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>5</xmax>' \
            '<ymax>5</ymax></bndbox></object>'
-    with open(tmp + '/big.xml', 'w') as f:
-        f.write('<annotation><filename>im0.png</filename>' + body * 200000 + '</annotation>')
-    clean(run([folder, '-d', 'fake', '--out', tmp + '/o', '--annotations', tmp + '/big.xml'] +
-              list(FAST), tmp, timeout=90), 2, 'big.xml')
+    _annotation_case(tmp, 'big.xml', '<annotation><filename>im0.png</filename>' +
+                     body * 200000 + '</annotation>', count=1, timeout=90)
 
 
 def _cache_root(tmp):
@@ -1111,26 +1106,18 @@ def annotations_folder_without_xml(tmp):
 
 @case('C user mistakes')
 def voc_xml_wrong_root(tmp):
-    with open(tmp + '/x.xml', 'w') as f:
-        f.write('<html><body/></html>')
-    clean(run([images(tmp + '/a'), '-d', 'fake', '--out', tmp + '/o', '--annotations',
-               tmp + '/x.xml'] + list(FAST), tmp), 2, 'x.xml')
+    _annotation_case(tmp, 'x.xml', '<html><body/></html>')
 
 
 @case('C user mistakes')
 def voc_xml_bad_encoding(tmp):
-    with open(tmp + '/x.xml', 'wb') as f:
-        f.write(b'<?xml version="1.0" encoding="utf-16"?><annotation></annotation>')
-    clean(run([images(tmp + '/a'), '-d', 'fake', '--out', tmp + '/o', '--annotations',
-               tmp + '/x.xml'] + list(FAST), tmp), 2, 'x.xml')
+    _annotation_case(tmp, 'x.xml',
+                     b'<?xml version="1.0" encoding="utf-16"?><annotation></annotation>')
 
 
 @case('C user mistakes')
 def coco_json_not_utf8(tmp):
-    with open(tmp + '/c.json', 'wb') as f:
-        f.write(b'{"images": "\xff"}')
-    clean(run([images(tmp + '/a'), '-d', 'fake', '--out', tmp + '/o', '--annotations',
-               tmp + '/c.json'] + list(FAST), tmp), 2, 'c.json')
+    _annotation_case(tmp, 'c.json', b'{"images": "\xff"}')
 
 
 @case('C user mistakes')
