@@ -117,6 +117,46 @@ def im2row(x, kh, kw, sy, sx, ph, pw, dy, dx, oh, ow):
     return rows.reshape(b * oh * ow, c * kh * kw)
 
 
+def im2col_single(x, kh, kw, sy, sx, ph, pw, dy, dx, oh, ow):
+    """The same matrix for one image, laid out as Chainer lays it out.
+
+    Args:
+        x: float (1, C, H, W), any memory layout.
+        kh, kw, sy, sx, ph, pw, dy, dx, oh, ow: as :func:`im2row`.
+
+    Returns:
+        (oh*ow, C*kh*kw), Fortran-contiguous: the transpose of a C-contiguous
+        (C*kh*kw, oh*ow) im2col matrix. At batch 1 Chainer's ``tensordot``
+        hands the matrix multiply exactly this view, and OpenBLAS may sum a
+        transposed operand in another order than a plain one (its AVX-512
+        small-matrix kernels do, measured), so the layout is part of the bits.
+    """
+    _, c, h, w = x.shape
+    image = np.ascontiguousarray(x[0])  # (C, H, W)
+    if kh == kw == 1 and sy == sx == 1 and ph == pw == 0:
+        return image.reshape(c, h * w).T
+    padded = image
+    if ph or pw:
+        padded = _scratch('padded', (c, h + 2 * ph, w + 2 * pw), x.dtype)
+        padded[...] = 0
+        padded[:, ph:ph + h, pw:pw + w] = image
+    cols = _scratch('rows', (c, kh, kw, oh, ow), x.dtype)
+    for j in range(kh):
+        for i in range(kw):
+            cols[:, j, i] = padded[:, j * dy:j * dy + sy * oh:sy, i * dx:i * dx + sx * ow:sx]
+    return cols.reshape(c * kh * kw, oh * ow).T
+
+
+# Matrix products up to this size (M * K * N) get Chainer's own operand layout
+# at batch 1. OpenBLAS sums a product in an order that depends on the
+# operands' transposition only in its small-matrix kernels, which it uses
+# below 100**3 (AVX-512 builds; measured on every SSD300 layer shape: the 6
+# that differ are all under 1e6); above that the layout only changes how
+# operands are packed, and the faster channels-last rows are used. The margin
+# costs nothing measurable: these products are a few milliseconds in all.
+_SMALL_PRODUCT = 2 ** 24
+
+
 class Convolution2DFunction(convolution_2d.Convolution2DFunction):
     """Chainer's 2-D convolution with the CPU forward above; GPU forward and
     every backward are Chainer's (they depend on the inputs only)."""
@@ -127,8 +167,12 @@ class Convolution2DFunction(convolution_2d.Convolution2DFunction):
         out_c, _, kh, kw = W.shape
         oh = conv.get_conv_outsize(x.shape[2], kh, self.sy, self.ph, d=self.dy)
         ow = conv.get_conv_outsize(x.shape[3], kw, self.sx, self.pw, d=self.dx)
-        rows = im2row(channels_last(x), kh, kw, self.sy, self.sx, self.ph, self.pw,
-                      self.dy, self.dx, oh, ow)
+        geometry = (kh, kw, self.sy, self.sx, self.ph, self.pw, self.dy, self.dx, oh, ow)
+        product = oh * ow * W[0].size * out_c  # M * K * N of the matrix multiply
+        if x.shape[0] == 1 and product <= _SMALL_PRODUCT:
+            rows = im2col_single(x, *geometry)  # Chainer's operand layout (see there)
+        else:
+            rows = im2row(channels_last(x), *geometry)
         # W (C_out, C, kh, kw) -> (C*kh*kw, C_out), the copy tensordot makes
         weight = W.transpose(1, 2, 3, 0).reshape(-1, out_c)
         y = np.dot(rows, weight).reshape(x.shape[0], oh, ow, out_c)
