@@ -2,14 +2,15 @@
 
 The flow, and the module that owns each step::
 
-    python compare/run.py IMAGES -d SPEC ... --out RUN        compare.cli
-      images.py      read each image once, as displayed (EXIF applied)
-      adapters/      one adapter per kind of detector, built from its spec;
-                     each returns detections.py's common format
-      resume.py      which saved records a resumed run trusts (identity.py:
-                     what makes two runs of a detector the same detector)
-      runner.py      every detector on every image, resumable
-      benchmark.py   timed repeats on fixed batches
+    python compare/run.py IMAGES -d SPEC ... --out RUN        compare.runner
+      images.py           read each image once, as displayed (EXIF applied)
+      adapters/           one adapter per kind of detector, built from its
+                          spec; each returns detections.py's common format
+      runner/resume.py    which saved records a resumed run trusts
+                          (rundir/identity.py: what makes two runs of a
+                          detector the same detector)
+      runner/loop.py      every detector on every image, resumable
+      runner/benchmark.py timed repeats on fixed batches
           |
           v
     RUN/ (the run folder)                                     compare.rundir
@@ -27,27 +28,27 @@ the format. Who computes what it writes:
 =====================================================  =========================
 file of the run folder                                  computed by
 =====================================================  =========================
-``lock``                                                :mod:`compare.lock`
-``meta.json``                                           :mod:`compare.cli`
-``raw/<detector>.jsonl``                                :mod:`compare.runner`
-``raw/<detector>.identity.json``                        :mod:`compare.resume`
-``raw/timings.csv``, ``raw/benchmark.csv``              :mod:`compare.benchmark`
+``lock``                                                :mod:`compare.rundir.lock`
+``meta.json``                                           :mod:`compare.runner.cli`
+``raw/<detector>.jsonl``                                :mod:`compare.runner.loop`
+``raw/<detector>.identity.json``                        :mod:`compare.runner.resume`
+``raw/timings.csv``, ``raw/benchmark.csv``              :mod:`compare.runner.benchmark`
 ``raw/netout/<detector>/*.npz`` (``--keep-raw``)        the Chainer SSD adapters,
-                                                        via :mod:`compare.runner`
+                                                        via :mod:`compare.runner.loop`
 ``raw/skipped.csv``                                     :mod:`compare.images`,
-                                                        :mod:`compare.runner`
-``raw/<detector>.error.txt``                            :mod:`compare.runner`
+                                                        :mod:`compare.runner.loop`
+``raw/<detector>.error.txt``                            :mod:`compare.runner.loop`
 ``raw/README.md``                                       :mod:`compare.rundir`
-``raw/shard.json`` (``--shard K/N``)                    :mod:`compare.shard`
+``raw/shard.json`` (``--shard K/N``)                    :mod:`compare.runner.shard`
 ``<table>.csv``, ``<table>.md``                         :mod:`compare.score`
 ``summary.md``, ``report.html``, ``figures/*``          :mod:`compare.report`
 =====================================================  =========================
 
 A large run is split into shards, run folders of one slice each under
-``RUN/shards/K-of-N`` (:mod:`compare.shard`: ``--shard K/N``, or every MPI
-rank at once: :mod:`compare.mpi_launch`); ``python -m compare.merge RUN``
-(:mod:`compare.merge`) checks that they are one run
-(:mod:`compare.shard_check`), writes RUN's
+``RUN/shards/K-of-N`` (:mod:`compare.runner.shard`: ``--shard K/N``, or every MPI
+rank at once: :mod:`compare.shards.mpi_launch`); ``python -m compare.merge RUN``
+(:mod:`compare.shards.merge`) checks that they are one run
+(:mod:`compare.shards.check`), writes RUN's
 ``meta.json`` and ``raw/`` from theirs, as one process would have, and
 scores it.
 

@@ -1,9 +1,9 @@
 """``python -m compare IMAGES [options]`` (same as ``python compare/run.py``)."""
 import sys
 
-from reporting.console import quiet_third_party
+from provenance.console import quiet_third_party
 
 quiet_third_party()
-from compare.cli import main  # noqa: E402  (after quieting)
+from compare.runner.cli import main  # noqa: E402  (after quieting)
 
 sys.exit(main())

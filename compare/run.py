@@ -1,4 +1,4 @@
-"""``python compare/run.py IMAGES [options]``: see ``compare/cli.py``."""
+"""``python compare/run.py IMAGES [options]``: see ``compare/runner/cli.py``."""
 import os
 import sys
 
@@ -7,7 +7,7 @@ if __name__ == '__main__':
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or '.') != here]
     sys.path.insert(0, os.path.dirname(here))
-    from reporting.console import quiet_third_party
+    from provenance.console import quiet_third_party
     quiet_third_party()
-    from compare.cli import main
+    from compare.runner.cli import main
     sys.exit(main())

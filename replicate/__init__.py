@@ -5,15 +5,17 @@ Public names match ChainerCV's (``chainercv.links.SSD300`` ->
 """
 # first: lets Chainer 7.8.1 import under numpy 2 (does nothing under numpy 1)
 import replicate.compat  # noqa: F401  isort: skip
-from replicate.coder import MultiboxCoder, default_box_counts, default_boxes  # noqa: F401
 from replicate.errors import InputError, PretrainedModelError, UserError, WeightsError  # noqa: F401
-from replicate.loss import multibox_loss  # noqa: F401
-from replicate.multibox import Multibox  # noqa: F401
-from replicate.nms import non_maximum_suppression  # noqa: F401
-from replicate.normalize import Normalize  # noqa: F401
-from replicate.ssd import SSD  # noqa: F401
-from replicate.ssd300 import SSD300  # noqa: F401
-from replicate.ssd512 import SSD512  # noqa: F401
+from replicate.ssd.coder import MultiboxCoder, default_box_counts, default_boxes  # noqa: F401
+from replicate.ssd.loss import multibox_loss  # noqa: F401
+from replicate.ssd.multibox import Multibox  # noqa: F401
+from replicate.ssd.nms import non_maximum_suppression  # noqa: F401
+from replicate.ssd.normalize import Normalize  # noqa: F401
+from replicate.ssd.ssd import SSD  # noqa: F401
+from replicate.ssd.ssd300 import SSD300  # noqa: F401
+from replicate.ssd.ssd512 import SSD512  # noqa: F401
+from replicate.ssd.vgg16 import VGG16Extractor300, VGG16Extractor512  # noqa: F401
+from replicate.ssd.weights import load_weights, seeded_random_weights  # noqa: F401
 from replicate.train import (  # noqa: F401
     GradientScaling,
     MultiboxTrainChain,
@@ -24,5 +26,3 @@ from replicate.train import (  # noqa: F401
     resize_with_random_interpolation,
     train_steps,
 )
-from replicate.vgg16 import VGG16Extractor300, VGG16Extractor512  # noqa: F401
-from replicate.weights import load_weights, seeded_random_weights  # noqa: F401

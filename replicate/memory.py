@@ -7,7 +7,7 @@ a fresh ``mmap`` and unmaps it when freed, so each forward pays the kernel
 again for page faults and zeroing of all of them: measured on a 2-core
 machine, about a quarter of the CPU time of a batch-8 forward went to the
 kernel, several times more per image than at batch 1 (whose arrays mostly
-stay under the threshold and are reused). ``replicate.channels_last``
+stay under the threshold and are reused). ``replicate.ssd.channels_last``
 already shares its own temporaries within a forward; this setting also
 covers the activations.
 

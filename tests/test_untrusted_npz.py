@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 import replicate
-from compare import cli as compare_cli
+from compare.runner import cli as compare_cli
 from replicate.errors import WeightsError
 from replicate.parity import cli as parity_cli
 

@@ -1,5 +1,5 @@
 """Nothing in the sources unpickles or executes a file (issue 7): a check of every
-loader call in replicate/, compare/, reporting/ and tools/, so a path added
+loader call in replicate/, compare/, provenance/ and tools/, so a path added
 later (a training snapshot, a checkpoint, an ONNX file, a reference) is held
 to the same rule as the ones tested one by one in tests/test_untrusted_npz.py.
 
@@ -16,7 +16,7 @@ import os
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGES = ('replicate', 'compare', 'reporting', 'tools')
+PACKAGES = ('replicate', 'compare', 'provenance', 'tools')
 #: ``(module, callee)`` names whose call reads a pickle or runs code.
 FORBIDDEN = {('pickle', 'load'), ('pickle', 'loads'), ('cPickle', 'load'), ('dill', 'load'),
              ('joblib', 'load'), ('marshal', 'load'), ('marshal', 'loads'),

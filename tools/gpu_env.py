@@ -76,7 +76,7 @@ def describe(device):
     import numpy
 
     import replicate.compat as compat  # before chainer
-    from reporting import provenance
+    from provenance import stamp
     info = {'python': platform.python_version(), 'numpy': numpy.__version__,
             'numpy_blas': _guard(lambda: '{name} {version}'.format(
                 **numpy.show_config(mode='dicts')['Build Dependencies']['blas'])),
@@ -87,21 +87,21 @@ def describe(device):
                     ('NVIDIA_TF32_OVERRIDE', 'CUPY_TF32', 'CUPY_ACCELERATORS')},
             'cudnn_packages': _guard(lambda: _installed('nvidia-cudnn')) or 'none'}
     if 'cupy' not in device:
-        info['device'] = provenance.device_description(device)
+        info['device'] = stamp.device_description(device)
         return info
     import cupy
     index = int(device.rsplit(':', 1)[1]) if ':' in device else 0
     info.update({
         'cupy': cupy.__version__,
-        'cuda_driver': _guard(lambda: provenance._cuda_version(
+        'cuda_driver': _guard(lambda: stamp._cuda_version(
             cupy.cuda.runtime.driverGetVersion())),
-        'cuda_runtime': _guard(lambda: provenance._cuda_version(
+        'cuda_runtime': _guard(lambda: stamp._cuda_version(
             cupy.cuda.runtime.runtimeGetVersion())),
         'gpu': _guard(lambda: _gpu(index)),
         'nvidia_smi': _guard(_nvidia_smi),
-        'cudnn': provenance.cudnn_description(),
+        'cudnn': stamp.cudnn_description(),
         'float32_gemm_math': _guard(_gemm_math),
-        'device': provenance.device_description(device)})
+        'device': stamp.device_description(device)})
     with contextlib.redirect_stdout(sys.stderr):  # the log, not the JSON
         _guard(cupy.show_config)
     return info
@@ -114,7 +114,7 @@ def match(ref, ours, iou_thresh=0.5):
     and the highest IoU >= ``iou_thresh``. Returns a row dict."""
     import numpy as np
 
-    from replicate.boxes import bbox_iou
+    from replicate.ssd.boxes import bbox_iou
     (rb, rl, rs), (ob, ol, os_) = ref, ours
     iou = bbox_iou(rb.astype(np.float64), ob.astype(np.float64)) if len(rb) and len(ob) \
         else np.zeros((len(rb), len(ob)))

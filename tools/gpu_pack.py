@@ -38,7 +38,7 @@ PACK = '.gpu_pack'
 MANIFEST = 'MANIFEST.json'
 REFERENCE = 'reference_random_b2.npz'
 BUDGET_BYTES = 60 * 10 ** 6
-#: reporting.provenance.COMMIT_ENV: the commit a copy of the tree without git reports.
+#: provenance.stamp.COMMIT_ENV: the commit a copy of the tree without git reports.
 COMMIT_ENV = 'SSD_SUITE_COMMIT'
 CHAINER = 'chainer==7.8.1'
 #: Pure-Python packages Chainer imports; carried in case the machine lacks one.
@@ -263,7 +263,7 @@ def main(argv=None):
             print('wheels -> {}'.format(wheels))
             build_wheels(wheels)
         sys.path.insert(0, ROOT)
-        from reporting.provenance import git_commit
+        from provenance.stamp import git_commit
         manifest = write_manifest(args.pack, git_commit(), commands)
     except (PackError, OSError, subprocess.CalledProcessError) as exc:
         print('error: {}'.format(exc), file=sys.stderr)

@@ -817,7 +817,7 @@ def nan_weights(tmp):
     import chainer
 
     from replicate import SSD300
-    from replicate.weights import seeded_random_weights
+    from replicate.ssd.weights import seeded_random_weights
     model = seeded_random_weights(SSD300(n_fg_class=20), seed=0)
     model.extractor.conv1_1.W.array[0, 0, 0, 0] = np.nan
     chainer.serializers.save_npz(tmp + '/nan.npz', model)

@@ -27,7 +27,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
-from reporting.provenance import provenance, provenance_markdown  # noqa: E402
+from provenance.stamp import provenance, provenance_markdown  # noqa: E402
 
 TESTS = 'tests/links_tests/model_tests/ssd_tests'
 IMPORT = re.compile(r'^from chainercv\.links(?:\.model\.ssd)? import (\w+)', re.M)

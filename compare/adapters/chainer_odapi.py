@@ -39,7 +39,7 @@ from compare.adapters.protocol import StageTimer, check_finite, numpy_threads
 from compare.detections import DetectorInfo, Prediction
 from compare.errors import UserError
 from compare.paths import display_path
-from reporting.provenance import file_sha256
+from provenance.stamp import file_sha256
 
 _DEVICE = re.compile(r'^@numpy$|^@cupy:\d+$')
 STAGES_NOTE = ('preprocess=_prepare (normalize, TF1 bilinear resize; numpy) + stack, '

@@ -35,7 +35,7 @@ from compare.adapters.protocol import StageTimer, check_finite, numpy_threads
 from compare.detections import Detections, DetectorInfo, Prediction
 from compare.errors import UserError
 from compare.paths import display_path
-from reporting.provenance import file_sha256
+from provenance.stamp import file_sha256
 
 #: The 20 PASCAL VOC classes of the SSD300s, in ChainerCV's order
 #: (``chainercv.datasets.voc_bbox_label_names``; label id = index).
@@ -59,10 +59,10 @@ def _chainercv():
 
 
 def ssd300_coder():
-    """SSD300's box coder (:class:`replicate.coder.MultiboxCoder`, default
+    """SSD300's box coder (:class:`replicate.ssd.coder.MultiboxCoder`, default
     boxes equal to ChainerCV's), without building a model."""
-    from replicate.coder import MultiboxCoder
-    from replicate.ssd300 import ASPECT_RATIOS, SIZES, STEPS, VARIANCE
+    from replicate.ssd.coder import MultiboxCoder
+    from replicate.ssd.ssd300 import ASPECT_RATIOS, SIZES, STEPS, VARIANCE
     return MultiboxCoder((38, 19, 10, 5, 3, 1), ASPECT_RATIOS, STEPS, SIZES, VARIANCE)
 
 

@@ -30,7 +30,7 @@ from compare.adapters.protocol import StageTimer, check_finite, numpy_threads
 from compare.detections import Detections, DetectorInfo, Prediction
 from compare.errors import UserError
 from compare.paths import display_path
-from reporting.provenance import file_sha256
+from provenance.stamp import file_sha256
 
 PRESETS = ('auto', 'visualize', 'evaluate')
 

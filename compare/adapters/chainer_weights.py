@@ -3,12 +3,12 @@
 A weight spec, the ARG of ``ours:ARG`` and ``chainercv:ARG``, is one of:
 
 - ``voc0712`` / ``imagenet``: ChainerCV's named pretrained files
-  (:data:`replicate.pretrained.PRETRAINED`), from ChainerCV's cache folder or
-  downloaded (:func:`replicate.pretrained.fetch`); a file neither cached nor
+  (:data:`replicate.ssd.pretrained.PRETRAINED`), from ChainerCV's cache folder or
+  downloaded (:func:`replicate.ssd.pretrained.fetch`); a file neither cached nor
   downloadable is a one-line error naming the file, its URL and the folder.
 - a path to an ``.npz`` in ChainerCV's layout.
 - ``random`` or ``random:<seed>``: every parameter filled by
-  :func:`replicate.weights.seeded_random_weights` (seed default 0), identical
+  :func:`replicate.ssd.weights.seeded_random_weights` (seed default 0), identical
   for both implementations, and recorded as random.
 - nothing (``ours``, ``chainercv``): ``voc0712`` if it is already cached (no
   download is tried), else ``random`` -- said loudly in the log, meta.json and
@@ -16,7 +16,7 @@ A weight spec, the ARG of ``ours:ARG`` and ``chainercv:ARG``, is one of:
 
 Both implementations are filled the same way, ChainerCV's included: built
 without weights, then loaded by the suite's one strict loader
-(:func:`replicate.weights.load_pretrained`: every key checked, a file holding
+(:func:`replicate.ssd.weights.load_pretrained`: every key checked, a file holding
 pickled objects refused before anything in it is unpickled).
 """
 import dataclasses
@@ -29,8 +29,8 @@ import numpy as np
 
 from compare.errors import UserError
 from compare.paths import display_path
-from replicate import pretrained
-from replicate.weights import load_pretrained, materialize, seeded_random_weights
+from replicate.ssd import pretrained
+from replicate.ssd.weights import load_pretrained, materialize, seeded_random_weights
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +39,7 @@ class WeightChoice:
 
     Attributes:
         source: a pretrained name or an .npz path (for
-            :func:`replicate.weights.load_pretrained`), or None for random.
+            :func:`replicate.ssd.weights.load_pretrained`), or None for random.
         seed: the seed of random weights, or None.
         weights: how the choice is recorded: the name, the path as
             :func:`compare.paths.display_path` shows it, or ``random (seed N)``.

@@ -6,7 +6,7 @@ Each detector keeps its own post-processing (its native variant) and, with
 detections come from :class:`Candidates` (every box the network proposes,
 with a score per class) put through ONE non-maximum suppression with one IoU
 threshold, one score threshold and one cap per image (:class:`NMSParams`):
-:func:`replicate.nms.multiclass_nms` (per class, greedy by descending score,
+:func:`replicate.ssd.nms.multiclass_nms` (per class, greedy by descending score,
 IoU >= the threshold suppresses, ChainerCV's arithmetic), then the cap keeps
 the highest scores of the image, then boxes are scaled to pixels and clipped
 to the image. The NMS runs in coordinates normalized to the image, where
@@ -18,7 +18,7 @@ Candidates per detector (an adapter offers them through
 ``predict_candidates(images) -> (list of Candidates, times)``):
 
 - Chainer SSDs: the 8732 boxes decoded from the network's offsets
-  (:meth:`replicate.coder.MultiboxCoder.decode_boxes`, SSD300's default
+  (:meth:`replicate.ssd.coder.MultiboxCoder.decode_boxes`, SSD300's default
   boxes) and the softmax of its logits, background column dropped;
 - TF OD API exports: ``raw_detection_boxes`` (normalized, before NMS) and
   ``raw_detection_scores`` (column 0 the background, column ``k`` the label
@@ -69,7 +69,7 @@ class Candidates:
 def suppress(candidates, params, size):
     """:class:`compare.detections.Detections` of ``candidates`` under ``params``,
     in pixels of an image of ``size`` = (H, W), clipped to it."""
-    from replicate.nms import multiclass_nms
+    from replicate.ssd.nms import multiclass_nms
     boxes = np.asarray(candidates.boxes, np.float64)
     scores = np.asarray(candidates.scores, np.float32)
     index, column = multiclass_nms(boxes, scores, params.iou, params.score,

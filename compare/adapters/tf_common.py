@@ -16,7 +16,7 @@ import numpy as np
 from compare.adapters.label_map import COCO_LABEL_MAP, read_label_map
 from compare.detections import Detections
 from compare.errors import UserError
-from reporting.provenance import file_sha256
+from provenance.stamp import file_sha256
 
 OUTPUT_KEYS = ('detection_boxes', 'detection_classes', 'detection_scores', 'num_detections')
 INSTALL_HINT = 'install with: uv pip install tensorflow==2.20.0 (or pip install tensorflow)'

@@ -8,7 +8,7 @@ object_detection/tf2/20200711/``, or ``$SSD_SUITE_TF_ZOO_URL``), extracted as
 
 An archive already placed at ``<cache>/<name>.tar.gz``, or already extracted,
 is used without the network; otherwise it is downloaded (with the suite's one
-downloader, :func:`replicate.pretrained.download`). When that fails, the
+downloader, :func:`replicate.ssd.pretrained.download`). When that fails, the
 error names the URL, the reason and the folder to place the archive in.
 Zoo archives do not contain their label map: the COCO map shipped in
 ``compare/adapters/data/`` is used unless ``labels=`` says otherwise.
@@ -32,7 +32,7 @@ from compare.adapters import tf_inputs, tf_locate
 from compare.adapters.tf_odapi import TFODAPIAdapter
 from compare.errors import UserError, is_user_error
 from compare.limits import MAX_ARCHIVE_BYTES, MAX_ARCHIVE_MEMBERS, mib
-from replicate.pretrained import download
+from replicate.ssd.pretrained import download
 
 DEFAULT_BASE_URL = 'http://download.tensorflow.org/models/object_detection/tf2/20200711/'
 _NAME = re.compile(r'^[A-Za-z0-9_.-]+$')

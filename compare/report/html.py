@@ -15,7 +15,7 @@ import re
 import pandas as pd
 
 from compare.report.sections import banners, sections
-from reporting.tables import FLOAT_FORMAT
+from provenance.tables import FLOAT_FORMAT
 
 STYLE = """
 body { font-family: sans-serif; margin: 1.5em; }

@@ -7,7 +7,7 @@ Nothing here depends on the clock: the only date is the run's own provenance
 from meta.json, so re-scoring a run gives the same file.
 """
 from compare.report.sections import banners, sections
-from reporting.tables import frame_to_markdown
+from provenance.tables import frame_to_markdown
 
 
 def _section(section):

@@ -4,12 +4,12 @@ import os
 import sys
 
 if __name__ == '__main__':  # the command: before anything imports ChainerCV or TensorFlow
-    from reporting.console import quiet_third_party
+    from provenance.console import quiet_third_party
     quiet_third_party()
 
 from compare import rundir  # noqa: E402
 from compare.errors import EXIT_OK, EXIT_USER_ERROR, UserError, describe_os_error  # noqa: E402
-from compare.lock import RunLock  # noqa: E402
+from compare.rundir.lock import RunLock  # noqa: E402
 from compare.score import score_run  # noqa: E402
 from compare.score.conventions import CONVENTIONS, DEFAULT, HELP  # noqa: E402
 from compare.score.headline import headline_lines  # noqa: E402

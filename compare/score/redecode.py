@@ -12,7 +12,7 @@ With ``--keep-raw`` a run keeps each Chainer SSD's outputs per image
   11-point and VOC area, ChainerCV's evaluator): how the two thresholds the
   SSD paper leaves to the user set the detector's sensitivity.
 
-Decoding is :class:`replicate.coder.MultiboxCoder` with SSD300's default
+Decoding is :class:`replicate.ssd.coder.MultiboxCoder` with SSD300's default
 boxes (equal, bit for bit, to ChainerCV's ``MultiboxCoder.decode``, which both
 adapters call), then the boxes are scaled from the network's input square
 to the image and clipped, as the adapter does

@@ -1,7 +1,7 @@
 """``python -m replicate.bench``: see :mod:`replicate.bench.cli`."""
 import sys
 
-from reporting.console import quiet_third_party
+from provenance.console import quiet_third_party
 
 quiet_third_party()
 from replicate.bench.cli import main  # noqa: E402  (after quieting)

@@ -6,10 +6,10 @@ import argparse
 import os
 import sys
 
+from provenance.stamp import provenance
 from replicate.bench import machine, models, report, stages
 from replicate.bench.clock import synchronizer
 from replicate.bench.errors import BenchError
-from reporting.provenance import provenance
 
 COLUMNS = ('batch_size', 'pipeline', 'stage', 'repeats', 'median_s', 'p90_s',
            'median_per_image_s', 'p90_per_image_s', 'cpu_per_image_s', 'ratio_to_chainercv',

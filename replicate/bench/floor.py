@@ -12,7 +12,7 @@ import time
 import chainer
 import numpy as np
 
-from replicate.channels_last import Convolution2D
+from replicate.ssd.channels_last import Convolution2D
 
 
 def convolution_macs(model):

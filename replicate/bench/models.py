@@ -3,8 +3,8 @@ same weights, preset and resize backend, on one device.
 
 Weights come from :mod:`replicate.parity.models`: ``random`` (seeded, the
 same values in both models), ``voc0712`` (ChainerCV's file: cached, else
-downloaded, :mod:`replicate.pretrained`) or a path to an ``.npz`` in
-ChainerCV's layout, loaded by the one strict loader (:mod:`replicate.weights`).
+downloaded, :mod:`replicate.ssd.pretrained`) or a path to an ``.npz`` in
+ChainerCV's layout, loaded by the one strict loader (:mod:`replicate.ssd.weights`).
 """
 import chainer
 import numpy as np

@@ -9,7 +9,7 @@ import csv
 import json
 import os
 
-from reporting.provenance import provenance_markdown
+from provenance.stamp import provenance_markdown
 
 FLOAT_FORMAT = '%.6g'
 

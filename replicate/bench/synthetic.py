@@ -15,7 +15,7 @@ class 0 the background.
 """
 import numpy as np
 
-from replicate.boxes import bbox_iou
+from replicate.ssd.boxes import bbox_iou
 
 
 def flat_outputs(n_box, n_class, rng, loc_scale=0.5, conf_scale=0.1):

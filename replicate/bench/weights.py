@@ -6,7 +6,7 @@ An untrained SSD is the worst case for post-processing: its class scores are
 all about 1 / n_class, so with 21 classes nearly every one of the 8732 x 20
 foreground scores passes the 'evaluate' threshold 0.01 and NMS sees tens of
 thousands of boxes. (``--weights random`` instead gives the seeded weights of
-:func:`replicate.weights.seeded_random_weights`, whose background bias lets
+:func:`replicate.ssd.weights.seeded_random_weights`, whose background bias lets
 about 1% pass: a weak but less pathological model.)
 """
 import zlib
@@ -14,7 +14,7 @@ import zlib
 import chainer
 import numpy as np
 
-from replicate.weights import param_keys
+from replicate.ssd.weights import param_keys
 
 
 def _value(key, shape, seed):

@@ -10,8 +10,8 @@ Decoding is float32 in TF's order of operations; arrays are numpy or cupy.
 import numpy as np
 from chainer.backends import cuda
 
-from replicate.boxes import bbox_iou
 from replicate.odapi.errors import ConfigError
+from replicate.ssd.boxes import bbox_iou
 
 #: Added to sizes before encoding (the OD API's EPSILON), so log() stays finite.
 EPSILON = 1e-8

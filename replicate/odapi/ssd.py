@@ -13,7 +13,7 @@ from replicate.odapi.coder import BoxCoder
 from replicate.odapi.config import read_pipeline
 from replicate.odapi.errors import ExportError
 from replicate.odapi.feature_maps import SSDMobileNetV2Extractor
-from replicate.preprocess import check_images
+from replicate.ssd.preprocess import check_images
 
 
 class SSDMobileNetV2(chainer.Chain):

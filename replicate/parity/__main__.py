@@ -1,7 +1,7 @@
 """``python -m replicate.parity``: see :mod:`replicate.parity.cli`."""
 import sys
 
-from reporting.console import quiet_third_party
+from provenance.console import quiet_third_party
 
 quiet_third_party()
 from replicate.parity.cli import main  # noqa: E402  (after quieting)

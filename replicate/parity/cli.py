@@ -13,11 +13,11 @@ import os
 import re
 import sys
 
+from provenance.stamp import provenance
 from replicate.device import check_device as _check_device
 from replicate.errors import UserError
 from replicate.parity import capture, inputs, metrics, models, report
 from replicate.parity.errors import ParityError
-from reporting.provenance import provenance
 
 #: Most input images (--batch): every layer's outputs of both models are
 #: kept in memory.

@@ -7,19 +7,19 @@
   up as the first diverging layer.
 
 Weights: ``random`` fills both with the same seeded values, by sorted
-parameter name; a name of :data:`replicate.pretrained.PRETRAINED`
+parameter name; a name of :data:`replicate.ssd.pretrained.PRETRAINED`
 (``voc0712``, ``imagenet``) is ChainerCV's file, cached or downloaded by
-:func:`replicate.pretrained.fetch`; any other value is a path to an ``.npz``
+:func:`replicate.ssd.pretrained.fetch`; any other value is a path to an ``.npz``
 in ChainerCV's layout. Both models are loaded by the suite's one strict
-loader, :func:`replicate.weights.load_weights` (every key present, every
+loader, :func:`replicate.ssd.weights.load_weights` (every key present, every
 shape equal, pickled objects refused unread).
 """
 import os
 
-from replicate import pretrained
+from provenance.stamp import file_sha256
 from replicate.parity.errors import ParityError
-from replicate.weights import load_weights, seeded_random_weights
-from reporting.provenance import file_sha256
+from replicate.ssd import pretrained
+from replicate.ssd.weights import load_weights, seeded_random_weights
 
 OURS_CHOICES = ('replicate', 'chainercv')
 
@@ -74,7 +74,7 @@ def load_weights_into(model, weights, weights_path, seed):
     """
     seeded_random_weights(model, seed=seed)
     if weights_path is None:
-        return 'replicate.weights.seeded_random_weights (seed {})'.format(seed)
+        return 'replicate.ssd.weights.seeded_random_weights (seed {})'.format(seed)
     entry = pretrained.PRETRAINED.get(weights)
     load_weights(model, weights_path, allow_missing=entry.optional if entry else ())
     return '{} (sha256 {})'.format(weights_path, file_sha256(weights_path))

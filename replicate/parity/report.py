@@ -1,7 +1,7 @@
 """Writing one parity run: ``<stem>.csv``, ``<stem>.md``, ``<stem>.meta.json``.
 
 Rows stay in execution order (no sorting) and floats use the project's fixed
-format (:data:`reporting.tables.FLOAT_FORMAT`), so a rerun on the same
+format (:data:`provenance.tables.FLOAT_FORMAT`), so a rerun on the same
 checkout diffs cleanly except for the provenance date.
 """
 import json
@@ -9,10 +9,10 @@ import os
 
 import pandas as pd
 
+from provenance.stamp import provenance_markdown
+from provenance.tables import frame_to_markdown, write_table
 from replicate.parity import metrics
-from replicate.pretrained import PRETRAINED
-from reporting.provenance import provenance_markdown
-from reporting.tables import frame_to_markdown, write_table
+from replicate.ssd.pretrained import PRETRAINED
 
 #: The default tolerance on ``scaled_err`` for a CPU float32 run.
 DEFAULT_RTOL = 1e-6
@@ -102,7 +102,7 @@ def write_report(rows, stem, settings, provenance, name_map, tolerance_note):
         rows (list of dict): :func:`replicate.parity.metrics.compare_traces`.
         stem (str): path without extension.
         settings (dict): the run's options (must hold ``rtol``).
-        provenance (dict): :func:`reporting.provenance.provenance`.
+        provenance (dict): :func:`provenance.stamp.provenance`.
         name_map (dict): reference name -> our name, printed in the report.
         tolerance_note (str): why the tolerance is what it is.
     """

@@ -1,6 +1,6 @@
 import sys
 
-from reporting.console import quiet_third_party
+from provenance.console import quiet_third_party
 
 quiet_third_party()
 from replicate.train.cli import main  # noqa: E402  (after quieting)

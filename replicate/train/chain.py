@@ -1,7 +1,7 @@
 """The SSD loss around a model, as a chain an optimizer can update."""
 import chainer
 
-from replicate.loss import multibox_loss
+from replicate.ssd.loss import multibox_loss
 
 
 class MultiboxTrainChain(chainer.Chain):

@@ -64,7 +64,7 @@ def parser():
     data.add_argument('--image-dir', help="COCO images folder (default: the JSON's folder)")
     model = p.add_argument_group('model (recipe: a resumed run keeps its snapshot\'s)')
     model.add_argument('--model', choices=ARCHS,
-                       help='ssd300 (default), ssd512, or small (replicate.small.SmallSSD)')
+                       help='ssd300 (default), ssd512, or small (replicate.ssd.small.SmallSSD)')
     model.add_argument('--insize', type=int, help='small: input side (default 128)')
     model.add_argument('--width', type=int, help='small: base width (default 16)')
     model.add_argument('--ratios', choices=('2', '2,3', 'ssd'),

@@ -2,7 +2,7 @@
 import numpy as np
 
 from replicate.errors import InputError
-from replicate.preprocess import check_images
+from replicate.ssd.preprocess import check_images
 
 
 def check_boxes(bbox, label, n_fg_class):

@@ -2,7 +2,7 @@
 import chainer
 import numpy as np
 
-from replicate.voc_eval import eval_detection_voc
+from replicate.ssd.voc_eval import eval_detection_voc
 
 
 def predict_dataset(model, dataset, batch_size=8):

@@ -8,10 +8,10 @@ import time
 import numpy as np
 
 from replicate.datasets import synthetic
+from replicate.ssd.voc_eval import eval_detection_voc
 from replicate.train import cli
 from replicate.train.data import load_dataset
 from replicate.train.evaluator import predict_dataset
-from replicate.voc_eval import eval_detection_voc
 
 #: The generated dataset both commands use: seed 0, 2000 train, 200 val, 500 test.
 DATA_SEED = 0

@@ -35,11 +35,11 @@ def resolve(source, arch):
     if source not in NAMED:
         return source
     if arch == 'ssd300':
-        from replicate.pretrained import fetch
+        from replicate.ssd.pretrained import fetch
         return fetch(source)
     if arch == 'ssd512':
-        from replicate.pretrained import fetch
-        from replicate.ssd512 import PRETRAINED_512
+        from replicate.ssd.pretrained import fetch
+        from replicate.ssd.ssd512 import PRETRAINED_512
         return fetch(source, PRETRAINED_512)
     raise UserError('--finetune-from {} exists for ssd300 and ssd512 only; for {} pass '
                     'the path of a model or snapshot file'.format(source, arch))

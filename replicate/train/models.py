@@ -19,7 +19,7 @@ class ModelSpec:
 
     Attributes:
         arch: 'ssd300', 'ssd512' (VGG-16, the paper's), 'small'
-            (:class:`replicate.small.SmallSSD`) or 'odapi'
+            (:class:`replicate.ssd.small.SmallSSD`) or 'odapi'
             (:class:`replicate.odapi.SSDMobileNetV2`).
         n_fg_class: classes without the background.
         insize, width, ratios: the small model's input side, base width and
@@ -45,15 +45,15 @@ class ModelSpec:
         """A freshly initialised model (ChainerCV's initialisers); the resize
         backend as :class:`replicate.SSD` takes it."""
         if self.arch == 'ssd300':
-            from replicate.ssd300 import SSD300
+            from replicate.ssd.ssd300 import SSD300
             return SSD300(n_fg_class=self.n_fg_class, resize_backend=resize_backend)
         if self.arch == 'ssd512':
-            from replicate.ssd512 import SSD512
+            from replicate.ssd.ssd512 import SSD512
             return SSD512(n_fg_class=self.n_fg_class, resize_backend=resize_backend)
         if self.arch == ODAPI:
             from replicate.train.odapi_source import build
             return build(self.pipeline, self.n_fg_class)
-        from replicate.small import SmallSSD
+        from replicate.ssd.small import SmallSSD
         return SmallSSD(self.n_fg_class, insize=self.insize, width=self.width,
                         ratios=self.ratios, resize_backend=resize_backend)
 

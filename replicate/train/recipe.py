@@ -15,8 +15,8 @@ SSD-specific layers, or without it to fine-tune everything.
 import chainer
 from chainer.optimizer_hooks import WeightDecay
 
+from replicate.ssd.vgg16 import BASE_LINKS
 from replicate.train.gradient_scaling import GradientScaling
-from replicate.vgg16 import BASE_LINKS
 
 MOMENTUM = 0.9
 LR = 1e-3

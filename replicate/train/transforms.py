@@ -18,7 +18,7 @@ import random
 
 import numpy as np
 
-from replicate.boxes import bbox_iou
+from replicate.ssd.boxes import bbox_iou
 
 #: ChainerCV's default IoU constraints of the crop with the boxes:
 #: (min_iou, max_iou), None = unbounded. The paper's "minimum jaccard overlap

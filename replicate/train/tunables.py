@@ -23,11 +23,11 @@ import sys
 import numpy as np
 import pandas as pd
 
+from provenance.stamp import provenance
+from provenance.tables import FLOAT_FORMAT, sorted_frame
 from replicate.train import experiments as X
 from replicate.train import tunables_report
 from replicate.train.snapshot import load_model
-from reporting.provenance import provenance
-from reporting.tables import FLOAT_FORMAT, sorted_frame
 
 SCHEDULE = ['--batch-size', '32', '--lr', '0.01', '--lr-steps', '350,450', '--iterations',
             '500', '--seed', '0', '--insize', '128', '--no-augment']

@@ -11,8 +11,8 @@ rewrites it without training again. Two parts:
 """
 import os
 
-from reporting.provenance import provenance_markdown
-from reporting.tables import frame_to_markdown
+from provenance.stamp import provenance_markdown
+from provenance.tables import frame_to_markdown
 
 ARCH_COLUMNS = ['study', 'setting', 'default_boxes', 'parameters', 'train_s_per_iter',
                 'infer_ms_per_image', 'detections_per_image', 'map_voc07']

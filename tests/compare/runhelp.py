@@ -5,7 +5,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from compare import cli
+from compare.runner import cli
 
 #: Options of a run that only detects (no progress bar, no timing, no scoring).
 QUICK = ['--no-progress', '--no-speed', '--no-score']

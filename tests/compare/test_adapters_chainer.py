@@ -9,7 +9,8 @@ from conftest import CHAINER_THRESH, contract_images, loaded, score_thresh
 
 from compare.adapters import build, chainer_weights
 from compare.errors import UserError
-from replicate import PretrainedModelError, pretrained
+from replicate import PretrainedModelError
+from replicate.ssd import pretrained
 
 
 @pytest.fixture

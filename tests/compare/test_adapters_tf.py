@@ -12,9 +12,9 @@ import pytest
 import tf_builders
 from conftest import REAL_EXPORT, REAL_FROZEN
 
-from compare import cli
 from compare.adapters import build
 from compare.errors import UserError
+from compare.runner import cli
 
 pytestmark = pytest.mark.tf
 

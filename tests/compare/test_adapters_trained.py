@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from compare import cli
 from compare.adapters import build
 from compare.errors import UserError
+from compare.runner import cli
 from replicate.datasets.synthetic import generate
 from replicate.train import cli as train_cli
 from replicate.train.snapshot import load_model
@@ -77,7 +77,7 @@ def test_missing_or_foreign_file(tmp_path):
 def test_its_identity_is_the_files_content_and_nan_weights_are_refused(trained, tmp_path):
     import hashlib
 
-    from compare.identity import identity
+    from compare.rundir.identity import identity
     root, path = trained
     adapter = build('trained:' + path)
     adapter.load()

@@ -1,8 +1,9 @@
-"""compare.benchmark: timed calls; raw/timings.csv; the speed table's percentiles."""
+"""compare.runner.benchmark: timed calls; raw/timings.csv; the speed table's percentiles."""
 import numpy as np
 
-from compare import benchmark, rundir
+from compare import rundir
 from compare.adapters import build
+from compare.runner import benchmark
 from compare.score.speed import speed_table
 
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from compare import cli
 from compare.adapters import KINDS
-from replicate import pretrained
+from compare.runner import cli
+from replicate.ssd import pretrained
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUN = os.path.join(ROOT, 'compare', 'run.py')
@@ -165,7 +165,7 @@ def test_keyboard_interrupt_in_process_exits_130(tmp_path, capsys, monkeypatch):
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(cli.runner, 'run_images', interrupted)
+    monkeypatch.setattr(cli.loop, 'run_images', interrupted)
     code = cli.main([str(images), '--out', str(tmp_path / 'o'), '-d', 'fake:0',
                      '--no-progress'])
     assert code == 130

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from test_cli import make_images
 
-from compare import cli, rundir
+from compare import rundir
+from compare.runner import cli
 
 
 def run(capsys, *args):

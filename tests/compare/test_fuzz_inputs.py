@@ -186,8 +186,8 @@ def test_fuzzed_run_folders(tmp_path, capsys):
     result or a one-line error (exit 0, 2 or 3), never a traceback."""
     import shutil
 
-    from compare import cli
     from compare.rundir import read_run
+    from compare.runner import cli
     images = tmp_path / 'images'
     images.mkdir()
     for k in range(3):

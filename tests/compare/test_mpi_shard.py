@@ -13,7 +13,7 @@ import sys
 import pytest
 from shardhelp import OPTIONS, assert_same_run, make_images
 
-from compare import cli, shard
+from compare.runner import cli, shard
 
 MPIEXEC = shutil.which('mpiexec')
 try:

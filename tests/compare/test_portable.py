@@ -11,13 +11,14 @@ import pytest
 from PIL import Image
 from test_score_fakerun import write_voc_xml
 
-from compare import cli, rundir
+from compare import rundir
 from compare.adapters import build
 from compare.detections import DetectorInfo
 from compare.errors import UserError
-from compare.identity import differences, identity
 from compare.paths import display_path, from_run
 from compare.report.markdown import banners
+from compare.rundir.identity import differences, identity
+from compare.runner import cli
 from compare.score.__main__ import main as score_main
 
 #: Lines of provenance that legitimately differ between clones and runs.

@@ -66,7 +66,7 @@ def kept_run(tmp_path_factory):
     ours = dict(entry('ours', VOC_NAMES), info={'preset': 'visualize', 'nms_thresh': 0.45,
                                                 'score_thresh': 0.6})
     write_run(run_dir, {'ours': found}, SIZES, [ours], images_dir=images)
-    for image, (locs, confs) in raw.items():   # the format of compare/rundir.py, by hand
+    for image, (locs, confs) in raw.items():   # the format of compare/rundir/, by hand
         folder = os.path.join(run_dir, 'raw', 'netout', 'ours')
         os.makedirs(folder, exist_ok=True)
         np.savez_compressed(os.path.join(folder, image + '.npz'), locs=locs, confs=confs,

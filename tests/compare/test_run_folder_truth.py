@@ -21,8 +21,9 @@ import numpy as np
 import pytest
 from runhelp import QUICK, error_line, main, make_images
 
-from compare import cli, rundir
-from compare.lock import RunLock
+from compare import rundir
+from compare.rundir.lock import RunLock
+from compare.runner import cli
 from compare.score.__main__ import main as score_main
 
 

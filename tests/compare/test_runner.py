@@ -1,4 +1,4 @@
-"""compare.runner: per-image loop, resume without lost or duplicated rows,
+"""compare.runner.loop: per-image loop, resume without lost or duplicated rows,
 --force, failing detectors, unreadable images (fake detectors only)."""
 import json
 import os
@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from compare import benchmark, resume, rundir, runner
+from compare import rundir
 from compare.adapters import build
 from compare.errors import UserError
 from compare.images import load_image
+from compare.runner import benchmark, loop, resume
 
 
 def make_images(folder, count=6):
@@ -50,10 +51,10 @@ def records(run_dir, name):
 
 
 def run(adapters, folder, images, run_dir, force=False):
-    statuses = runner.load_adapters(adapters, run_dir, log=lambda message: None)
+    statuses = loop.load_adapters(adapters, run_dir, log=lambda message: None)
     done = resume.prepare(run_dir, adapters, statuses, str(folder), images, force,
                           log=lambda message: None)
-    counts = runner.run_images(adapters, str(folder), images, run_dir, statuses, done,
+    counts = loop.run_images(adapters, str(folder), images, run_dir, statuses, done,
                                progress=False)
     return statuses, counts
 

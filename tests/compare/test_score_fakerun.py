@@ -2,7 +2,7 @@
 
 Imported by the other ``test_*`` files of tests/compare (pytest puts this
 folder on ``sys.path``). The files are written here by hand, byte by byte as
-the format in compare/rundir.py's docstring says (not through
+the format in compare/rundir/__init__.py's docstring says (not through
 compare.rundir), so a change of the format that the reader follows but the
 text does not fails here: ``raw/<detector>.jsonl``, ``raw/timings.csv``,
 ``raw/skipped.csv``, ``meta.json``. The tests at the bottom check the reading

@@ -11,10 +11,11 @@ import shutil
 import pytest
 from shardhelp import OPTIONS, assert_same_run, make_images
 
-from compare import cli, merge, mpi_launch, shard
 from compare.errors import UserError
-from compare.lock import RunLock
 from compare.paths import display_path
+from compare.rundir.lock import RunLock
+from compare.runner import cli, shard
+from compare.shards import merge, mpi_launch
 
 
 @pytest.mark.parametrize('n', [1, 2, 3, 4, 7, 10])

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from compare import cli, limits
+from compare import limits
 from compare.adapters import label_map, tf_zoo
 from compare.errors import UserError
+from compare.runner import cli
 from compare.score.ground_truth import load_annotations
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'fixtures')

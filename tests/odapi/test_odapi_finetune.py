@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from odapi_paths import EXPORT, FROZEN
 
-from compare import cli as compare_cli
+from compare.runner import cli as compare_cli
 from replicate.datasets.synthetic import generate
 from replicate.train import cli, odapi_source
 from replicate.train.run import seed_everything

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from replicate.weights import seeded_random_weights
+from replicate.ssd.weights import seeded_random_weights
 
 
 def make_image(seed, height, width):

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from tiny_ssd import tiny_ssd
 
-from compare import cli
-from replicate import pretrained
+from compare.runner import cli
 from replicate.errors import InputError, WeightsError
-from replicate.weights import load_pretrained, load_weights, read_npz
+from replicate.ssd import pretrained
+from replicate.ssd.weights import load_pretrained, load_weights, read_npz
 
 
 @pytest.fixture

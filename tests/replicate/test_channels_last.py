@@ -9,7 +9,7 @@ import chainer.functions as F
 import numpy as np
 import pytest
 
-from replicate.channels_last import Convolution2D, max_pooling_2d
+from replicate.ssd.channels_last import Convolution2D, max_pooling_2d
 
 
 def inputs(rng, b, c, h, w, layout):
@@ -81,7 +81,7 @@ def test_max_pooling_with_backprop_falls_back_to_chainer():
 
 
 def test_workspace_shares_buffers_and_changes_nothing():
-    from replicate import channels_last
+    from replicate.ssd import channels_last
     rng = np.random.default_rng(4)
     link = Convolution2D(6, 8, 3, pad=1)
     xs = [inputs(rng, 2, 6, 12, 12, 'nhwc') for _ in range(2)]

@@ -4,8 +4,8 @@ import pytest
 from chainercv.links.model.ssd import MultiboxCoder as CVCoder
 
 from replicate import MultiboxCoder
-from replicate.ssd300 import ASPECT_RATIOS, SIZES, STEPS, VARIANCE
-from replicate.vgg16 import VGG16Extractor300
+from replicate.ssd.ssd300 import ASPECT_RATIOS, SIZES, STEPS, VARIANCE
+from replicate.ssd.vgg16 import VGG16Extractor300
 
 ARGS = (VGG16Extractor300.grids, ASPECT_RATIOS, STEPS, SIZES, VARIANCE)
 

@@ -7,8 +7,8 @@ import pytest
 from chainercv.links.model.ssd import MultiboxCoder as CVCoder
 
 from replicate import MultiboxCoder, default_box_counts
-from replicate.ssd300 import ASPECT_RATIOS, SIZES, STEPS, VARIANCE
-from replicate.vgg16 import VGG16Extractor300
+from replicate.ssd.ssd300 import ASPECT_RATIOS, SIZES, STEPS, VARIANCE
+from replicate.ssd.vgg16 import VGG16Extractor300
 
 GRIDS = VGG16Extractor300.grids
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import replicate
-from replicate.weights import seeded_random_weights
+from replicate.ssd.weights import seeded_random_weights
 
 
 @pytest.fixture(scope='module')

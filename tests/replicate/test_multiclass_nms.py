@@ -8,8 +8,8 @@ import pytest
 
 import replicate
 from replicate.bench.synthetic import flat_outputs, trained_like_outputs
-from replicate.nms import multiclass_nms
-from replicate.ssd300 import ASPECT_RATIOS, SIZES, STEPS, VARIANCE
+from replicate.ssd.nms import multiclass_nms
+from replicate.ssd.ssd300 import ASPECT_RATIOS, SIZES, STEPS, VARIANCE
 
 with warnings.catch_warnings():
     warnings.simplefilter('ignore')
@@ -127,7 +127,7 @@ def test_flat_scores_full_ssd300():
 def test_every_strategy_same_as_chainercv(pack, chunk, dense_size, monkeypatch):
     """Short lists packed together, chunked dense lists, a graph per list and
     one shared graph: each path on its own gives ChainerCV's result."""
-    from replicate import nms
+    from replicate.ssd import nms
     monkeypatch.setattr(nms, 'PACK', pack)
     monkeypatch.setattr(nms, 'CHUNK', chunk)
     monkeypatch.setattr(nms, 'DENSE_SIZE', dense_size)

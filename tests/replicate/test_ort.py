@@ -14,7 +14,7 @@ import pytest
 import replicate
 from replicate.ort import export
 from replicate.ort.runtime import OnnxSSD
-from replicate.weights import seeded_random_weights
+from replicate.ssd.weights import seeded_random_weights
 
 RTOL = 1e-5
 

@@ -3,8 +3,8 @@ ChainerCV's arithmetic: the same pairs, on hard inputs."""
 import numpy as np
 import pytest
 
-from replicate import overlap
-from replicate.overlap import suppression_graph, suppression_matrix
+from replicate.ssd import overlap
+from replicate.ssd.overlap import suppression_graph, suppression_matrix
 
 
 def brute_force_pairs(bbox, thresh):

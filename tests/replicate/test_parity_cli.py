@@ -13,10 +13,10 @@ import chainer
 import pandas as pd
 import pytest
 
-from replicate import pretrained
 from replicate.parity import cli, models, report
 from replicate.parity.reference import load_reference
-from replicate.weights import seeded_random_weights
+from replicate.ssd import pretrained
+from replicate.ssd.weights import seeded_random_weights
 
 ONLY = r'^(input|extractor/conv3|extractor\[|mb_|decode|predict)'
 IMAGE = os.path.join(os.path.dirname(__file__), '..', '..', 'images', 'coffee.jpg')

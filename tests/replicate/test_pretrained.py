@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 import replicate
-from replicate import PretrainedModelError, pretrained
-from replicate.weights import param_keys
+from replicate import PretrainedModelError
+from replicate.ssd import pretrained
+from replicate.ssd.weights import param_keys
 
 
 @pytest.fixture
@@ -97,7 +98,7 @@ def test_imagenet_loads_the_base_only(empty_cache, seeded_pair):
 def test_cache_folder_follows_chainer_dataset_root_env(tmp_path):
     """$CHAINER_DATASET_ROOT set before the process starts: the model, the
     parity tool and the harness all look in the same folder."""
-    script = ('from replicate import pretrained\n'
+    script = ('from replicate.ssd import pretrained\n'
               'from replicate.parity import models\n'
               'from compare.adapters import chainer_weights\n'
               'def offline(url, timeout=None):\n'

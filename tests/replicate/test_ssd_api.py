@@ -8,7 +8,7 @@ from tiny_ssd import tiny_ssd
 
 import replicate
 from replicate.errors import InputError
-from replicate.preprocess import resize_cv2, resize_pil
+from replicate.ssd.preprocess import resize_cv2, resize_pil
 
 
 def image(seed, height, width):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import replicate
-from replicate.ssd300 import ASPECT_RATIOS, MEAN, SIZES, STEPS, VARIANCE
+from replicate.ssd.ssd300 import ASPECT_RATIOS, MEAN, SIZES, STEPS, VARIANCE
+from replicate.ssd.vgg16 import VGG16Extractor300
+from replicate.ssd.weights import param_keys, seeded_random_weights
 from replicate.train import BASE_LINKS, make_optimizer
-from replicate.vgg16 import VGG16Extractor300
-from replicate.weights import param_keys, seeded_random_weights
 
 with warnings.catch_warnings():
     # ChainerCV's docstrings have invalid escapes

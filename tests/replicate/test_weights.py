@@ -6,7 +6,7 @@ import pytest
 
 import replicate
 from replicate import WeightsError, load_weights, seeded_random_weights
-from replicate.weights import param_keys
+from replicate.ssd.weights import param_keys
 
 
 def test_seeded_weights_identical_in_both(seeded_pair):

@@ -7,7 +7,7 @@ import chainer.links as L
 import numpy as np
 
 from replicate import SSD, Multibox
-from replicate.weights import seeded_random_weights
+from replicate.ssd.weights import seeded_random_weights
 
 
 class TinyExtractor(chainer.Chain):

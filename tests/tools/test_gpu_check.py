@@ -94,12 +94,12 @@ def test_pack_manifest_describes_and_guards_every_file(pack):
 
 def test_tree_check_names_the_commit_only_for_an_unchanged_copy(pack, tmp_path):
     manifest = gpu_pack.read_manifest(str(pack))
-    assert 'replicate/ssd.py' in manifest['tree'] and 'tools/gpu_check.py' in manifest['tree']
+    assert 'replicate/ssd/ssd.py' in manifest['tree'] and 'tools/gpu_check.py' in manifest['tree']
     assert not any(path.startswith('reports/') for path in manifest['tree'])
     # git's own id of a tracked file equals ours (what the copy is checked with)
-    blob = subprocess.run(['git', 'hash-object', 'replicate/ssd.py'], cwd=gpu_pack.ROOT,
+    blob = subprocess.run(['git', 'hash-object', 'replicate/ssd/ssd.py'], cwd=gpu_pack.ROOT,
                           capture_output=True, text=True, check=True).stdout.strip()
-    assert gpu_pack.git_blob_sha1(os.path.join(gpu_pack.ROOT, 'replicate/ssd.py')) == blob
+    assert gpu_pack.git_blob_sha1(os.path.join(gpu_pack.ROOT, 'replicate/ssd/ssd.py')) == blob
     copy = tmp_path / 'copy'
     for path in manifest['tree']:
         (copy / path).parent.mkdir(parents=True, exist_ok=True)
@@ -110,9 +110,9 @@ def test_tree_check_names_the_commit_only_for_an_unchanged_copy(pack, tmp_path):
                                                and gpu_pack.git_blob_sha1(
                                                    os.path.join(gpu_pack.ROOT, p)) == b})
     assert gpu_pack.tree_commit(clean, str(copy)) == ('abc', [])
-    with open(copy / 'replicate' / 'ssd.py', 'a') as f:
+    with open(copy / 'replicate' / 'ssd' / 'ssd.py', 'a') as f:
         f.write('# edited\n')
-    assert gpu_pack.tree_commit(clean, str(copy)) == ('abc+dirty', ['replicate/ssd.py'])
+    assert gpu_pack.tree_commit(clean, str(copy)) == ('abc+dirty', ['replicate/ssd/ssd.py'])
     assert gpu_pack.tree_commit(dict(clean, tree={}), str(copy))[0] == 'abc+dirty'
 
 

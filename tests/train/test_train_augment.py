@@ -15,10 +15,10 @@ with warnings.catch_warnings():
     from chainercv.utils import generate_random_bbox
 
 import replicate
-from replicate.ssd300 import ASPECT_RATIOS, MEAN, SIZES, STEPS, VARIANCE
+from replicate.ssd.ssd300 import ASPECT_RATIOS, MEAN, SIZES, STEPS, VARIANCE
+from replicate.ssd.vgg16 import VGG16Extractor300
 from replicate.train import geometric
 from replicate.train.augment import SSDAugmentation, augment
-from replicate.vgg16 import VGG16Extractor300
 
 
 def sample(seed, n_box=3, height=120, width=160):

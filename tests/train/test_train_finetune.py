@@ -5,9 +5,9 @@ import pytest
 
 import replicate
 from replicate.errors import UserError
+from replicate.ssd.weights import param_keys, seeded_random_weights
 from replicate.train.finetune import finetune_from
 from replicate.train.recipe import BASE_LINKS
-from replicate.weights import param_keys, seeded_random_weights
 
 
 @pytest.fixture(scope='module')

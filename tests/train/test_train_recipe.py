@@ -16,8 +16,8 @@ with warnings.catch_warnings():
     from chainercv.links.model.ssd import multibox_loss as cv_multibox_loss
 
 import replicate
+from replicate.ssd.weights import param_keys, seeded_random_weights
 from replicate.train import recipe
-from replicate.weights import param_keys, seeded_random_weights
 
 
 class ChainerCVTrainChain(chainer.Chain):

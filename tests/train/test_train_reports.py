@@ -1,5 +1,6 @@
 """The benchmark's and the tunables' report writers on a tiny trained model
 (their training runs are long: they are commands, not tests)."""
+import importlib.util
 import json
 import os
 import re
@@ -9,8 +10,21 @@ import pandas as pd
 import pytest
 from trainhelp import TINY
 
-from replicate.train import benchmark, cli, experiments, tunables
+from replicate.train import cli, experiments, tunables
 from replicate.train.snapshot import load_model
+
+TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'tools')
+
+
+def _tool(name):
+    """A script of tools/ (a folder of commands, not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(TOOLS, name + '.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+benchmark = _tool('train_benchmark')
 
 
 @pytest.fixture(scope='module')

@@ -3,9 +3,9 @@ import chainer
 import numpy as np
 import pytest
 
-from replicate.coder import MultiboxCoder
-from replicate.geometry import ssd_sizes, ssd_steps
-from replicate.small import SmallSSD, aspect_ratios
+from replicate.ssd.coder import MultiboxCoder
+from replicate.ssd.geometry import ssd_sizes, ssd_steps
+from replicate.ssd.small import SmallSSD, aspect_ratios
 
 
 @pytest.mark.parametrize('insize, grids', [(128, (32, 16, 8, 4, 2, 1)),

@@ -13,10 +13,10 @@ with warnings.catch_warnings():
     import chainercv.links
 
 import replicate
-from replicate import ssd300, ssd512
 from replicate.datasets.synthetic import fractal_noise
-from replicate.geometry import ssd_sizes, ssd_steps
-from replicate.weights import load_weights, param_keys, seeded_random_weights
+from replicate.ssd import ssd300, ssd512
+from replicate.ssd.geometry import ssd_sizes, ssd_steps
+from replicate.ssd.weights import load_weights, param_keys, seeded_random_weights
 
 
 @pytest.fixture(scope='module')

@@ -10,7 +10,7 @@ with warnings.catch_warnings():
     from chainercv.evaluations import eval_detection_voc as cv_eval
     from chainercv.utils import generate_random_bbox
 
-from replicate.voc_eval import eval_detection_voc
+from replicate.ssd.voc_eval import eval_detection_voc
 
 
 def random_detections(seed, n_image=12, n_class=4):

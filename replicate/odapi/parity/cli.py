@@ -15,10 +15,10 @@ import sys
 
 import numpy as np
 
+from provenance.stamp import file_sha256, provenance
 from replicate.errors import UserError
 from replicate.parity import inputs, metrics
 from replicate.parity.cli import DEFAULT_OUT, check_device
-from reporting.provenance import file_sha256, provenance
 
 DEFAULT_RTOL = 1e-4
 NOTE = (

@@ -12,8 +12,8 @@ numbers ``insize`` and ``width`` and the aspect ratios:
   second;
 - extras: 1x1 (``4 width``) then 3x3 stride 2 (``8 width``) convolutions,
   halving the map (rounding up) until it is 1x1: one source map each;
-- default boxes: ``steps = insize / grid`` (:func:`replicate.geometry.ssd_steps`),
-  ``sizes`` from the paper's scale rule (:func:`replicate.geometry.ssd_sizes`).
+- default boxes: ``steps = insize / grid`` (:func:`replicate.ssd.geometry.ssd_steps`),
+  ``sizes`` from the paper's scale rule (:func:`replicate.ssd.geometry.ssd_sizes`).
 
 Every convolution is followed by batch normalisation and ReLU (no L2
 normalisation: the maps are already normalised). For insize 128: maps 32, 16,
@@ -27,12 +27,12 @@ import chainer.functions as F
 import chainer.links as L
 import numpy as np
 
-from replicate.channels_last import Convolution2D
-from replicate.geometry import conv_out, ssd_sizes, ssd_steps
-from replicate.multibox import Multibox
-from replicate.ssd import SSD
-from replicate.ssd300 import MEAN, VARIANCE
-from replicate.weights import load_weights
+from replicate.ssd.channels_last import Convolution2D
+from replicate.ssd.geometry import conv_out, ssd_sizes, ssd_steps
+from replicate.ssd.multibox import Multibox
+from replicate.ssd.ssd import SSD
+from replicate.ssd.ssd300 import MEAN, VARIANCE
+from replicate.ssd.weights import load_weights
 
 #: Named aspect-ratio sets: per source map, as SSD300's ``aspect_ratios``.
 #: '2': (2,) everywhere (4 boxes per location); '2,3': (2, 3) everywhere (6);
@@ -133,7 +133,7 @@ class SmallSSD(SSD):
         insize (int), width (int): see :class:`SmallExtractor`.
         ratios (str): an aspect ratio set of :data:`ASPECT_RATIO_SETS`.
         min_ratio, max_ratio (int): the scale rule's percents
-            (:func:`replicate.geometry.ssd_sizes`; SSD300's 20, 90).
+            (:func:`replicate.ssd.geometry.ssd_sizes`; SSD300's 20, 90).
         pretrained_model (str or None): path of an .npz of this configuration.
         resize_backend (str or None): as :class:`replicate.SSD`'s.
     """

@@ -1,11 +1,11 @@
 """SSD300: the builder that fixes the paper's numbers for 300x300 inputs."""
 import numpy as np
 
-from replicate.multibox import Multibox
-from replicate.pretrained import PRETRAINED
-from replicate.ssd import SSD
-from replicate.vgg16 import VGG16Extractor300
-from replicate.weights import load_pretrained
+from replicate.ssd.multibox import Multibox
+from replicate.ssd.pretrained import PRETRAINED
+from replicate.ssd.ssd import SSD
+from replicate.ssd.vgg16 import VGG16Extractor300
+from replicate.ssd.weights import load_pretrained
 
 #: Per source map (38, 19, 10, 5, 3, 1): 4, 6, 6, 6, 4, 4 boxes per location.
 ASPECT_RATIOS = ((2,), (2, 3), (2, 3), (2, 3), (2,), (2,))
@@ -45,7 +45,7 @@ class SSD300(SSD):
         pretrained_model (str or None): 'voc0712' (all weights), 'imagenet'
             (VGG-16 base only; the rest keeps its random initialisation), a
             path to an .npz, or None. Named files come from ChainerCV's cache
-            (see :mod:`replicate.pretrained`) or are downloaded.
+            (see :mod:`replicate.ssd.pretrained`) or are downloaded.
         resize_backend (str or None): None (the default) follows
             ``chainer.config.cv_resize_backend`` as ChainerCV does; 'cv2' or
             'PIL' fixes the backend (see :class:`replicate.SSD`).

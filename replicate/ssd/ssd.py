@@ -5,9 +5,9 @@ import chainer
 import numpy as np
 from chainer.backends import cuda
 
-from replicate.channels_last import workspace
-from replicate.coder import MultiboxCoder
-from replicate.preprocess import (
+from replicate.ssd.channels_last import workspace
+from replicate.ssd.coder import MultiboxCoder
+from replicate.ssd.preprocess import (
     RESIZE_BACKENDS,
     check_images,
     check_resize_backend,
@@ -20,7 +20,7 @@ from replicate.preprocess import (
 class Preset:
     nms_thresh: float
     score_thresh: float
-    # Caffe-style caps (see replicate.nms.multiclass_nms); None = no cap
+    # Caffe-style caps (see replicate.ssd.nms.multiclass_nms); None = no cap
     nms_top_k: int = None  # candidates per class entering NMS
     keep_top_k: int = None  # detections per image after NMS
 
@@ -47,7 +47,7 @@ class SSD(chainer.Chain):
         mean: RGB mean subtracted after resizing, broadcastable to (3, 1, 1).
         resize_backend (str or None): 'cv2', 'PIL', or None (the default) to
             follow ``chainer.config.cv_resize_backend`` at each call exactly
-            as ChainerCV does (:mod:`replicate.preprocess`); stored as
+            as ChainerCV does (:mod:`replicate.ssd.preprocess`); stored as
             :attr:`resize_backend`.
 
     Attributes:
@@ -94,7 +94,7 @@ class SSD(chainer.Chain):
             (dy, dx, dh, dw) and float32 (B, K, n_fg_class + 1) logits,
             class 0 = background; K = 8732 for SSD300.
         """
-        # CPU: the layers share their large temporaries (replicate.channels_last)
+        # CPU: the layers share their large temporaries (replicate.ssd.channels_last)
         with workspace():
             return self.multibox(self.extractor(x))
 

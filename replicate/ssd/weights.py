@@ -21,9 +21,9 @@ import zlib
 import chainer
 import numpy as np
 
-from replicate import pretrained
 from replicate.errors import WeightsError
 from replicate.npz import read_arrays
+from replicate.ssd import pretrained
 
 #: Std of conv1_1's weights is divided by this: inputs are pixels minus the mean
 #: (about +-128), so the first activations come out of order 1.
@@ -222,7 +222,7 @@ def load_pretrained(model, pretrained_model, table=None):
         model: :class:`replicate.SSD300` or ChainerCV's ``SSD300`` (or the
             SSD512s, with their ``table``).
         pretrained_model (str): a name of ``table`` (default
-            :data:`replicate.pretrained.PRETRAINED`; the cached file, else
+            :data:`replicate.ssd.pretrained.PRETRAINED`; the cached file, else
             downloaded; keys the file lacks by design keep their values) or a
             path to an .npz.
 

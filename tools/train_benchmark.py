@@ -1,4 +1,4 @@
-"""``python -m replicate.train.benchmark``: evidence that the training
+"""``python tools/train_benchmark.py``: evidence that the training
 pipeline learns, as one command that regenerates reports/train/.
 
 Generates the shapes dataset (:mod:`replicate.datasets.synthetic`, seed 0:
@@ -13,7 +13,7 @@ writes:
 - ``loss_curve.png``: losses and validation mAP against iterations;
 - ``benchmark.meta.json``: provenance and the numbers above.
 
-The configuration fits a 2-core CPU: the small SSD (:mod:`replicate.small`,
+The configuration fits a 2-core CPU: the small SSD (:mod:`replicate.ssd.small`,
 128x128 input, base width 8, SSD300's aspect ratio pattern, 6 source maps,
 6132 default boxes derived from the configuration), batch 32, trained from
 scratch (no pretrained base can be downloaded here), lr 0.01 (0.05 stalled
@@ -31,9 +31,11 @@ import sys
 import numpy as np
 import pandas as pd
 
-from replicate.train import experiments as X
-from reporting.provenance import provenance, provenance_markdown
-from reporting.tables import FLOAT_FORMAT, frame_to_markdown, write_table
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+
+from provenance.stamp import provenance, provenance_markdown  # noqa: E402
+from provenance.tables import FLOAT_FORMAT, frame_to_markdown, write_table  # noqa: E402
+from replicate.train import experiments as X  # noqa: E402
 
 #: The trained configuration (options of ``python -m replicate.train``).
 CONFIG = ['--model', 'small', '--insize', '128', '--width', '8', '--ratios', 'ssd',
@@ -85,7 +87,7 @@ def harness_run(data, work, model_path):
 
     The harness takes a folder of images with VOC annotations beside it: a
     folder of links to the test split's images and annotations is made."""
-    from compare import cli as compare_cli
+    from compare.runner import cli as compare_cli
     split = os.path.join(work, 'test_split')
     for sub in ('JPEGImages', 'Annotations'):
         os.makedirs(os.path.join(split, sub), exist_ok=True)
@@ -115,7 +117,7 @@ def write_report(out, result, names, seconds, log, load, info):
     lines = [
         '# Training the small SSD on the generated shapes (CPU)',
         '',
-        'Made by `python -m replicate.train.benchmark` (one command: dataset, training, '
+        'Made by `python tools/train_benchmark.py` (one command: dataset, training, '
         'evaluation, this report).',
         '',
         '**VOC07 mAP on the held-out test split (500 images): {:.4f}** (target >= {}: {}).'
@@ -139,7 +141,7 @@ def write_report(out, result, names, seconds, log, load, info):
         '',
         'The same model through the comparison harness (`python compare/run.py TEST_IMAGES '
         '-d trained:model.npz`, scored by ChainerCV\'s `eval_detection_voc` there, by '
-        '`replicate.voc_eval` here): VOC07 mAP **{:.4f}** on the same 500 images; its report: '
+        '`replicate.ssd.voc_eval` here): VOC07 mAP **{:.4f}** on the same 500 images; its report: '
         '`harness/summary.md` (and the mAP tables beside it).'.format(info['harness_map']),
         '',
         'AP per class (`benchmark_ap.csv`):', '',
@@ -161,7 +163,7 @@ def write_report(out, result, names, seconds, log, load, info):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m replicate.train.benchmark',
+    parser = argparse.ArgumentParser(prog='python tools/train_benchmark.py',
                                      description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default=os.path.join('reports', 'train'),
                         help='report folder (default reports/train)')

@@ -14,7 +14,7 @@ Boxes are (R, 4) (y_min, x_min, y_max, x_max) in pixels; labels int in
 """
 import numpy as np
 
-from replicate.boxes import bbox_iou
+from replicate.ssd.boxes import bbox_iou
 
 TP, FP, IGNORED = 1, 0, -1
 

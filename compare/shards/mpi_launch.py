@@ -3,9 +3,9 @@
 Under an MPI launch of more than one process (recognised by the variables
 Open MPI, MPICH and Intel MPI set: :data:`SIZE_VARIABLES`; ``--mpi`` forces
 it, e.g. under another launcher), rank R of N runs shard R+1 of N
-(:mod:`compare.shard`) into ``RUN/shards/R+1-of-N``, with the same options
+(:mod:`compare.runner.shard`) into ``RUN/shards/R+1-of-N``, with the same options
 and by the same rules as any run (its own lock, resume, identities).
-Rank 0 then merges the shards into RUN (:mod:`compare.merge`), scores it and
+Rank 0 then merges the shards into RUN (:mod:`compare.shards.merge`), scores it and
 prints the headline: the same tables as one process would write, and the
 same exit status (3 when a detector failed in some shard). Rank and size are
 read from MPI (mpi4py), so the command is the same on one machine and on a
@@ -29,7 +29,6 @@ import os
 import time
 import traceback
 
-from compare import command, merge, shard
 from compare.errors import (
     EXIT_INTERRUPTED,
     EXIT_USER_ERROR,
@@ -37,6 +36,8 @@ from compare.errors import (
     describe_os_error,
     is_user_error,
 )
+from compare.runner import command, shard
+from compare.shards import merge
 
 #: Environment variables holding the job size: Open MPI, then MPICH / Intel MPI (PMI).
 SIZE_VARIABLES = ('OMPI_COMM_WORLD_SIZE', 'PMI_SIZE')
@@ -170,7 +171,7 @@ def _report(failures, size, log):
 
 def main(args, log=None):
     """One rank of ``compare/run.py`` under MPI; returns its exit status."""
-    from compare import cli
+    from compare.runner import cli
     log = log or cli.log
     try:
         comm = communicator()
@@ -215,5 +216,5 @@ def main(args, log=None):
 
 def _alone(args):
     """``--mpi`` with one process: the ordinary run."""
-    from compare import cli
+    from compare.runner import cli
     return cli.run_command(args)

@@ -10,8 +10,8 @@ import chainer
 import chainer.functions as F
 from chainer import initializers
 
-from replicate.channels_last import Convolution2D, max_pooling_2d
-from replicate.normalize import Normalize
+from replicate.ssd.channels_last import Convolution2D, max_pooling_2d
+from replicate.ssd.normalize import Normalize
 
 # (name, in_channels, out_channels): 3x3, stride 1, pad 1, then ReLU.
 # Caffe-style 2x2 max pooling (ceil mode) follows conv1_2, conv2_2, conv3_3,

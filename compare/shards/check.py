@@ -1,7 +1,7 @@
-"""Whether N shard folders make one run; :mod:`compare.merge` merges them only then.
+"""Whether N shard folders make one run; :mod:`compare.shards.merge` merges them only then.
 
 A shard folder is ``RUN/shards/K-of-N`` (``compare/run.py ... --shard K/N``:
-:mod:`compare.shard`). The shards belong to one run when all of these hold,
+:mod:`compare.runner.shard`). The shards belong to one run when all of these hold,
 else a one-line error names the shard, why, and the command that fixes it:
 
 - every K from 1 to N present exactly once, all with the same N;
@@ -11,10 +11,10 @@ else a one-line error names the shard, why, and the command that fixes it:
 - the same listing of the images folder (``raw/shard.json``'s
   ``listing_sha256``: each image's path and size; ``listed_total``), each
   holding exactly its slice, the slices together the whole sorted list
-  (:func:`compare.shard.interleave`);
+  (:func:`compare.runner.shard.interleave`);
 - the same detectors in the same order; every shard that LOADED a detector
   wrote its records with the same identity (``raw/<detector>.identity.json``,
-  :mod:`compare.identity`: weights, vocabulary, declared randomness,
+  :mod:`compare.rundir.identity`: weights, vocabulary, declared randomness,
   settings), and a loaded detector has one;
 - the same code and library versions (provenance ``commit``, ``version.*``);
 - every record of a shard is of an image of its own slice (no image counted
@@ -28,9 +28,10 @@ an earlier run and is not merged.
 import dataclasses
 import os
 
-from compare import rundir, shard
+from compare import rundir
 from compare.errors import UserError
-from compare.identity import differences
+from compare.rundir.identity import differences
+from compare.runner import shard
 
 #: How a shard that did not complete ended, by its meta.json state.
 _UNFINISHED = {

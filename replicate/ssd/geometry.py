@@ -2,8 +2,8 @@
 
 Liu et al. (2016, eq. 4) space the box scales of the m source maps evenly
 between s_min and s_max. Their Caffe scripts (``ssd_pascal.py``,
-``ssd_pascal_512.py``), whose numbers ChainerCV and :mod:`replicate.ssd300` /
-:mod:`replicate.ssd512` keep, do it in whole percent of the input side:
+``ssd_pascal_512.py``), whose numbers ChainerCV and :mod:`replicate.ssd.ssd300` /
+:mod:`replicate.ssd.ssd512` keep, do it in whole percent of the input side:
 
 - ``step = floor((max_ratio - min_ratio) / (m - 2))``;
 - maps 2..m get ``min_ratio, min_ratio + step, ...`` percent, the last box
@@ -11,7 +11,7 @@ between s_min and s_max. Their Caffe scripts (``ssd_pascal.py``,
 - map 1 gets ``first_ratio`` percent (10 for SSD300, 7 for SSD512).
 
 So ``sizes`` has m + 1 entries, map k using sizes[k] and sizes[k + 1]
-(:func:`replicate.coder.box_shapes`). SSD300: ``ssd_sizes(300, 6, 20, 90,
+(:func:`replicate.ssd.coder.box_shapes`). SSD300: ``ssd_sizes(300, 6, 20, 90,
 10)`` = (30, 60, 111, 162, 213, 264, 315); SSD512: ``ssd_sizes(512, 7, 15, 90,
 7)`` = (35.84, 76.8, ..., 537.6) (a test checks both).
 """

@@ -3,8 +3,8 @@ import chainer
 import chainer.functions as F
 from chainer import initializers
 
-from replicate.channels_last import Convolution2D
-from replicate.coder import boxes_per_location
+from replicate.ssd.channels_last import Convolution2D
+from replicate.ssd.coder import boxes_per_location
 
 
 class Multibox(chainer.Chain):
@@ -20,7 +20,7 @@ class Multibox(chainer.Chain):
 
     Parameters (ChainerCV's names): ``loc/k/W`` (n_k*4, C_k, 3, 3),
     ``conf/k/W`` (n_k*n_class, C_k, 3, 3) and their biases, with n_k from
-    :func:`replicate.coder.boxes_per_location`.
+    :func:`replicate.ssd.coder.boxes_per_location`.
     """
 
     def __init__(self, n_class, aspect_ratios, in_channels=None,

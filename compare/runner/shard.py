@@ -11,14 +11,14 @@ resumes, locks and fails like any run folder), plus ``raw/shard.json``
 (:func:`compare.rundir.write_shard`: K, N, the whole listing's fingerprint
 and the slice). It is not scored; only shard 1 runs the speed benchmark, on
 the same first images of the WHOLE list an unsharded run would time. Once all
-N are complete, ``python -m compare.merge RUN`` (:mod:`compare.merge`) checks
+N are complete, ``python -m compare.merge RUN`` (:mod:`compare.shards.merge`) checks
 that they belong together and writes RUN as one run folder with the same
-tables as an unsharded run of the same images. :mod:`compare.mpi_launch`
+tables as an unsharded run of the same images. :mod:`compare.shards.mpi_launch`
 runs every shard at once, one per MPI rank, and merges.
 
-:class:`Plan` is what :func:`compare.cli.run` asks of the sharding: which
+:class:`Plan` is what :func:`compare.runner.cli.run` asks of the sharding: which
 images, which folder, whether to time and score, and two meeting points
-(:mod:`compare.mpi_launch` makes the ranks meet there).
+(:mod:`compare.shards.mpi_launch` makes the ranks meet there).
 """
 import hashlib
 import os
@@ -85,10 +85,10 @@ def listing_sha256(images_dir, images):
 
 
 class Plan:
-    """What :func:`compare.cli.run` does differently for a shard.
+    """What :func:`compare.runner.cli.run` does differently for a shard.
 
     ``Plan()`` is the whole, unsharded run (every hook a no-op); ``Plan(k, n)``
-    is shard ``k`` of ``n``; ``meeting`` (:class:`compare.mpi_launch.Meeting`)
+    is shard ``k`` of ``n``; ``meeting`` (:class:`compare.shards.mpi_launch.Meeting`)
     makes the MPI ranks agree at :meth:`ready` and :meth:`images_done`.
     """
 

@@ -1,16 +1,16 @@
 """SSD512: the paper's second configuration (512x512 inputs, 24564 default
 boxes on seven maps), with ChainerCV's parameter names so its npz files load."""
-from replicate.multibox import Multibox
-from replicate.pretrained import PRETRAINED, PretrainedFile
-from replicate.ssd import SSD
-from replicate.ssd300 import MEAN, VARIANCE, _n_fg_class
-from replicate.vgg16 import VGG16Extractor512
-from replicate.weights import load_pretrained
+from replicate.ssd.multibox import Multibox
+from replicate.ssd.pretrained import PRETRAINED, PretrainedFile
+from replicate.ssd.ssd import SSD
+from replicate.ssd.ssd300 import MEAN, VARIANCE, _n_fg_class
+from replicate.ssd.vgg16 import VGG16Extractor512
+from replicate.ssd.weights import load_pretrained
 
 #: Per source map (64, 32, 16, 8, 4, 2, 1): 4, 6, 6, 6, 6, 4, 4 boxes per location.
 ASPECT_RATIOS = ((2,), (2, 3), (2, 3), (2, 3), (2, 3), (2,), (2,))
 STEPS = (8, 16, 32, 64, 128, 256, 512)
-#: From the paper's scale rule (see :func:`replicate.geometry.ssd_sizes`):
+#: From the paper's scale rule (see :func:`replicate.ssd.geometry.ssd_sizes`):
 #: 7% of 512 first, then 15% .. 90% in steps of 15%, plus 105%.
 SIZES = (35.84, 76.8, 153.6, 230.4, 307.2, 384.0, 460.8, 537.6)
 

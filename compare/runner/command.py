@@ -1,6 +1,6 @@
 """How a command of the harness ends: one line and an exit status.
 
-Shared by ``compare/run.py`` (:mod:`compare.cli`), ``python -m
+Shared by ``compare/run.py`` (:mod:`compare.runner.cli`), ``python -m
 compare.merge`` and the MPI launch: Ctrl-C (and SIGTERM, where the command
 turns it into Ctrl-C), a user error or an ``OSError`` end in one line without
 a traceback (:mod:`compare.errors`); a run that ended without doing all it

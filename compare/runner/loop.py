@@ -5,7 +5,7 @@ the inner one. After each (image, detector) the record, with the image file's
 sha256, is appended to ``raw/<detector>.jsonl``
 (:class:`compare.rundir.RecordWriter`), so an interrupted run (Ctrl-C, a
 killed process) resumes where it stopped: which saved records are trusted, and
-what ``--force`` deletes, is :mod:`compare.resume`.
+what ``--force`` deletes, is :mod:`compare.runner.resume`.
 
 A detector whose ``load`` fails, or whose ``predict`` raises on an image or
 returns NaN or Inf, is marked ``failed: <reason>`` and the run goes on with
@@ -66,7 +66,7 @@ def run_images(adapters, images_dir, images, run_dir, statuses, done, progress=T
         images: relative posix paths under ``images_dir``.
         statuses: ``{name: status}``, updated when a detector fails midway.
         done: ``{name: set of images}`` whose records are trusted
-            (:func:`compare.resume.prepare`); updated as images are done.
+            (:func:`compare.runner.resume.prepare`); updated as images are done.
 
     Returns:
         ``{'new': {name: records written}, 'done': {name: total}, 'unreadable':

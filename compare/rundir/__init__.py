@@ -1,4 +1,4 @@
-"""The run folder and its format. `compare/rundir.py` is the one owner of
+"""The run folder and its format. `compare/rundir/` is the one owner of
 every file of a run folder: it names, writes and reads them all, and its
 docstring is this text, which every run copies to `raw/README.md`.
 
@@ -16,9 +16,9 @@ detectors of its last run, on the images of that run as they are now.
   changing the folder; JSON `pid`, `host`, `command`, `since` (UTC). A second
   run or scoring is refused while it is held; the kernel releases it when its
   holder ends in any way, so a file left by a killed run is taken over. The
-  holder deletes it on exit (`compare.lock`).
+  holder deletes it on exit (`compare.rundir.lock`).
 - `meta.json`: what produced the run. Keys: `provenance` (versions, commit,
-  device, date: `reporting.provenance`); `args` (the command line, paths
+  device, date: `provenance.stamp`); `args` (the command line, paths
   relative to the cwd when inside it); `images` (`folder` relative to the cwd
   of the run, `folder_from_run` relative to the run folder, `listed` images,
   `not_images` files skipped at listing); `state` (`running` while images are
@@ -41,7 +41,7 @@ detectors of its last run, on the images of that run as they are now.
   own order; finite numbers) and `times` (`preprocess`, `inference`,
   `postprocess` seconds of this image's call, batch 1).
 - `raw/<detector>.identity.json`: who wrote that detector's records
-  (`compare.identity`: name, weights, vocabulary, settings); written before
+  (`compare.rundir.identity`: name, weights, vocabulary, settings); written before
   its first record.
 - `raw/timings.csv`: the speed benchmark, columns `detector`, `batch_size`,
   `repeat` (0-based, after warm-up), `stage` (`preprocess`, `inference`,
@@ -74,15 +74,15 @@ detectors of its last run, on the images of that run as they are now.
 - `raw/<detector>.error.txt`: the traceback of an unexpected (non-user) error
   that failed that detector.
 - `raw/README.md`: this text.
-- `raw/shard.json` (a shard, `--shard K/N`: `compare.shard`): `k`, `n`,
+- `raw/shard.json` (a shard, `--shard K/N`: `compare.runner.shard`): `k`, `n`,
   `listed_total` (images in the whole listing), `listing_sha256` (its
   fingerprint: each image's relative path and size in bytes) and `images` (this
   shard's slice, sorted). A shard folder is `RUN/shards/K-of-N`, an ordinary run
   folder of its slice; `python -m compare.merge RUN` writes RUN from the N
-  shards (`compare.merge`), and `meta.json`'s `args.merged_from` then lists
+  shards (`compare.shards.merge`), and `meta.json`'s `args.merged_from` then lists
   them.
 
-## Resuming (`compare.resume`)
+## Resuming (`compare.runner.resume`)
 
 A saved record is kept, and its image not run again for its detector, only
 when the run is over the same images folder as `meta.json` names, the
@@ -112,7 +112,7 @@ to load this time) is named in the warnings and not scored.
 ## Written by scoring
 
 - `<table>.csv` and `<table>.md` for each table of `TABLES`, rows sorted by
-  its keys, floats `%.6g` (`reporting.tables`); the per-detection tables
+  its keys, floats `%.6g` (`provenance.tables`); the per-detection tables
   (`CSV_ONLY`) are CSV only.
 - `summary.md`, `report.html` (self-contained) and `figures/` (`*.png` charts,
   `*.jpg` pictures of detections)
@@ -134,8 +134,8 @@ import numpy as np
 
 from compare.detections import ROW_KEYS, STAGES, Detections, DetectorInfo
 from compare.errors import UserError, printable_path
+from provenance.tables import FLOAT_FORMAT, sorted_frame, write_table
 from replicate.npz import read_arrays
-from reporting.tables import FLOAT_FORMAT, sorted_frame, write_table
 
 META = 'meta.json'
 RAW = 'raw'
@@ -143,7 +143,7 @@ SUMMARY = 'summary.md'
 REPORT = 'report.html'
 FIGURES = 'figures'
 STATES = ('running', 'interrupted', 'failed', 'complete')
-#: The lock file of a run folder (:mod:`compare.lock`).
+#: The lock file of a run folder (:mod:`compare.rundir.lock`).
 LOCK = 'lock'
 #: The stages of raw/timings.csv: the detector's own, then the whole call.
 TIMING_STAGES = STAGES + ('total',)
@@ -698,7 +698,7 @@ _SHARD_KEYS = {'k', 'n', 'listed_total', 'listing_sha256', 'images'}
 
 
 def write_shard(run_dir, shard):
-    """``raw/shard.json`` from the dict of :meth:`compare.shard.Plan.describe`
+    """``raw/shard.json`` from the dict of :meth:`compare.runner.shard.Plan.describe`
     (written atomically)."""
     _write_json(raw_path(run_dir, SHARD), shard)
 

@@ -1,11 +1,11 @@
-"""The provenance block and the table writer every report relies on (reporting/)."""
+"""The provenance block and the table writer every report relies on (provenance/)."""
 import re
 
 import numpy as np
 import pandas as pd
 
-from reporting.provenance import COMMIT_ENV, git_commit, provenance, provenance_markdown
-from reporting.tables import frame_to_markdown, write_table
+from provenance.stamp import COMMIT_ENV, git_commit, provenance, provenance_markdown
+from provenance.tables import frame_to_markdown, write_table
 
 
 def test_provenance_has_versions_commit_device_date():
@@ -62,7 +62,7 @@ def test_frame_to_markdown_header_and_rule():
 def test_file_sha256_matches_hashlib_over_chunks(tmp_path):
     import hashlib
 
-    from reporting.provenance import file_sha256
+    from provenance.stamp import file_sha256
     data = bytes(range(256)) * 5000  # 1.28 MB: two 1 MiB chunks
     path = tmp_path / 'w.npz'
     path.write_bytes(data)

@@ -1,8 +1,8 @@
 """The run command: ``python compare/run.py IMAGES [...]`` (also ``python -m compare``).
 
 Steps: list images -> build and load detectors -> per-image loop
-(:mod:`compare.runner`: raw/*.jsonl, resumable) -> speed benchmark
-(:mod:`compare.benchmark`: raw/timings.csv) -> meta.json -> scoring
+(:mod:`compare.runner.loop`: raw/*.jsonl, resumable) -> speed benchmark
+(:mod:`compare.runner.benchmark`: raw/timings.csv) -> meta.json -> scoring
 (:func:`compare.score.score_run`). Every file it writes is written through
 :mod:`compare.rundir`.
 """
@@ -13,15 +13,16 @@ import signal
 import sys
 import textwrap
 
-from compare import benchmark, command, limits, resume, rundir, runner, shard, skipped
+from compare import limits, rundir
 from compare.adapters import build_all, check_paths, kinds_help, parse_spec
 from compare.adapters.common_nms import SUFFIX, NMSParams
 from compare.errors import UserError
 from compare.images import list_images, read_image
-from compare.lock import RunLock
 from compare.paths import display_path, from_run
+from compare.rundir.lock import RunLock
+from compare.runner import benchmark, command, loop, resume, shard, skipped
 from compare.score.__main__ import add_scoring_options
-from reporting.provenance import provenance
+from provenance.stamp import provenance
 
 #: What runs when no --detector is given.
 DEFAULT_DETECTORS = ('ours', 'chainercv')
@@ -228,7 +229,7 @@ def run(args, plan=None):
     """The whole run.
 
     Args:
-        plan: :class:`compare.shard.Plan` (default: from ``--shard``): a
+        plan: :class:`compare.runner.shard.Plan` (default: from ``--shard``): a
             shard runs its slice of the images into its own folder, and
             neither times (but shard 1) nor scores.
 
@@ -264,7 +265,7 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters, plan,
     rundir.write_readme(out)
     if plan.sharded:
         rundir.write_shard(out, plan.describe(args.images, listing))
-    statuses = runner.load_adapters(adapters, out, log=log)
+    statuses = loop.load_adapters(adapters, out, log=log)
     _variants_follow_their_base(adapters, statuses)
     _refuse_all_failed(statuses)
     loaded = {name for name, status in statuses.items() if status == 'ok'}
@@ -283,7 +284,7 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters, plan,
     try:
         plan.ready()
         try:
-            counts = runner.run_images(adapters, args.images, images, out, statuses, done,
+            counts = loop.run_images(adapters, args.images, images, out, statuses, done,
                                        progress=not args.no_progress)
         finally:
             unread = counts['unreadable'] if counts else []
@@ -461,7 +462,7 @@ def main(argv=None):
     """The command; returns the exit status (:mod:`compare.errors`: 0 done, 2
     a user error, 3 incomplete, 130 interrupted by Ctrl-C or SIGTERM)."""
     args = parser().parse_args(argv)
-    from compare import mpi_launch
+    from compare.shards import mpi_launch
     if mpi_launch.wanted(args):
         return mpi_launch.main(args)
     return run_command(args)

@@ -4,8 +4,8 @@ Shared by the parity proof (:mod:`replicate.parity`) and the comparison
 harness (:mod:`compare`), and part of neither: the model package does not
 write reports, and the parity proof must not depend on the harness.
 
-- :mod:`reporting.tables`: a table -> ``<stem>.csv`` and ``<stem>.md``,
+- :mod:`provenance.tables`: a table -> ``<stem>.csv`` and ``<stem>.md``,
   rows sorted, one fixed float format (``%.6g``), so a rerun diffs cleanly;
-- :mod:`reporting.provenance`: the block every report carries (package
+- :mod:`provenance.stamp`: the block every report carries (package
   versions, commit, device, date) and file checksums.
 """

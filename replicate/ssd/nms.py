@@ -5,7 +5,7 @@ classes of an image at once.
 ChainerCV visits boxes by descending score and keeps a box unless a kept box
 overlaps it with IoU >= thresh, testing each candidate against the kept boxes
 (quadratic in Python-level steps). Here the pairs that suppress each other
-are computed once, vectorised (:func:`replicate.overlap.suppression_graph`),
+are computed once, vectorised (:func:`replicate.ssd.overlap.suppression_graph`),
 and the greedy pass only looks them up; with many classes the graph is
 shared by all of them. The kept set and its order are the same: a candidate
 is dropped exactly when one of its graph neighbours was kept before it.
@@ -13,7 +13,7 @@ is dropped exactly when one of its graph neighbours was kept before it.
 import numpy as np
 from chainer.backends import cuda
 
-from replicate.overlap import suppression_graph, suppression_matrix
+from replicate.ssd.overlap import suppression_graph, suppression_matrix
 
 #: Up to this many boxes, one class's NMS uses a dense IoU matrix; above it,
 #: the pairs that suppress each other are found first (a sparse graph).

@@ -8,7 +8,7 @@ run's result:
   (same real path) as this run; another folder is refused (pass another
   ``--out``, or ``--force``);
 - the detector: ``raw/<detector>.identity.json`` equals the identity of the
-  detector about to run (:mod:`compare.identity`: weights, vocabulary,
+  detector about to run (:mod:`compare.rundir.identity`: weights, vocabulary,
   settings); another identity, or records without one, are refused (pass
   ``--force`` to redo that detector);
 - the image: the record's image is one of this run's images AND the record's
@@ -28,8 +28,8 @@ import os
 
 from compare import rundir
 from compare.errors import UserError
-from compare.identity import differences, identity
 from compare.images import image_sha256
+from compare.rundir.identity import differences, identity
 
 
 def check_folder(run_dir, images_dir, force, log):

@@ -6,8 +6,8 @@ corner form (y_min, x_min, y_max, x_max) and center form (cy, cx, h, w).
 import numpy as np
 from chainer.backends import cuda
 
-from replicate.boxes import bbox_iou
-from replicate.nms import multiclass_nms
+from replicate.ssd.boxes import bbox_iou
+from replicate.ssd.nms import multiclass_nms
 
 
 def boxes_per_location(aspect_ratios):
@@ -184,7 +184,7 @@ class MultiboxCoder:
 
         Without caps the result is ChainerCV's, bit for bit (same boxes,
         labels, scores and order); the NMS is
-        :func:`replicate.nms.multiclass_nms`, which finds the overlapping
+        :func:`replicate.ssd.nms.multiclass_nms`, which finds the overlapping
         pairs once for all classes.
 
         Args:
@@ -192,7 +192,7 @@ class MultiboxCoder:
             nms_thresh (float or None): per-class NMS IoU; None skips NMS.
             score_thresh (float): keep softmax scores >= this.
             nms_top_k, keep_top_k (int or None): Caffe-style caps, see
-                :func:`replicate.nms.multiclass_nms`; None (default) = none.
+                :func:`replicate.ssd.nms.multiclass_nms`; None (default) = none.
 
         Returns:
             (bbox, label, score): float32 (R, 4) (y_min, x_min, y_max, x_max),

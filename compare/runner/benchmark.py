@@ -31,10 +31,10 @@ def identity(info, images=()):
     """What a detector's timings belong to, as one string: its weights
     (checksum, else name), preset, device and threads, then a digest of the
     rest that makes timings another run's: the detector's whole identity
-    (:func:`compare.identity.identity`: settings, vocabulary) and the sha256 of
+    (:func:`compare.rundir.identity.identity`: settings, vocabulary) and the sha256 of
     each image timed (``images``), so timings of other images or settings are
     never reused."""
-    from compare.identity import identity as detector_identity
+    from compare.rundir.identity import identity as detector_identity
     digest = hashlib.sha256(json.dumps([detector_identity(info), list(images)],
                                        sort_keys=True).encode()).hexdigest()[:16]
     return json.dumps([info.weights_sha256 or info.weights, info.info.get('preset'),
