@@ -66,7 +66,8 @@ DECODING_NOTE = (
 
 DIAGNOSIS_NOTE = (
     'At the operating point (score >= {thresh:g}), against the ground truth, by the PASCAL '
-    'VOC rule behind `map_voc07` under the same box convention (IoU >= 0.5, highest score '
+    'VOC rule behind `map_voc07` under the same box convention (IoU >= --iou, 0.5 unless set, '
+    'highest score '
     'first, difficult boxes ignored): `tp`, `fp`, `fn`, precision, recall, F1. False positives by '
     'TIDE error type (IoU_fg 0.5, IoU_bg 0.1, tested in this order): `dupe` (a box of its '
     'class already taken), `cls` (IoU >= 0.5 with another class), `loc` (0.1 <= IoU < 0.5 '
@@ -74,6 +75,20 @@ DIAGNOSIS_NOTE = (
     'everything); `missed`: positives no true positive took and no `cls` or `loc` error '
     'targets. detections.csv has the verdict of every detection (`gt_match`, `error`, '
     '`iou`, the target box).')
+
+METRIC_NAMES_NOTE = (
+    'The same numbers under the names other tools give them: the TF OD API\'s metric keys '
+    '(what its evaluators write to TensorBoard) and pycocotools\' COCOeval.stats. The OD '
+    'API\'s Pascal metric has no +1 pixel: it is map_voc under --box-convention odapi.')
+
+TIDE_NOTE = (
+    'TIDE (Bolya et al., ECCV 2020) as the tidecv package reports it, on every detection '
+    'kept (at most 100 per image), not at the operating point: `ap` is TIDE\'s AP at IoU_fg '
+    '(`iou`); `n_<type>` counts the errors of each type under TIDE\'s own rules and order '
+    '(loc, cls, dupe, bkg, else both; miss: boxes nothing took or targets), which differ '
+    'from the operating-point counts above; `dap_<type>` is the AP gained by fixing every '
+    'error of that type alone; `dap_fp` / `dap_fn`: all false positives scored 0 / every '
+    'missed box removed. Fractions (tidecv prints x100). docs/scoring.md has the rules.')
 
 CONFUSION_NOTE = (
     'Rows: the ground-truth class (or background); columns: the predicted class (or '
@@ -239,11 +254,14 @@ def accuracy_sections(scored, gallery):
         return [Section('Accuracy (mAP)', ['No annotations: no mAP, no error analysis.'])]
     found = [Section('Accuracy (mAP)', [MAP_CONVENTIONS],
                      [('', tables['map_summary']),
-                      ('COCO summary (pycocotools COCOeval.stats; -1: no ground truth of '
-                       'that size)', tables['coco_summary'])],
+                      ('COCO summary (COCOeval.stats of the evaluator in map_conventions; '
+                       '-1: no ground truth of that size; OD API and pycocotools names below)',
+                       tables['coco_summary'])],
                      _figures(gallery, 'speed_accuracy'), anchor='accuracy'),
              Section('Conventions of these numbers', [],
                      [('', tables.get('map_conventions'))]),
+             Section('The names other tools give these numbers', [METRIC_NAMES_NOTE],
+                     [('', tables.get('metric_names'))]),
              Section('AP per class', [], [('', tables['map_per_class'])],
                      _figures(gallery, 'pr'))]
     diagnosis = Section('Errors against the ground truth', [DIAGNOSIS_NOTE.format(
@@ -252,6 +270,8 @@ def accuracy_sections(scored, gallery):
                            'diagnosis_per_image.csv'.format(WORST),
                            _worst(tables['diagnosis_per_image']))],
         _figures(gallery, 'errors'), anchor='errors')
+    tide = Section('TIDE: the AP each error type costs', [TIDE_NOTE],
+                   [('', tables.get('tide'))], anchor='tide')
     confusion = Section('Confusion matrices', [CONFUSION_NOTE],
                         [(name, confusion_matrix(tables['confusion'].to_dict('records'), name)
                           .reset_index())
@@ -260,7 +280,7 @@ def accuracy_sections(scored, gallery):
                         _figures(gallery, 'confusion'))
     sweep = Section('Score threshold sweep', [SWEEP_NOTE], [('', _sweep_shown(tables['sweep']))],
                     _figures(gallery, 'sweep'))
-    return found + [diagnosis, confusion, sweep]
+    return found + [diagnosis, tide, confusion, sweep]
 
 
 def sections(scored, gallery):

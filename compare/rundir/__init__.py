@@ -163,6 +163,8 @@ TABLES = {
     'map_per_class': ('detector', 'class'),
     'map_conventions': ('metric',),
     'coco_summary': ('detector',),
+    'metric_names': ('table', 'column'),
+    'tide': ('detector',),
     'diagnosis': ('detector',),
     'diagnosis_per_image': ('detector', 'image'),
     'sweep': ('detector', 'score_thresh'),

@@ -214,7 +214,9 @@ def validate(args):
     out = output_folder(args)
     images, listed_skipped = list_images(args.images, exclude=[out])
     from compare.score.conventions import get as box_convention
-    box_convention(args.box_convention)  # a typo fails now, not after the run
+    box_convention(args.box_convention, args.iou)  # a typo fails now, not after the run
+    from compare.score.coco_eval import check as coco_evaluator
+    coco_evaluator(args.coco_evaluator)
     sizes = batch_sizes(args.batch_sizes)
     check_counts(args)
     if not 0 <= args.score_thresh <= 1:
@@ -313,7 +315,7 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters, plan,
         from compare.score.headline import headline_lines
         tables = score_run(out, annotations=args.annotations,
                            box_convention=args.box_convention, score_thresh=args.score_thresh,
-                           log=log)
+                           log=log, iou=args.iou, coco_evaluator=args.coco_evaluator)
         log('scored: {}'.format(out))
         lines = headline_lines(tables['headline'], os.path.join(out, rundir.REPORT))
         return problems, (lines[:-1] + skipped.headline_line(listed_skipped + counts['unreadable'])

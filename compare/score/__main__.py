@@ -11,7 +11,10 @@ from compare import rundir  # noqa: E402
 from compare.errors import EXIT_OK, EXIT_USER_ERROR, UserError, describe_os_error  # noqa: E402
 from compare.rundir.lock import RunLock  # noqa: E402
 from compare.score import score_run  # noqa: E402
-from compare.score.conventions import CONVENTIONS, DEFAULT, HELP  # noqa: E402
+from compare.score.coco_eval import DEFAULT as COCO_DEFAULT  # noqa: E402
+from compare.score.coco_eval import EVALUATORS  # noqa: E402
+from compare.score.coco_eval import HELP as COCO_HELP  # noqa: E402
+from compare.score.conventions import CONVENTIONS, DEFAULT, HELP, IOU_HELP  # noqa: E402
 from compare.score.headline import headline_lines  # noqa: E402
 from compare.score.scorer import SCORE_THRESH  # noqa: E402
 
@@ -40,6 +43,9 @@ def add_scoring_options(parser):
                              '%(default)s)')
     parser.add_argument('--box-convention', choices=sorted(CONVENTIONS), default=DEFAULT,
                         help=HELP)
+    parser.add_argument('--iou', type=float, default=0.5, help=IOU_HELP)
+    parser.add_argument('--coco-evaluator', choices=sorted(EVALUATORS), default=COCO_DEFAULT,
+                        help=COCO_HELP)
 
 
 def main(argv=None):
@@ -62,7 +68,8 @@ def main(argv=None):
         with RunLock(args.run_dir, 'python -m compare.score'):
             tables = score_run(args.run_dir, args.annotations, args.box_convention,
                                score_thresh=args.score_thresh, nms_thresh=args.nms_thresh,
-                               decode_score_thresh=args.decode_score_thresh, log=_log)
+                               decode_score_thresh=args.decode_score_thresh, log=_log,
+                               iou=args.iou, coco_evaluator=args.coco_evaluator)
     except UserError as exc:
         _log('error: {}'.format(' '.join(str(exc).split())))
         return EXIT_USER_ERROR

@@ -5,7 +5,8 @@
   stem. An annotation naming no image of the run is logged and skipped.
 - Boxes are checked against the image size the run recorded (the size the
   detectors saw, EXIF orientation applied): a box partly outside the image is
-  CLIPPED to ``[0, height] x [0, width]`` with a warning; an inverted box
+  CLIPPED to ``[0, height] x [0, width]`` with a warning (a COCO ``area``
+  stays as given, as pycocotools reads it); an inverted box
   (max < min) or one wholly outside the image is REJECTED with a warning.
 - A stated annotation size that differs from the run's is warned about (a
   rotated EXIF image or the wrong annotation file).
@@ -117,7 +118,7 @@ def clip_to_image(truth, height, width):
         LOG.warning(message)
     result = dataclasses.replace(
         truth, boxes=clipped[keep], names=tuple(np.array(truth.names, object)[keep]),
-        difficult=truth.difficult[keep])
+        difficult=truth.difficult[keep], areas=truth.object_areas()[keep])
     return result, warnings
 
 

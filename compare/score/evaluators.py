@@ -9,27 +9,29 @@
   PR curves come from ``calc_detection_voc_prec_rec``. The code paths used
   here do not touch ``np.bool`` (only ``VOCBboxDataset`` does, which is not
   used), so no numpy shim is needed.
-- COCO: ``pycocotools`` ``COCOeval`` (``iouType='bbox'``, defaults: 10 IoUs
+- COCO: ``pycocotools`` ``COCOeval`` (or faster-coco-eval,
+  :mod:`compare.score.coco_eval`; ``iouType='bbox'``, defaults: 10 IoUs
   .50:.05:.95, 101 recall points, at most 100 detections per image, area
-  ``all``): AP@[.5:.95] (``stats[0]``) and AP50 (``stats[1]``); per class,
-  the same average taken over one class of ``eval['precision']``. Boxes are
-  continuous (no +1). ``difficult`` boxes are passed as ``iscrowd=1``.
+  ``all``): AP@[.5:.95] (``stats[0]``) and AP50 (``stats[1]``), the full
+  summary, and AP at the single IoU ``--iou``; per class, the same average
+  taken over one class of ``eval['precision']``. Boxes are continuous (no
+  +1). ``difficult`` boxes (VOC ``difficult``, COCO ``iscrowd``) are passed
+  as ``iscrowd=1``; each object's ``area`` is the COCO file's ``area`` where
+  it has one, else the box's ``w * h`` (VOC XML always), which is what
+  pycocotools' small/medium/large ranges compare.
 
 A detector is scored on the annotation classes it can name (canonical names,
 :mod:`compare.score.classes`); ground truth of classes it cannot predict is left
 out of its evaluation and the class out of its mean; its detections of
 classes the annotation does not define are dropped and counted.
 """
-import contextlib
 import dataclasses
-import io as _stdlib_io
 
 import numpy as np
 from chainercv.evaluations import calc_detection_voc_prec_rec, eval_detection_voc
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
 
 from compare.detections import BOX_KEYS
+from compare.score import coco_eval
 from compare.score.classes import canonical
 from compare.score.conventions import CONVENTIONS, DEFAULT
 
@@ -48,6 +50,7 @@ class EvalSet:
         gt_difficults: list of ``(R,)`` bool.
         sizes: list of ``(height, width)``.
         dropped: detections of classes the annotation does not define.
+        gt_areas: list of ``(R,)`` float64 COCO ``area`` (NaN: none given).
     """
     classes: tuple
     images: list
@@ -59,6 +62,7 @@ class EvalSet:
     gt_difficults: list
     sizes: list
     dropped: int
+    gt_areas: list = dataclasses.field(default_factory=list)
 
 
 def build_eval_set(detections, truths, classes, sizes):
@@ -89,6 +93,7 @@ def build_eval_set(detections, truths, classes, sizes):
         data.gt_bboxes.append(truth.boxes[keep].reshape(-1, 4))
         data.gt_labels.append(np.array([index[c] for c in gt_classes if c in index], np.int32))
         data.gt_difficults.append(truth.difficult[keep])
+        data.gt_areas.append(truth.object_areas()[keep])
     return data
 
 
@@ -119,11 +124,13 @@ def _nothing_labelled(inputs):
 
 def voc_ap(data, use_07_metric, convention=CONVENTIONS[DEFAULT]):
     """``(ap, map)``: ``(C,)`` float64 per class (NaN: no ground truth) and the
-    mean over classes with ground truth, from ``eval_detection_voc``."""
+    mean over classes with ground truth, from ``eval_detection_voc`` at the
+    convention's IoU (``convention.iou``, ``--iou``)."""
     inputs = _voc_inputs(data, convention) if data.images else None
     if inputs is None or _nothing_labelled(inputs):
         return np.full(len(data.classes), np.nan), float('nan')
-    result = eval_detection_voc(*inputs, use_07_metric=use_07_metric)
+    result = eval_detection_voc(*inputs, iou_thresh=convention.iou,
+                                use_07_metric=use_07_metric)
     return _pad(result['ap'], len(data.classes)), float(result['map'])
 
 
@@ -132,7 +139,7 @@ def voc_prec_rec(data, convention=CONVENTIONS[DEFAULT]):
     inputs = _voc_inputs(data, convention) if data.images else None
     if inputs is None or _nothing_labelled(inputs):
         return [None] * len(data.classes), [None] * len(data.classes)
-    prec, rec = calc_detection_voc_prec_rec(*inputs)
+    prec, rec = calc_detection_voc_prec_rec(*inputs, iou_thresh=convention.iou)
     missing = [None] * (len(data.classes) - len(prec))
     return list(prec) + missing, list(rec) + missing
 
@@ -143,62 +150,45 @@ def _xywh(box):
     return [x_min, y_min, x_max - x_min, y_max - y_min]
 
 
+def _area(box_xywh, area):
+    """The object's COCO ``area``: the file's where it has one, else ``w * h``."""
+    return float(area) if np.isfinite(area) else box_xywh[2] * box_xywh[3]
+
+
 def to_coco(data):
-    """``(gt COCO, list of detection dicts)``; image id = position + 1,
-    category id = label + 1."""
+    """``(gt dataset, list of detection dicts)``; image id = position + 1,
+    category id = label + 1; each object's ``area`` as :func:`_area`."""
     images = [{'id': k + 1, 'height': int(h), 'width': int(w), 'file_name': name}
               for k, (name, (h, w)) in enumerate(zip(data.images, data.sizes, strict=True))]
     annotations, results = [], []
     for k in range(len(data.images)):
-        for box, label, difficult in zip(data.gt_bboxes[k], data.gt_labels[k],
-                                         data.gt_difficults[k], strict=True):
+        areas = data.gt_areas[k] if data.gt_areas else np.full(len(data.gt_bboxes[k]), np.nan)
+        for box, label, difficult, area in zip(data.gt_bboxes[k], data.gt_labels[k],
+                                               data.gt_difficults[k], areas, strict=True):
             xywh = _xywh(box)
             annotations.append({'id': len(annotations) + 1, 'image_id': k + 1,
                                 'category_id': int(label) + 1, 'bbox': xywh,
-                                'area': xywh[2] * xywh[3], 'iscrowd': int(difficult)})
+                                'area': _area(xywh, area), 'iscrowd': int(difficult)})
         results += [{'image_id': k + 1, 'category_id': int(label) + 1, 'bbox': _xywh(box),
                      'score': float(score)}
                     for box, label, score in zip(data.pred_bboxes[k], data.pred_labels[k],
                                                  data.pred_scores[k], strict=True)]
-    gt = _coco_from_dataset({'images': images, 'annotations': annotations,
-                             'categories': [{'id': c + 1, 'name': name}
-                                            for c, name in enumerate(data.classes)]})
-    return gt, results
+    dataset = {'images': images, 'annotations': annotations,
+               'categories': [{'id': c + 1, 'name': name} for c, name in enumerate(data.classes)]}
+    return dataset, results
 
 
-def _coco_from_dataset(dataset):
-    coco = COCO()
-    coco.dataset = dataset
-    with contextlib.redirect_stdout(_stdlib_io.StringIO()):  # pycocotools prints progress
-        coco.createIndex()
-    return coco
-
-
-def coco_ap(data):
-    """``(ap, ap50, stats)``: per class ``(C,)`` AP@[.5:.95] and AP50 (NaN: no
-    ground truth) and ``COCOeval.stats`` (``stats[0]`` AP, ``stats[1]`` AP50)."""
+def coco_ap(data, iou=None, evaluator=None):
+    """``(ap, ap50, stats, ap_iou)``: per class ``(C,)`` AP@[.5:.95] and AP50
+    (NaN: no ground truth), ``COCOeval.stats`` (``stats[0]`` AP, ``stats[1]``
+    AP50), and per class COCO-style AP at the single IoU ``iou`` (all NaN
+    when ``iou`` is None), from ``evaluator`` (:mod:`compare.score.coco_eval`;
+    None: pycocotools)."""
     nan = np.full(len(data.classes), np.nan)
     if not data.images or not data.classes:
-        return nan, nan.copy(), np.full(12, np.nan)
-    gt, results = to_coco(data)
-    with contextlib.redirect_stdout(_stdlib_io.StringIO()):
-        if results:
-            dt = gt.loadRes(results)
-        else:  # loadRes cannot take an empty list: an empty result set by hand
-            dt = _coco_from_dataset({'images': gt.dataset['images'], 'annotations': [],
-                                     'categories': gt.dataset['categories']})
-        evaluator = COCOeval(gt, dt, 'bbox')
-        evaluator.evaluate()
-        evaluator.accumulate()
-        evaluator.summarize()
-    # precision: (T IoUs, R recalls, K classes, A areas, M maxDets); area 'all', 100 dets
-    precision = evaluator.eval['precision'][:, :, :, 0, -1]
-    ap = np.array([_mean_valid(precision[:, :, k]) for k in range(len(data.classes))])
-    ap50 = np.array([_mean_valid(precision[0, :, k]) for k in range(len(data.classes))])
-    return ap, ap50, np.asarray(evaluator.stats, np.float64)
-
-
-def _mean_valid(values):
-    """Mean of the entries > -1 (COCOeval marks 'no ground truth' with -1)."""
-    valid = values[values > -1]
-    return float(np.mean(valid)) if valid.size else float('nan')
+        return nan, nan.copy(), np.full(12, np.nan), nan.copy()
+    dataset, results = to_coco(data)
+    found, single = coco_eval.evaluate(dataset, results, evaluator or coco_eval.DEFAULT, iou)
+    ap = coco_eval.per_class_ap(found.precision)
+    ap50 = coco_eval.per_class_ap(found.precision[:1])
+    return ap, ap50, found.stats, nan.copy() if single is None else single

@@ -13,7 +13,12 @@ Everything is converted to :class:`GroundTruth`: boxes ``(K, 4)`` float32
   refused with a one-line :class:`~compare.errors.UserError` naming the file.
 - COCO JSON: ``bbox`` ``[x, y, w, h]`` -> ``(y, x, y + h, x + w)``;
   ``iscrowd`` boxes are marked ``difficult`` (ignored by the VOC metric; the
-  COCO metric gets them back as crowd regions). Every field used is checked:
+  COCO metric gets them back as crowd regions, ``iscrowd=1``, which
+  pycocotools ignores and matches by intersection over the detection's
+  area); ``area`` is kept as given (``areas``, NaN where absent): the COCO
+  metric's small/medium/large ranges use it as pycocotools does, the box's
+  ``w * h`` only where the field is absent (docs/scoring.md). ``image_id``
+  is kept (``image_id``) for the COCO export. Every field used is checked:
   a malformed one is a one-line :class:`~compare.errors.UserError` naming the
   file and the field (``annotations[3].bbox``).
 
@@ -56,6 +61,9 @@ class GroundTruth:
         difficult: ``(K,)`` bool, VOC ``difficult`` or COCO ``iscrowd``.
         size: ``(height, width)`` the annotation states, or None.
         source: the file the annotation came from (for messages).
+        areas: ``(K,)`` float64, COCO ``area`` of each object (NaN where the
+            file gives none; all NaN for VOC XML), or None (= all NaN).
+        image_id: the COCO ``images[].id`` (None for VOC XML).
     """
     image: str
     boxes: np.ndarray
@@ -63,6 +71,14 @@ class GroundTruth:
     difficult: np.ndarray
     size: tuple
     source: str
+    areas: np.ndarray = None
+    image_id: object = None
+
+    def object_areas(self):
+        """``(K,)`` float64: :attr:`areas`, NaN where unknown."""
+        if self.areas is None:
+            return np.full(len(self.boxes), np.nan)
+        return np.asarray(self.areas, np.float64).reshape(-1)
 
 
 def find_annotations(images_dir):
@@ -277,8 +293,8 @@ def read_coco_json(path):
             raise UserError('{}: image_id {!r} has more than the limit of {} objects'.format(
                 path, ann['image_id'], MAX_OBJECTS_PER_IMAGE))
         found.append((_coco_bbox(ann, where, path), categories[ann['category_id']],
-                      _coco_crowd(ann, where, path)))
-    truths = [_coco_truth(images[image_id], objects[image_id], path)
+                      _coco_crowd(ann, where, path), _coco_area(ann, where, path)))
+    truths = [_coco_truth(image_id, images[image_id], objects[image_id], path)
               for image_id in sorted(images, key=str)]
     vocabulary = tuple(categories[cat_id] for cat_id in sorted(categories, key=str))
     return truths, vocabulary
@@ -376,8 +392,21 @@ def _coco_crowd(ann, where, path):
     return bool(crowd)
 
 
-def _coco_truth(image, objects, path):
-    """One :class:`GroundTruth` from an image entry and its ``(box, name, crowd)``."""
-    return GroundTruth(image['file_name'], _box_array([box for box, _, _ in objects]),
-                       tuple(name for _, name, _ in objects),
-                       np.array([crowd for _, _, crowd in objects], bool), image['size'], path)
+def _coco_area(ann, where, path):
+    """``area`` as a float, NaN when absent; a present one must be a finite
+    number >= 0 (pycocotools compares it with the area ranges)."""
+    if ann.get('area') is None:
+        return float('nan')
+    area = ann['area']
+    if not _finite(area) or area < 0:
+        raise UserError('{}: {}.area is {!r}, expected a finite number >= 0 (or no area: '
+                        'the box area is used)'.format(path, where, str(area)[:50]))
+    return float(area)
+
+
+def _coco_truth(image_id, image, objects, path):
+    """One :class:`GroundTruth` from an image entry and its ``(box, name, crowd, area)``."""
+    return GroundTruth(image['file_name'], _box_array([box for box, _, _, _ in objects]),
+                       tuple(name for _, name, _, _ in objects),
+                       np.array([crowd for _, _, crowd, _ in objects], bool), image['size'], path,
+                       np.array([area for _, _, _, area in objects], np.float64), image_id)

@@ -6,14 +6,17 @@ within one image and one canonical class, detections are visited by
 descending score (numpy's argsort of the scores, reversed, as ChainerCV does);
 each one's target is the ground-truth box of its class with the highest IoU
 (IoU with VOC's +1 pixel on the max coordinates, as ChainerCV computes it). If
-that IoU is >= :data:`IOU_FG` (0.5): a ``difficult`` target makes the
+that IoU is >= ``IoU_fg`` (the convention's ``iou``, ``--iou``, default
+:data:`IOU_FG` 0.5): a ``difficult`` target makes the
 detection ``difficult`` (ignored, neither TP nor FP), an unused target makes
 it a ``tp`` (and uses the target), a used one a ``fp`` (a duplicate).
 Otherwise it is a ``fp``. A detection's verdict does not depend on any
 lower-scoring detection, so it is the same at every score threshold.
 
 Every false positive gets an error type of the TIDE paper (Bolya et al.,
-ECCV 2020), tested in this order, with ``IoU_fg`` = 0.5 and ``IoU_bg`` = 0.1:
+ECCV 2020), tested in this order, with ``IoU_fg`` (0.5 unless ``--iou``) and
+``IoU_bg`` = 0.1 (TIDE's own order and its dAP, on every detection, are
+:mod:`compare.score.tide`):
 
 - ``dupe``: IoU >= ``IoU_fg`` with a box of its class that a higher-scoring
   detection already took;
@@ -108,7 +111,7 @@ def match_image(boxes, classes, scores, truth_boxes, truth_classes, truth_diffic
                 continue
             j = int(np.argmax(same_iou[i])) if same.any() and same[i].any() else -1
             best_iou[i] = max(same_iou[i, j], 0.0) if j >= 0 else 0.0
-            if j >= 0 and same_iou[i, j] >= IOU_FG:
+            if j >= 0 and same_iou[i, j] >= convention.iou:
                 target[i] = j
                 if truth_difficult[j]:
                     verdict[i] = 'difficult'
@@ -118,17 +121,18 @@ def match_image(boxes, classes, scores, truth_boxes, truth_classes, truth_diffic
                     verdict[i], error[i] = 'fp', 'dupe'
                 used[j] = True
                 continue
-            verdict[i], error[i], target[i] = ('fp',) + _error_type(same_iou[i], other_iou[i])
+            verdict[i], error[i], target[i] = ('fp',) + _error_type(same_iou[i], other_iou[i],
+                                                                    convention.iou)
     return {'gt_match': verdict, 'error': error, 'iou': best_iou, 'gt_index': target}
 
 
-def _error_type(same_iou, other_iou):
+def _error_type(same_iou, other_iou, iou_fg=IOU_FG):
     """``(TIDE type, target box)`` of a false positive that is not a duplicate."""
     best_other = int(np.argmax(other_iou)) if len(other_iou) else -1
     best_same = int(np.argmax(same_iou)) if len(same_iou) else -1
     other = other_iou[best_other] if best_other >= 0 else 0.0
     same = same_iou[best_same] if best_same >= 0 else 0.0
-    if other >= IOU_FG:
+    if other >= iou_fg:
         return 'cls', best_other
     if same >= IOU_BG:
         return 'loc', best_same

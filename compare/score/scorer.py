@@ -48,7 +48,7 @@ import pandas as pd
 from compare import report, rundir
 from compare.errors import UserError
 from compare.paths import display_path
-from compare.score import conventions, diagnosis, headline, redecode
+from compare.score import coco_eval, conventions, diagnosis, headline, metric_names, redecode
 from compare.score.agreement import PAIR_COLUMNS, SUMMARY_COLUMNS, counts, pair_summary
 from compare.score.ap import classes_of, map_tables
 from compare.score.attach import attach
@@ -62,6 +62,7 @@ from compare.score.ground_truth import (
 from compare.score.inputs import read_run
 from compare.score.matching import match_table
 from compare.score.speed import speed_table
+from compare.score.tide import tide_table
 
 LOG = logging.getLogger('compare.score')
 
@@ -188,7 +189,8 @@ def check_thresh(value, option):
 
 
 def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE_THRESH,
-              nms_thresh=None, decode_score_thresh=None, log=None):
+              nms_thresh=None, decode_score_thresh=None, log=None, iou=None,
+              coco_evaluator=None):
     """Score ``run_dir``; returns ``{table name: DataFrame}`` as written.
 
     Args:
@@ -202,12 +204,17 @@ def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE
             kept network outputs with these (None: the run's own), before
             scoring (:mod:`compare.score.redecode`).
         log: called with one line per thing that could not be scored.
+        iou: the true-positive IoU of the VOC metrics, the verdicts, TIDE and
+            ``ap_coco_iou`` (None: 0.5; :mod:`compare.score.conventions`).
+        coco_evaluator: ``'pycocotools'`` (None: the default) or
+            ``'faster-coco-eval'`` (:mod:`compare.score.coco_eval`).
 
     Raises:
         UserError: the run folder cannot be read; or, after every other table
             is written, ``annotations`` given explicitly cannot be read.
     """
-    convention = conventions.get(box_convention)
+    convention = conventions.get(box_convention, iou)
+    coco_evaluator = coco_eval.check(coco_evaluator)
     score_thresh = check_thresh(score_thresh, '--score-thresh')
     nms_thresh = check_thresh(nms_thresh, '--nms-thresh')
     decode_score_thresh = check_thresh(decode_score_thresh, '--decode-score-thresh')
@@ -228,9 +235,13 @@ def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE
     curves = {}
     if path is not None:
         (tables['map_per_class'], tables['map_summary'], curves,
-         tables['coco_summary']) = map_tables(run, truths, vocabulary, convention)
-        tables['map_conventions'] = pd.DataFrame(
-            conventions.table(convention, annotation_format(path)))
+         tables['coco_summary']) = map_tables(run, truths, vocabulary, convention,
+                                              coco_evaluator)
+        tables['map_conventions'] = pd.DataFrame(conventions.table(
+            convention, annotation_format(path), conventions.areas_note(truths),
+            coco_evaluator))
+        tables['metric_names'] = metric_names.table()
+        tables['tide'] = tide_table(run, truths, classes, convention)
         not_scored += unscored_detectors(tables['map_summary'])
         found, _ = diagnosis_tables(run, truths, classes, score_thresh)
         tables.update(found)

@@ -113,7 +113,7 @@ def test_odapi_convention_gives_the_odapi_pascal_evaluator_numbers():
 
 
 def test_odapi_convention_gives_the_odapi_coco_evaluator_numbers():
-    _, _, stats = coco_ap(eval_set(ODAPI.voc_gt_shift))
+    _, _, stats, _ = coco_ap(eval_set(ODAPI.voc_gt_shift))
     assert stats[0] == pytest.approx(odapi_metric('DetectionBoxes_Precision/mAP'), abs=1e-6)
     assert stats[1] == pytest.approx(odapi_metric('DetectionBoxes_Precision/mAP@.50IOU'),
                                      abs=1e-6)
@@ -167,8 +167,8 @@ def test_score_run_states_the_convention_next_to_the_numbers(tmp_path):
         readings[name] = tables['map_summary'].iloc[0]
         conventions_table = tables['map_conventions']
         assert set(conventions_table['box_convention']) == {name}
-        assert list(conventions_table['metric']) == ['ap50_coco', 'map_coco', 'map_voc',
-                                                     'map_voc07']
+        assert list(conventions_table['metric']) == ['ap50_coco', 'ap_coco_iou', 'map_coco',
+                                                     'map_voc', 'map_voc07', 'tide']
         summary = open(os.path.join(run_dir, 'summary.md'), encoding='utf-8').read()
         assert 'Conventions of these numbers' in summary and '| ' + name + ' |' in summary
         assert 'decoded once, with PIL' in summary and '| TF |' in summary

@@ -79,7 +79,7 @@ def test_coco_matches_pycocotools_called_directly(tmp_path):
     loaded, _ = load_annotations(path)
     truths, warnings = attach(loaded, SIZES)
     assert not warnings
-    ap, ap50, stats = coco_ap(build_eval_set(dets, truths, CLASSES, SIZES))
+    ap, ap50, stats, _ = coco_ap(build_eval_set(dets, truths, CLASSES, SIZES))
     # pycocotools alone, from the same JSON file, its own ids
     with contextlib.redirect_stdout(io.StringIO()):
         gt = COCO(path)
