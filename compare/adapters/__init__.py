@@ -20,7 +20,8 @@ input type: it composes :mod:`~compare.adapters.tf_locate`,
 :mod:`~compare.adapters.tf_saved_model`, :mod:`~compare.adapters.tf_frozen`,
 :mod:`~compare.adapters.tf_inputs`, :mod:`~compare.adapters.tf_common` and
 :mod:`~compare.adapters.label_map`), :mod:`~compare.adapters.tf_zoo`,
-:mod:`~compare.adapters.fake` (no model). Frameworks are imported inside
+:mod:`~compare.adapters.fake` (no model), :mod:`~compare.adapters.coco_results`
+(file: detections from a COCO results JSON). Frameworks are imported inside
 each adapter's ``load``, never at import time.
 """
 import dataclasses
@@ -31,6 +32,7 @@ import textwrap
 import typing
 
 from compare.adapters import chainer_odapi, chainer_ssd, chainer_trained
+from compare.adapters.coco_results import build_file
 from compare.adapters.common_nms import variants
 from compare.adapters.declared import DeclaredRandom, parse_flag
 from compare.adapters.fake import build_fake
@@ -86,6 +88,10 @@ KINDS = {
                     takes_path=True),
     'fake': Kind(build_fake, 'a seed (synthetic detections, no model; default 0)',
                  'count=N (default 3), delay=SECONDS per image, fail=MESSAGE (load fails)'),
+    'file': Kind(build_file, 'a COCO results JSON ([{image_id, category_id, bbox, score}]) '
+                 'from any framework or python -m compare.export; not timed',
+                 'images=COCO.json (required: the COCO JSON whose image and category ids it '
+                 'uses; default name file_<stem>)', takes_path=True),
 }
 #: A detector name: it names raw/<name>.jsonl and the columns of tables, so a
 #: letter, digit or "_" first (a leading "." would hide the file from scoring),
@@ -150,6 +156,10 @@ def check_paths(spec):
     if labels and labels != 'coco' and not os.path.lexists(labels):
         raise UserError('label map {} does not exist (detector {!r}); pass an existing '
                         'label_map.pbtxt or labels=coco'.format(labels, spec))
+    images = options.get('images')
+    if images and not os.path.lexists(images):
+        raise UserError('images file {} does not exist (detector {!r}); pass the COCO JSON '
+                        'whose ids the results use'.format(images, spec))
 
 
 def check_name(name):

@@ -28,6 +28,8 @@ class DeclaredRandom:
         self.name, self.order = adapter.name, adapter.order
         # what the adapter takes (compare.adapters.protocol.inputs_for)
         self.reads_files = getattr(adapter, 'reads_files', False)
+        self.reads_names = getattr(adapter, 'reads_names', False)
+        self.timed = getattr(adapter, 'timed', True)
         if hasattr(adapter, 'predict_candidates'):  # --common-nms
             self.predict_candidates = adapter.predict_candidates
 

@@ -11,7 +11,11 @@ which the run folder records in ``meta.json`` (:mod:`compare.rundir`).
 An adapter may also set ``reads_files = True``: it is then given
 :class:`compare.images.LoadedImage` arrays, which keep the image file's bytes
 (for TF detectors that let TensorFlow decode the file); every other adapter
-gets plain arrays (:func:`inputs_for`).
+gets plain arrays (:func:`inputs_for`). An adapter that sets
+``reads_names = True`` gets :class:`NamedImage` arrays, whose ``name`` is the
+image's path in the images folder (the ``file`` kind looks its detections up
+by it); one that sets ``timed = False`` is not benchmarked (its "inference"
+is a look-up: :func:`is_timed`).
 """
 import os
 import time
@@ -57,9 +61,34 @@ def reads_files(adapter):
     return bool(getattr(adapter, 'reads_files', False))
 
 
-def inputs_for(adapter, images):
-    """``images`` (LoadedImage or plain arrays) as ``adapter`` takes them."""
-    return list(images) if reads_files(adapter) else [np.asarray(image) for image in images]
+class NamedImage(np.ndarray):
+    """An ``(H, W, 3)`` uint8 image that knows its ``name``: the posix path
+    relative to the images folder (None where unknown)."""
+    name = None
+
+
+def reads_names(adapter):
+    """Whether ``adapter`` asks for :class:`NamedImage` arrays."""
+    return bool(getattr(adapter, 'reads_names', False))
+
+
+def is_timed(adapter):
+    """Whether the speed benchmark times ``adapter`` (not a ``timed = False`` one)."""
+    return bool(getattr(adapter, 'timed', True))
+
+
+def inputs_for(adapter, images, names=None):
+    """``images`` (LoadedImage or plain arrays) as ``adapter`` takes them;
+    ``names``: their paths in the images folder, for adapters that read them."""
+    images = list(images) if reads_files(adapter) else [np.asarray(image) for image in images]
+    if not reads_names(adapter):
+        return images
+    named = []
+    for image, name in zip(images, names or [None] * len(images), strict=True):
+        view = np.asarray(image).view(NamedImage)
+        view.name = name
+        named.append(view)
+    return named
 
 
 class StageTimer:

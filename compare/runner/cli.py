@@ -15,6 +15,7 @@ import textwrap
 
 from compare import limits, rundir
 from compare.adapters import build_all, check_paths, kinds_help, parse_spec
+from compare.adapters.protocol import is_timed
 from compare.adapters.common_nms import SUFFIX, NMSParams
 from compare.errors import UserError
 from compare.images import list_images, read_image
@@ -385,7 +386,7 @@ def _speed(adapters, statuses, args, images, sizes, out):
     sample, fingerprints = _readable(args.images, images, max(sizes))
     old_rows, old_bench = ([], []) if args.force else _earlier_timings(out)
     rows, bench, todo = [], [], []
-    for adapter in [a for a in adapters if statuses[a.name] == 'ok']:
+    for adapter in [a for a in adapters if statuses[a.name] == 'ok' and is_timed(a)]:
         ident = benchmark.identity(adapter.info(), fingerprints)
         for size in sizes:
             reuse = benchmark.cached(old_bench, old_rows, adapter.name, size, ident, args.warmup,

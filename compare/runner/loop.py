@@ -99,7 +99,7 @@ def _one_image(image, images_dir, active, done, writers, new, unreadable, status
         return
     for adapter in [a for a in active if statuses[a.name] == 'ok' and image not in done[a.name]]:
         try:
-            prediction = adapter.predict(inputs_for(adapter, [loaded]))
+            prediction = adapter.predict(inputs_for(adapter, [loaded], [image]))
             found = prediction.detections[0]
             if not found.is_finite():
                 raise UserError('its boxes or scores hold NaN or Inf: its weights (or the '

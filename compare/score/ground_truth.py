@@ -300,6 +300,21 @@ def read_coco_json(path):
     return truths, vocabulary
 
 
+def read_coco_index(path):
+    """``(images, categories)`` of a COCO JSON: ``{id: file_name}`` and
+    ``{id: name}`` (the export and the ``file`` detector kind map ids with
+    them), validated as :func:`read_coco_json` validates them (ids unique,
+    names non-empty); ``annotations`` are not read."""
+    data = _json(path)
+    images, categories = {}, {}
+    for key, found, field in (('images', images, 'file_name'),
+                              ('categories', categories, 'name')):
+        for k, item in enumerate(_entries(data, key, path)):
+            where = '{}[{}]'.format(key, k)
+            found[_coco_id(item, 'id', where, path, found)] = _coco_text(item, field, where, path)
+    return images, categories
+
+
 def _json(path):
     data = read_limited(path, MAX_JSON_BYTES, 'COCO JSON')
     try:
