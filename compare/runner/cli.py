@@ -15,8 +15,8 @@ import textwrap
 
 from compare import limits, rundir
 from compare.adapters import build_all, check_paths, kinds_help, parse_spec
-from compare.adapters.protocol import is_timed
 from compare.adapters.common_nms import SUFFIX, NMSParams
+from compare.adapters.protocol import is_timed
 from compare.errors import UserError
 from compare.images import list_images, read_image
 from compare.paths import display_path, from_run

@@ -9,7 +9,11 @@ and computes, one module each:
 - :mod:`~compare.score.ground_truth` (VOC XML, COCO JSON) and
   :mod:`~compare.score.attach` (matching it to the run's images, clipping);
 - :mod:`~compare.score.evaluators`: ChainerCV's VOC and pycocotools' COCO
-  evaluators, called on our format; :mod:`~compare.score.ap`: the AP tables;
+  evaluators, called on our format (:mod:`~compare.score.coco_eval`: the
+  COCO library, pycocotools or faster-coco-eval); :mod:`~compare.score.ap`:
+  the AP tables; :mod:`~compare.score.metric_names`: their OD API and
+  pycocotools names; :mod:`~compare.score.tide`: TIDE's AP and dAP per error
+  type;
 - :mod:`~compare.score.matching`: each detection against the ground truth
   (VOC rule, TIDE error types); :mod:`~compare.score.diagnosis`: counts at
   the operating point, the threshold sweep, the confusion matrix;

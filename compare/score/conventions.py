@@ -144,9 +144,10 @@ def table(convention, annotation_format, areas='box', coco_evaluator='pycocotool
         ('map_voc', voc_evaluator + ', area under the PR curve' + (
             '' if convention.voc_plus_one else ' (= OD API PascalDetectionEvaluator)'),
          voc_iou, voc),
-        ('map_coco', '{} {} bbox, AP@[.5:.95]'.format(coco_evaluator, coco_name), 'continuous, no +1', coco),
-        ('ap50_coco', '{} {} bbox, AP at IoU .50'.format(coco_evaluator, coco_name), 'continuous, no +1',
-         coco.replace('.50:.05:.95', '.50')),
+        ('map_coco', '{} {} bbox, AP@[.5:.95]'.format(coco_evaluator, coco_name),
+         'continuous, no +1', coco),
+        ('ap50_coco', '{} {} bbox, AP at IoU .50'.format(coco_evaluator, coco_name),
+         'continuous, no +1', coco.replace('.50:.05:.95', '.50')),
         ('ap_coco_iou', '{} {} bbox, 101-point AP at IoU {} alone'.format(
             coco_evaluator, coco_name, iou),
          'continuous, no +1', coco.replace('.50:.05:.95', iou)),

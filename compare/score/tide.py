@@ -49,8 +49,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from compare.score.evaluators import build_eval_set
 from compare.score.classes import canonical_set
+from compare.score.evaluators import build_eval_set
 
 #: Most detections per image (TIDE's default, as COCO's).
 MAX_DETS = 100
