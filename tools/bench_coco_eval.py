@@ -27,8 +27,8 @@ import pandas as pd
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from compare.score.coco_eval import EVALUATORS, _classes  # noqa: E402
-from reporting.provenance import cpu_name, provenance, provenance_markdown  # noqa: E402
-from reporting.tables import frame_to_markdown, write_table  # noqa: E402
+from provenance.stamp import cpu_name, provenance, provenance_markdown  # noqa: E402
+from provenance.tables import frame_to_markdown, write_table  # noqa: E402
 
 STEPS = ('load', 'evaluate', 'accumulate', 'summarize', 'total')
 
