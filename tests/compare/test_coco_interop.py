@@ -197,3 +197,29 @@ def test_file_kind_needs_its_images_file_and_covers_only_its_images(tmp_path, ca
                      'file:{},images={}'.format(tmp_path / 'r.json', tmp_path / 'gt.json'),
                      '--no-progress', '--no-speed', '--no-score')
     assert code != 0 and 'image b.png is not among the images of' in err
+
+
+def test_file_adapter_holds_the_adapter_contract(tmp_path):
+    """Boxes converted from [x, y, w, h], clipped to the image, ordered by
+    score, labels/names from the categories sorted by id; images matched by
+    path rules; identity from both files' SHA-256."""
+    from compare.adapters import build
+    from compare.adapters.protocol import inputs_for, is_timed
+    (tmp_path / 'gt.json').write_text(json.dumps(
+        {'images': [{'id': 'x7', 'file_name': 'sub/a.jpg'}],
+         'categories': [{'id': 10, 'name': 'dog'}, {'id': 2, 'name': 'cat'}]}))
+    (tmp_path / 'r.json').write_text(json.dumps([
+        {'image_id': 'x7', 'category_id': 10, 'bbox': [5, 4, 30, 10], 'score': 0.2},
+        {'image_id': 'x7', 'category_id': 2, 'bbox': [-3, 2, 8, 50], 'score': 0.9}]))
+    adapter = build('file:{},images={}'.format(tmp_path / 'r.json', tmp_path / 'gt.json'))
+    adapter.load()
+    image = np.zeros((20, 25, 3), np.uint8)
+    found = adapter.predict(inputs_for(adapter, [image], ['sub/a.png'])).detections[0]
+    assert found.names == ('cat', 'dog') and list(found.labels) == [0, 1]
+    np.testing.assert_array_equal(found.boxes, np.array([[2, 0, 20, 5], [4, 5, 14, 25]],
+                                                        np.float32))
+    assert found.scores.dtype == np.float32 and list(found.scores) == [np.float32(0.9),
+                                                                       np.float32(0.2)]
+    info = adapter.info()
+    assert info.label_names == ('cat', 'dog') and len(info.weights_sha256) == 64
+    assert len(info.info['images_sha256']) == 64 and not is_timed(adapter)

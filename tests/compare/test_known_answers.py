@@ -110,3 +110,10 @@ def test_odapi_pascal_evaluator_case():
     assert ap[0] == pytest.approx(0.16666666, abs=1e-6)
     assert ap[1] == 0.0 and ap[2] == 0.0
     assert mean == pytest.approx(0.05555555, abs=1e-6)
+
+
+@pytest.mark.parametrize('iou', [0, -0.1, 1.5, float('nan'), True])
+def test_an_iou_outside_0_1_is_a_one_line_error(iou):
+    from compare.errors import UserError
+    with pytest.raises(UserError, match=r'--iou must be a number with 0 < IOU <= 1'):
+        conventions.get('chainercv', iou)
