@@ -87,7 +87,7 @@ def harness_run(data, work, model_path):
 
     The harness takes a folder of images with VOC annotations beside it: a
     folder of links to the test split's images and annotations is made."""
-    from compare.runner import cli as compare_cli
+    from compare.run import main as run_compare
     split = os.path.join(work, 'test_split')
     for sub in ('JPEGImages', 'Annotations'):
         os.makedirs(os.path.join(split, sub), exist_ok=True)
@@ -99,7 +99,7 @@ def harness_run(data, work, model_path):
             if not os.path.lexists(link):
                 os.symlink(os.path.abspath(os.path.join(data, sub, image_id + ext)), link)
     run = os.path.join(work, 'compare')
-    code = compare_cli.main([os.path.join(split, 'JPEGImages'), '--out', run, '-d',
+    code = run_compare([os.path.join(split, 'JPEGImages'), '--out', run, '-d',
                              'trained:' + model_path, '--force', '--no-speed', '--no-progress'])
     if code != 0:
         raise RuntimeError('compare/run.py failed (exit {})'.format(code))

@@ -1,4 +1,6 @@
-"""The run command: ``python compare/run.py IMAGES [...]`` (also ``python -m compare``).
+"""The run of ``python compare/run.py IMAGES [...]`` in one process: its options
+(:func:`parser`), checked before anything loads, and :func:`run` (the command
+itself, which may also launch the run under MPI, is :func:`compare.run.main`).
 
 Steps: list images -> build and load detectors -> per-image loop
 (:mod:`compare.runner.loop`: raw/*.jsonl, resumable) -> speed benchmark
@@ -307,7 +309,7 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters, plan,
         _quietly(lambda: write('failed', counts))
         raise
     _report_failures(adapters, statuses)
-    problems = problems_of(statuses, readable, args.images)
+    problems = command.problems_of(statuses, readable, args.images)
     if plan.scores and not args.no_score:
         from compare.score import score_run
         from compare.score.headline import headline_lines
@@ -336,15 +338,6 @@ def _quietly(action):
         action()
     except Exception:  # the original error is what the user needs to see
         pass
-
-
-def problems_of(statuses, readable, images_dir):
-    """What was asked but not done: failed detectors, no readable image."""
-    problems = ['detector {} {}'.format(name, status) for name, status in statuses.items()
-                if status != 'ok']
-    if not readable:
-        problems.append('no image of {} could be read (see raw/skipped.csv)'.format(images_dir))
-    return problems
 
 
 def _meta(args, adapters, statuses, loaded, images_info, state, counts, uses_tf):
@@ -458,18 +451,11 @@ def _report_failures(adapters, statuses):
             log('WARNING: detector {} {}'.format(adapter.name, statuses[adapter.name]))
 
 
-def main(argv=None):
-    """The command; returns the exit status (:mod:`compare.errors`: 0 done, 2
-    a user error, 3 incomplete, 130 interrupted by Ctrl-C or SIGTERM)."""
-    args = parser().parse_args(argv)
-    from compare.shards import mpi_launch
-    if mpi_launch.wanted(args):
-        return mpi_launch.main(args)
-    return run_command(args)
-
-
 def run_command(args):
-    """:func:`run` with the command's messages; returns the exit status."""
+    """:func:`run` with the command's messages; returns the exit status
+    (:mod:`compare.errors`: 0 done, 2 a user error, 3 incomplete, 130
+    interrupted by Ctrl-C or SIGTERM). The command, which also chooses an MPI
+    launch, is :func:`compare.run.main`."""
     def action():
         with sigterm_interrupts():
             return run(args)

@@ -43,6 +43,17 @@ def call(action, log, interrupted):
         return None, EXIT_USER_ERROR
 
 
+def problems_of(statuses, readable, images_dir):
+    """What a run was asked but did not do: failed detectors (``statuses``:
+    ``{name: 'ok' or 'failed: ...'}``), no readable image (``readable``: how
+    many images of ``images_dir`` could be read); one string each."""
+    problems = ['detector {} {}'.format(name, status) for name, status in statuses.items()
+                if status != 'ok']
+    if not readable:
+        problems.append('no image of {} could be read (see raw/skipped.csv)'.format(images_dir))
+    return problems
+
+
 def finish(out, problems, headline, log, what=''):
     """The closing lines of a run into ``out`` (``done:`` or ``incomplete:``
     with ``problems``, then the headline lines); returns the exit status."""

@@ -90,7 +90,8 @@ def merge(run_dir, folders):
     Returns:
         ``(meta, problems)``: the merged :class:`compare.rundir.RunMeta`, and
         what the run was asked but did not do, as :func:`compare.runner.cli.run`
-        says it (a detector that failed in some shard, no readable image).
+        says it (:func:`compare.runner.command.problems_of`: a detector that failed
+        in some shard, no readable image).
 
     Raises:
         UserError: the shards do not make one run (:mod:`compare.shards.check`),
@@ -132,9 +133,8 @@ def _write(run_dir, ordered):
     _merge_errors(ordered, run_dir)
     meta = _merged_meta(ordered, run_dir, listing)
     rundir.write_meta(run_dir, meta)
-    from compare.runner.cli import problems_of
     readable = len(listing) - len({image for image, _ in skipped if image in position})
-    return meta, problems_of({e.name: e.status for e in meta.detectors}, readable,
+    return meta, command.problems_of({e.name: e.status for e in meta.detectors}, readable,
                              meta.images.folder)
 
 

@@ -36,7 +36,7 @@ from compare.errors import (
     describe_os_error,
     is_user_error,
 )
-from compare.runner import command, shard
+from compare.runner import cli, command, shard
 from compare.shards import merge
 
 #: Environment variables holding the job size: Open MPI, then MPICH / Intel MPI (PMI).
@@ -171,7 +171,6 @@ def _report(failures, size, log):
 
 def main(args, log=None):
     """One rank of ``compare/run.py`` under MPI; returns its exit status."""
-    from compare.runner import cli
     log = log or cli.log
     try:
         comm = communicator()
@@ -216,5 +215,4 @@ def main(args, log=None):
 
 def _alone(args):
     """``--mpi`` with one process: the ordinary run."""
-    from compare.runner import cli
     return cli.run_command(args)

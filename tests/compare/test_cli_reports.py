@@ -8,11 +8,11 @@ import pytest
 from test_cli import make_images
 
 from compare import rundir
-from compare.runner import cli
+from compare.run import main as run_compare
 
 
 def run(capsys, *args):
-    status = cli.main([str(a) for a in args])
+    status = run_compare([str(a) for a in args])
     return status, capsys.readouterr().err
 
 

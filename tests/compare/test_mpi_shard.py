@@ -13,7 +13,8 @@ import sys
 import pytest
 from shardhelp import OPTIONS, assert_same_run, make_images
 
-from compare.runner import cli, shard
+from compare.run import main as run_compare
+from compare.runner import shard
 
 MPIEXEC = shutil.which('mpiexec')
 try:
@@ -48,7 +49,7 @@ def error_lines(result):
 def test_two_processes_give_the_tables_of_one(tmp_path):
     images = make_images(tmp_path)
     single, merged = str(tmp_path / 'single'), str(tmp_path / 'mpi')
-    assert cli.main([images, '--out', single] + OPTIONS) == 0
+    assert run_compare([images, '--out', single] + OPTIONS) == 0
     result = mpirun(images, '--out', merged, *OPTIONS)
     assert result.returncode == 0, result.stderr
     assert 'merged 2 shards into {} (10 images)'.format(merged) in result.stderr

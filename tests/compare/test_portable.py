@@ -17,8 +17,8 @@ from compare.detections import DetectorInfo
 from compare.errors import UserError
 from compare.paths import display_path, from_run
 from compare.report.markdown import banners
+from compare.run import main as run_compare
 from compare.rundir.identity import differences, identity
-from compare.runner import cli
 from compare.score.__main__ import main as score_main
 
 #: Lines of provenance that legitimately differ between clones and runs.
@@ -70,7 +70,7 @@ def run_in(project, *args, score=False):
     cwd = os.getcwd()
     os.chdir(project)
     try:
-        assert (score_main if score else cli.main)(list(args)) == 0
+        assert (score_main if score else run_compare)(list(args)) == 0
     finally:
         os.chdir(cwd)
 

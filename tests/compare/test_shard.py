@@ -13,6 +13,7 @@ from shardhelp import OPTIONS, assert_same_run, make_images
 
 from compare.errors import UserError
 from compare.paths import display_path
+from compare.run import main as run_compare
 from compare.rundir.lock import RunLock
 from compare.runner import cli, shard
 from compare.shards import merge, mpi_launch
@@ -40,7 +41,7 @@ def test_parse_refuses_in_one_line(text):
 
 
 def run(*args):
-    assert cli.main([str(a) for a in args]) == 0
+    assert run_compare([str(a) for a in args]) == 0
 
 
 @pytest.fixture(scope='module')
@@ -125,7 +126,7 @@ def test_a_shard_of_another_detector_or_images(shards, runs, tmp_path, capsys):
     run_dir, folders = shards
     changed = [o.replace('fake:2', 'fake:5') for o in OPTIONS]
     # resuming a shard follows a run's rules: another identity needs --force
-    assert cli.main([runs['images'], '--out', run_dir, '--shard', '2/3'] + changed) == 2
+    assert run_compare([runs['images'], '--out', run_dir, '--shard', '2/3'] + changed) == 2
     assert 'already holds results of other (written with other weights, settings.seed)' in \
         capsys.readouterr().err
     run(runs['images'], '--out', run_dir, '--shard', '2/3', '--force', *changed)
@@ -136,7 +137,7 @@ def test_a_shard_of_another_detector_or_images(shards, runs, tmp_path, capsys):
     images = str(tmp_path / 'images')
     shutil.copytree(runs['images'], images)
     os.remove(os.path.join(images, 'b', 'im00.png'))  # shard 3 sees another folder
-    assert cli.main([images, '--out', run_dir, '--shard', '3/3'] + OPTIONS) == 2
+    assert run_compare([images, '--out', run_dir, '--shard', '3/3'] + OPTIONS) == 2
     assert 'holds a run over the images folder' in capsys.readouterr().err
     run(images, '--out', run_dir, '--shard', '3/3', '--force', *OPTIONS)
     line = merge_error(capsys, run_dir)
@@ -189,7 +190,7 @@ def test_a_detector_failing_in_one_shard_makes_the_merge_incomplete(shards, runs
     earlier records, which are not merged)."""
     run_dir, folders = shards
     failing = [o.replace('name=other', 'name=other,fail=gone') for o in OPTIONS]
-    assert cli.main([runs['images'], '--out', run_dir, '--shard', '2/3'] + failing) == 3
+    assert run_compare([runs['images'], '--out', run_dir, '--shard', '2/3'] + failing) == 3
     capsys.readouterr()
     assert merge.main([run_dir, '--no-score']) == 3
     err = capsys.readouterr().err
@@ -240,7 +241,7 @@ def test_not_a_shard_and_not_into_an_unsharded_run(shards, runs, capsys):
 
 def test_shard_option_errors_are_one_line(runs, capsys):
     for text in ('3/2', 'x'):
-        assert cli.main([runs['images'], '--out', str(runs['root'] / 'bad'), '--shard', text,
+        assert run_compare([runs['images'], '--out', str(runs['root'] / 'bad'), '--shard', text,
                          '--no-progress'] + OPTIONS[:2]) == 2
         err = capsys.readouterr().err
         assert err.count('error: ') == 1 and '--shard {!r}'.format(text) in err, err
@@ -314,7 +315,7 @@ def test_without_mpi4py_the_mpi_launch_says_what_to_install(runs, monkeypatch, c
     monkeypatch.setitem(__import__('sys').modules, 'mpi4py', None)  # import fails
     for name in mpi_launch.RANK_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    assert cli.main([runs['images'], '--mpi', '--out', str(runs['root'] / 'm')]) == 2
+    assert run_compare([runs['images'], '--mpi', '--out', str(runs['root'] / 'm')]) == 2
     err = capsys.readouterr().err
     assert err.count('error: ') == 1 and 'needs mpi4py' in err and 'openmpi-bin' in err
 
