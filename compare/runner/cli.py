@@ -4,8 +4,8 @@ itself, which may also launch the run under MPI, is :func:`compare.run.main`).
 
 Steps: list images -> build and load detectors -> per-image loop
 (:mod:`compare.runner.loop`: raw/*.jsonl, resumable) -> speed benchmark
-(:mod:`compare.runner.benchmark`: raw/timings.csv) -> meta.json -> scoring
-(:func:`compare.score.score_run`). Every file it writes is written through
+(:mod:`compare.runner.benchmark`: raw/timings.csv) -> meta.json -> scoring and
+reports (:func:`compare.runner.scoring.score_run`). Every file it writes is written through
 :mod:`compare.rundir`.
 """
 import argparse
@@ -23,7 +23,7 @@ from compare.images import list_images, read_image
 from compare.paths import display_path, from_run
 from compare.rundir.lock import RunLock
 from compare.runner import benchmark, command, loop, resume, shard, skipped
-from compare.score.__main__ import add_scoring_options
+from compare.runner.scoring import add_scoring_options, score_run
 from provenance.stamp import provenance
 
 #: What runs when no --detector is given.
@@ -311,7 +311,6 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters, plan,
     _report_failures(adapters, statuses)
     problems = command.problems_of(statuses, readable, args.images)
     if plan.scores and not args.no_score:
-        from compare.score import score_run
         from compare.score.headline import headline_lines
         tables = score_run(out, annotations=args.annotations,
                            box_convention=args.box_convention, score_thresh=args.score_thresh,

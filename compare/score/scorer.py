@@ -1,6 +1,7 @@
-"""Score a run folder: every table, then summary.md, report.html, figures/.
+"""Score a run folder: every table (summary.md, report.html and figures/ are
+:mod:`compare.report`'s, written after it by :func:`compare.runner.scoring.score_run`).
 
-:func:`score_run` reads only the run's saved files (:mod:`compare.rundir`),
+:func:`score_tables` reads only the run's saved files (:mod:`compare.rundir`),
 so it can be re-run; every table is written through
 :func:`compare.rundir.write_score_table` (sorted, fixed float format) so a
 rerun diffs cleanly. The tables:
@@ -45,7 +46,7 @@ import os
 
 import pandas as pd
 
-from compare import report, rundir
+from compare import rundir
 from compare.errors import UserError
 from compare.paths import display_path
 from compare.score import conventions, diagnosis, headline, redecode
@@ -85,6 +86,9 @@ class Scored:
         images_dir: the images folder from meta.json.
         score_thresh: the operating point.
         grid: :class:`compare.score.redecode.Grid` or None.
+        not_scored: one line per thing that could not be scored.
+        error: the UserError of annotations given explicitly that cannot be
+            read, or None (:func:`finish` raises it).
     """
     run: object
     tables: dict
@@ -94,6 +98,8 @@ class Scored:
     images_dir: str
     score_thresh: float = SCORE_THRESH
     grid: object = None
+    not_scored: list = dataclasses.field(default_factory=list)
+    error: object = None
 
 
 def agreement_tables(run, score_thresh):
@@ -187,9 +193,11 @@ def check_thresh(value, option):
     return float(value)
 
 
-def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE_THRESH,
-              nms_thresh=None, decode_score_thresh=None, log=None):
-    """Score ``run_dir``; returns ``{table name: DataFrame}`` as written.
+def score_tables(run_dir, annotations=None, box_convention=None, score_thresh=SCORE_THRESH,
+                 nms_thresh=None, decode_score_thresh=None, log=None):
+    """Score ``run_dir``: write every table; returns the :class:`Scored` the
+    report is made from (the tables as written in ``tables``). What could not
+    be scored, and an error of ``annotations``, wait in it for :func:`finish`.
 
     Args:
         run_dir: a run folder (meta.json, raw/).
@@ -204,8 +212,8 @@ def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE
         log: called with one line per thing that could not be scored.
 
     Raises:
-        UserError: the run folder cannot be read; or, after every other table
-            is written, ``annotations`` given explicitly cannot be read.
+        UserError: the run folder cannot be read (``annotations`` given
+            explicitly that cannot be read are raised by :func:`finish`).
     """
     convention = conventions.get(box_convention)
     score_thresh = check_thresh(score_thresh, '--score-thresh')
@@ -244,13 +252,23 @@ def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE
     rundir.remove_score_tables(run_dir, keep=tables)
     for name, frame in tables.items():
         tables[name] = rundir.write_score_table(run_dir, name, frame)
-    report.write_reports(Scored(run, tables, curves, truths, path, images_dir, score_thresh,
-                                grid))
-    for line in not_scored:
+    return Scored(run, tables, curves, truths, path, images_dir, score_thresh, grid, not_scored,
+                  error)
+
+
+def finish(scored, log=None):
+    """What :func:`score_tables` deferred, once the reports are written too: one
+    line per thing that could not be scored, then the error of annotations
+    given explicitly that cannot be read.
+
+    Raises:
+        UserError: that error, saying the other tables were written.
+    """
+    for line in scored.not_scored:
         (log or LOG.warning)('not scored: ' + line)
-    if error is not None:
-        raise UserError('{} (the other tables were written to {})'.format(error, run_dir))
-    return tables
+    if scored.error is not None:
+        raise UserError('{} (the other tables were written to {})'.format(
+            scored.error, scored.run.run_dir))
 
 
 def unscored_detectors(summary):

@@ -44,6 +44,8 @@ from compare.errors import UserError
 from compare.paths import display_path, from_run
 from compare.rundir.lock import RunLock
 from compare.runner import command, shard
+from compare.runner.scoring import add_scoring_options, score_run
+from compare.score.headline import headline_lines
 from compare.shards.check import check, read_shard
 
 COMMAND = 'python -m compare.merge'
@@ -244,15 +246,12 @@ def merge_and_score(run_dir, folders, no_score=False, log=print, **scoring):
             '; failed: ' + ', '.join(failed) if failed else ''))
         if no_score:
             return problems, []
-        from compare.score import score_run
-        from compare.score.headline import headline_lines
         tables = score_run(run_dir, log=log, **scoring_options(meta, **scoring))
         log('scored: {}'.format(run_dir))
         return problems, headline_lines(tables['headline'], os.path.join(run_dir, rundir.REPORT))
 
 
 def parser():
-    from compare.score.__main__ import add_scoring_options
     p = argparse.ArgumentParser(prog='python -m compare.merge', description=DESCRIPTION,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('run_dir', metavar='RUN', help='the run folder to write (the --out of the '

@@ -87,7 +87,7 @@ def test_keep_raw_then_rescore_without_a_network(tmp_path, capsys):
     assert [d.name for d in meta.detectors] == ['ours', 'ours.common_nms']
     assert meta.detectors[1].info['common_nms'].startswith('common NMS: per class, IoU >= 0.45')
     assert np.isfinite(confs).all()
-    from compare.score.__main__ import main
+    from compare.runner.scoring import main
     assert main([str(out), '--nms-thresh', '0.3']) == 0
     text = open(os.path.join(str(out), 'summary.md')).read()
     assert '## NMS and score thresholds of the Chainer SSDs' in text

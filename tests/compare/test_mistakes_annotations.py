@@ -16,7 +16,7 @@ import pytest
 from runhelp import error_line, main, make_images
 
 from compare.errors import UserError
-from compare.score.__main__ import main as score_main
+from compare.runner.scoring import main as score_main
 from compare.score.ground_truth import load_annotations
 
 QUICK = ['--no-progress', '--no-speed']

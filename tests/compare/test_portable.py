@@ -19,7 +19,7 @@ from compare.paths import display_path, from_run
 from compare.report.markdown import banners
 from compare.run import main as run_compare
 from compare.rundir.identity import differences, identity
-from compare.score.__main__ import main as score_main
+from compare.runner.scoring import main as score_main
 
 #: Lines of provenance that legitimately differ between clones and runs.
 PROVENANCE = re.compile(r'^\| (date|commit) \|.*$', re.MULTILINE)

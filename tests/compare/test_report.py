@@ -8,7 +8,7 @@ from PIL import Image
 from test_score_fakerun import det, entry, write_images, write_run, write_voc_xml
 
 from compare.report.figures import DPI
-from compare.score import score_run
+from compare.runner.scoring import score_run
 
 SIZES = {'a.png': (40, 60), 'b.png': (30, 30)}
 OUT = {'a.png': [det(5, 5, 20, 30, 'cat', 0.9)], 'b.png': [det(1, 1, 9, 9, 'dog', 0.7)]}

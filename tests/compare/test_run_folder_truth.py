@@ -25,7 +25,7 @@ from compare import rundir
 from compare.run import main as run_compare
 from compare.rundir.lock import RunLock
 from compare.runner import cli
-from compare.score.__main__ import main as score_main
+from compare.runner.scoring import main as score_main
 
 
 def status_line(err):
