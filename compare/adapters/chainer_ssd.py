@@ -58,14 +58,6 @@ def _chainercv():
     return SSD300(n_fg_class=len(VOC_NAMES))
 
 
-def ssd300_coder():
-    """SSD300's box coder (:class:`replicate.ssd.coder.MultiboxCoder`, default
-    boxes equal to ChainerCV's), without building a model."""
-    from replicate.ssd.coder import MultiboxCoder
-    from replicate.ssd.ssd300 import ASPECT_RATIOS, SIZES, STEPS, VARIANCE
-    return MultiboxCoder((38, 19, 10, 5, 3, 1), ASPECT_RATIOS, STEPS, SIZES, VARIANCE)
-
-
 #: kind -> (module recorded as the library, model builder).
 MODELS = {'ours': ('replicate', _ours), 'chainercv': ('chainercv', _chainercv),
           'ours-onnx': ('onnxruntime', _ours)}
@@ -154,6 +146,7 @@ class ChainerSSDAdapter:
 
     def _coder(self):
         if getattr(self, '_replicate_coder', None) is None:
+            from replicate.ssd.ssd300 import ssd300_coder
             self._replicate_coder = ssd300_coder()
         return self._replicate_coder
 
