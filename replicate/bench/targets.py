@@ -17,7 +17,7 @@ Writes, under ``--out``:
 import copy
 import os
 
-from replicate.bench import agreement, cli, machine, postprocess, report
+from replicate.bench import agreement, machine, measure, postprocess, report
 from replicate.bench.errors import BenchError
 
 TARGET_COLUMNS = ('target', 'case', 'measured', 'required', 'met')
@@ -140,38 +140,38 @@ def run(args):
         raise BenchError('--targets measures the CPU: use --device @numpy')
     main = _args(args, against=['chainercv'], onnx=True, floor=True, stem=None,
                  budget_s=args.budget_s or DEFAULT_BUDGET_S)
-    stage_rows, facts, state, pipelines = cli.measure(main)
-    cli.write_stages(main, stage_rows, facts, state)
+    stage_rows, facts, state, pipelines = measure.measure(main)
+    measure.write_stages(main, stage_rows, facts, state)
     ours, onnx, theirs = pipelines
-    images = cli.images(main)
+    images = measure.images(main)
     agree_rows = agreement.rows(ours, onnx, images, main.batch_sizes)
 
     worst = _args(main, weights='untrained', against=[], floor=False)
-    worst_rows, worst_facts, worst_state, _ = cli.measure(worst)
-    cli.write_stages(worst, worst_rows, worst_facts, worst_state)
+    worst_rows, worst_facts, worst_state, _ = measure.measure(worst)
+    measure.write_stages(worst, worst_rows, worst_facts, worst_state)
 
     post_state = machine.machine_state('start.')
     post_rows = postprocess.run(ours, theirs, images[0], main.seed, main.warmup, main.repeats,
                                 main.budget_s)
     post_state.update(machine.machine_state('end.'))
-    post_meta = cli.metadata(main, {'weights': 'untrained_weights (seed {}) for the untrained '
+    post_meta = measure.metadata(main, {'weights': 'untrained_weights (seed {}) for the untrained '
                                                'outputs; synthetic trained-like outputs'
                                     .format(main.seed)}, post_state)
     report.write_report(os.path.join(main.out, 'cpu_postprocess'),
                         'Post-processing alone: decode + per-class NMS, one image',
                         [(None, postprocess.__doc__.split('\n\n', 1)[1].replace('``', '`')),
-                         cli.settings_section(post_meta)],
+                         measure.settings_section(post_meta)],
                         post_rows, postprocess.COLUMNS, post_meta)
 
     target_rows = judge(stage_rows, worst_rows, post_rows, agree_rows,
                         facts['floor.floor_s_per_image'], main.batch_sizes)
-    meta = cli.metadata(main, facts, dict(state, **{'post.' + k: v
+    meta = measure.metadata(main, facts, dict(state, **{'post.' + k: v
                                                      for k, v in post_state.items()}))
     sections = [(None, __doc__.split('\n\n', 1)[1].replace('``', '`')),
                 ('Targets', report.markdown_table(target_rows, TARGET_COLUMNS)),
                 ('ONNX Runtime against Chainer (same weights, same inputs)',
                  report.markdown_table(agree_rows, agreement.COLUMNS)),
-                (None, NOTES), cli.settings_section(meta)]
+                (None, NOTES), measure.settings_section(meta)]
     stem = os.path.join(main.out, 'cpu_targets')
     report.write_report(stem, 'SSD300 speed targets ({})'.format(meta['provenance']['device']),
                         sections, target_rows, TARGET_COLUMNS, meta)
