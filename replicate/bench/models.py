@@ -47,7 +47,7 @@ def _weights(model, args):
 def ours(args, device):
     """``(OursChainer pipeline, weights description)``; the model is
     ``pipeline.model``."""
-    from replicate import SSD300
+    from replicate.ssd.ssd300 import SSD300
     try:
         model = SSD300(n_fg_class=args.n_fg_class, resize_backend=args.resize_backend)
     except ValueError as exc:  # e.g. resize backend cv2 without OpenCV
