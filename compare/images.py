@@ -48,6 +48,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from compare.errors import UserError, is_text, printable_path
 from compare.limits import MAX_IMAGE_BYTES, mib
+from replicate.errors import one_line
 
 #: File suffixes treated as images when walking a folder (lower case).
 IMAGE_SUFFIXES = ('.bmp', '.gif', '.jpeg', '.jpg', '.png', '.ppm', '.pgm', '.tif', '.tiff',
@@ -163,7 +164,7 @@ def decode_image(data, path):
             Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         # PIL names the in-memory file with its address: not part of the reason
         why = ('cannot identify image file' if isinstance(exc, UnidentifiedImageError)
-               else _one_line(exc))
+               else one_line(exc) or 'no details')
         raise UserError('cannot read image {}: {}: {}'.format(
             printable_path(path), type(exc).__name__, why)) from None
 
@@ -203,10 +204,6 @@ def _sixteen_to_eight(values):
     """16-bit samples ``[0, 65535]`` -> uint8 by ``round(v / 257)``."""
     values = np.clip(values.astype(np.float64), 0, 65535)
     return np.round(values / 257.0).astype(np.uint8)
-
-
-def _one_line(exc):
-    return ' '.join(str(exc).split()) or 'no details'
 
 
 def is_image_name(name):

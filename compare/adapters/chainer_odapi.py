@@ -61,11 +61,10 @@ def _use_device(spec, owner):
     """The Chainer device of ``spec``, made current; UserError if unusable here."""
     import chainer
 
-    from replicate.errors import UserError as ReplicateUserError
     from replicate.parity.cli import check_device
     try:
         check_device(spec)
-    except ReplicateUserError as exc:  # it words the parity tool's flag; here it is an option
+    except UserError as exc:  # it words the parity tool's flag; here it is an option
         message = str(exc).replace('--device ', 'device=')
         raise UserError('detector {}: {}'.format(owner, message)) from None
     device = chainer.get_device(spec)

@@ -9,6 +9,7 @@ or ``tf_example``, see :mod:`compare.adapters.tf_inputs`); the outputs are
 """
 from compare.adapters import tf_common, tf_finite, tf_inputs
 from compare.errors import UserError
+from replicate.errors import one_line
 
 FETCHES = tuple(key + ':0' for key in tf_common.OUTPUT_KEYS)
 
@@ -43,7 +44,7 @@ class LoadedFrozenGraph:
                 tf.compat.v1.import_graph_def(graph_def, name='')
         except Exception as exc:  # ValueError / InvalidArgumentError: not a valid graph
             raise UserError('{} is not a graph TF can import: {}: {}'.format(
-                path, type(exc).__name__, ' '.join(str(exc).split())[:200])) from None
+                path, type(exc).__name__, one_line(exc)[:200])) from None
         self.session = tf.compat.v1.Session(graph=graph)
         self.input = graph.get_tensor_by_name(self.spec.key)
         self.fetches = [graph.get_tensor_by_name(name) for name in FETCHES]
@@ -77,5 +78,5 @@ def _read_graph_def(path, tf):
     except Exception as exc:  # protobuf DecodeError and friends
         raise UserError('{} is not a TF GraphDef: {}: {} (pass a frozen_inference_graph.pb, '
                         'or the export folder)'.format(
-                            path, type(exc).__name__, ' '.join(str(exc).split()))) from None
+                            path, type(exc).__name__, one_line(exc))) from None
     return graph_def

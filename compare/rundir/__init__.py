@@ -135,6 +135,7 @@ import numpy as np
 from compare.detections import ROW_KEYS, STAGES, Detections, DetectorInfo
 from compare.errors import UserError, printable_path
 from provenance.tables import FLOAT_FORMAT, sorted_frame, write_table
+from replicate.errors import one_line
 from replicate.npz import read_arrays
 
 META = 'meta.json'
@@ -232,7 +233,7 @@ def _record(line, where):
             RecursionError) as exc:
         raise UserError('{} is not a record of this harness ({}: {}); rerun with --force to '
                         'redo that detector, or delete the file'.format(
-                            where, type(exc).__name__, ' '.join(str(exc).split())[:200])) \
+                            where, type(exc).__name__, one_line(exc)[:200])) \
             from None
 
 
@@ -378,7 +379,7 @@ def _load_json(path, fix):
         return json.loads(_read_file(path).decode('utf-8'))
     except (ValueError, RecursionError) as exc:
         raise UserError('{} is not valid JSON ({}: {}); {}'.format(
-            path, type(exc).__name__, ' '.join(str(exc).split())[:200], fix)) from None
+            path, type(exc).__name__, one_line(exc)[:200], fix)) from None
 
 
 # -- meta.json ----------------------------------------------------------------
@@ -462,7 +463,7 @@ def read_meta(run_dir):
             raise TypeError('a detector entry with a name, status or info of the wrong type')
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UserError('{} is not a meta.json of this harness ({}: {}); {}'.format(
-            path, type(exc).__name__, ' '.join(str(exc).split())[:200], META_FIX)) from None
+            path, type(exc).__name__, one_line(exc)[:200], META_FIX)) from None
     if meta.state not in STATES:
         raise UserError('{}: state {!r} is not one of {}; {}'.format(
             path, meta.state, ', '.join(STATES), META_FIX))
@@ -661,7 +662,7 @@ def write_skipped(run_dir, skipped):
     with open(raw_path(run_dir, 'skipped.csv'), 'w', newline='', encoding='utf-8') as f:
         writer = csv.writer(f, lineterminator='\n')
         writer.writerow(SKIPPED_COLUMNS)
-        writer.writerows(sorted((printable_path(image), ' '.join(str(reason).split()))
+        writer.writerows(sorted((printable_path(image), one_line(reason))
                                 for image, reason in skipped))
 
 
@@ -725,7 +726,7 @@ def read_shard(run_dir):
             raise ValueError('a value of the wrong type')
     except ValueError as exc:
         raise UserError('{} is not a shard file of this harness ({}); {}'.format(
-            path, ' '.join(str(exc).split())[:200], fix)) from None
+            path, one_line(exc)[:200], fix)) from None
     return data
 
 

@@ -25,6 +25,7 @@ from compare.rundir.lock import RunLock
 from compare.runner import benchmark, command, loop, resume, shard, skipped
 from compare.runner.scoring import add_scoring_options, score_run
 from provenance.stamp import provenance
+from replicate.errors import one_line
 
 #: What runs when no --detector is given.
 DEFAULT_DETECTORS = ('ours', 'chainercv')
@@ -413,7 +414,7 @@ def _earlier_timings(out):
     try:
         return rundir.read_timings(out) or [], rundir.read_benchmarks(out)
     except UserError as exc:
-        log('speed: earlier timings not reused: {}'.format(' '.join(str(exc).split())))
+        log('speed: earlier timings not reused: {}'.format(one_line(exc)))
         return [], []
 
 

@@ -14,6 +14,7 @@ from compare.errors import (
     describe_os_error,
     is_user_error,
 )
+from replicate.errors import one_line
 
 
 def call(action, log, interrupted):
@@ -39,7 +40,7 @@ def call(action, log, interrupted):
     except Exception as exc:
         if not is_user_error(exc):
             raise
-        log('error: {}'.format(' '.join(str(exc).split())))
+        log('error: {}'.format(one_line(exc)))
         return None, EXIT_USER_ERROR
 
 

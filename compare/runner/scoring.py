@@ -18,6 +18,7 @@ from compare.rundir.lock import RunLock
 from compare.score.conventions import CONVENTIONS, DEFAULT, HELP
 from compare.score.headline import headline_lines
 from compare.score.scorer import SCORE_THRESH, finish, score_tables
+from replicate.errors import one_line
 
 DESCRIPTION = '''\
 Score a run folder written by compare/run.py, from its saved outputs only
@@ -86,7 +87,7 @@ def main(argv=None):
                                score_thresh=args.score_thresh, nms_thresh=args.nms_thresh,
                                decode_score_thresh=args.decode_score_thresh, log=_log)
     except UserError as exc:
-        _log('error: {}'.format(' '.join(str(exc).split())))
+        _log('error: {}'.format(one_line(exc)))
         return EXIT_USER_ERROR
     except OSError as exc:
         _log('error: {}'.format(describe_os_error(exc)))

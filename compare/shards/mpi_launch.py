@@ -38,6 +38,7 @@ from compare.errors import (
 )
 from compare.runner import cli, command, shard
 from compare.shards import merge
+from replicate.errors import one_line
 
 #: Environment variables holding the job size: Open MPI, then MPICH / Intel MPI (PMI).
 SIZE_VARIABLES = ('OMPI_COMM_WORLD_SIZE', 'PMI_SIZE')
@@ -144,12 +145,12 @@ def _message(exc):
     if isinstance(exc, KeyboardInterrupt):
         return 'interrupted'
     if is_user_error(exc):
-        return ' '.join(str(exc).split())
+        return one_line(exc)
     if isinstance(exc, OSError):
         return describe_os_error(exc)
     traceback.print_exc()
     return '{}: {} (traceback above, from that rank)'.format(type(exc).__name__,
-                                                             ' '.join(str(exc).split()))
+                                                             one_line(exc))
 
 
 def _report(failures, size, log):

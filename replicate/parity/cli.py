@@ -15,7 +15,7 @@ import sys
 
 from provenance.stamp import provenance
 from replicate.device import check_device as _check_device
-from replicate.errors import UserError
+from replicate.errors import UserError, one_line
 from replicate.parity import capture, inputs, metrics, models, report
 from replicate.parity.errors import ParityError
 
@@ -244,7 +244,7 @@ def main(argv=None):
             return save_reference_run(args)
         return compare_run(args)
     except UserError as exc:  # ParityError, and the weights' and pretrained files' errors
-        print('error: {}'.format(' '.join(str(exc).split())), file=sys.stderr)
+        print('error: {}'.format(one_line(exc)), file=sys.stderr)
         return 2
     except OSError as exc:  # --out a file or read-only, a full disk
         print('error: {}: {}; check that the path is a writable folder'.format(
