@@ -52,11 +52,14 @@ class Kind:
         options: its own ``KEY=VALUE`` options, in words.
         takes_path: ARG is a file or folder, which must exist
             (:func:`check_paths`).
+        uses_tf: the detector runs or reads with TensorFlow (its version then
+            belongs in the run's provenance).
     """
     build: typing.Callable
     arg: str
     options: str
     takes_path: bool = False
+    uses_tf: bool = False
 
 
 _CHAINER_ARG = ('voc0712 | imagenet (cached, else downloaded) | PATH.npz | random[:SEED]; '
@@ -71,15 +74,17 @@ KINDS = {
     'ours-onnx': Kind(functools.partial(chainer_ssd.build, 'ours-onnx'), _CHAINER_ARG, _PRESET),
     'tf': Kind(build_tf, 'an OD API export folder (TF2, or TF1 holding saved_model/), its '
                'saved_model/ folder or a file in them; any input type', LABELS_OPTION + ', ' +
-               DECODE_OPTION, takes_path=True),
+               DECODE_OPTION, takes_path=True, uses_tf=True),
     'tfzoo': Kind(build_tfzoo, 'a TF2 model zoo archive name, from --tf-zoo-dir or downloaded',
-                  'labels=PATH|coco (default coco), ' + DECODE_OPTION),
+                  'labels=PATH|coco (default coco), ' + DECODE_OPTION, uses_tf=True),
     'tf1': Kind(build_tf1, 'a TF1 OD API frozen_inference_graph.pb or the export folder '
-                'holding it', LABELS_OPTION + ', ' + DECODE_OPTION, takes_path=True),
+                'holding it', LABELS_OPTION + ', ' + DECODE_OPTION, takes_path=True,
+                uses_tf=True),
     'ours-odapi': Kind(chainer_odapi.build, 'an OD API TF2 export folder (pipeline.config, '
                        'saved_model/ or checkpoint/) run by our Chainer port of its '
                        'SSD-MobileNetV2', 'labels=PATH|coco (default: label_map.pbtxt in the '
-                       'export folder), device=@numpy|@cupy:N (default @numpy)', takes_path=True),
+                       'export folder), device=@numpy|@cupy:N (default @numpy)', takes_path=True,
+                       uses_tf=True),  # it reads the export's variables with TF
     'trained': Kind(chainer_trained.build, 'the model.npz (or a snapshot_iter_N.npz) written by '
                     'python -m replicate.train; architecture and class names come from it',
                     'preset=auto|visualize|evaluate (default: --preset; auto = evaluate)',
@@ -118,6 +123,11 @@ def parse_spec(spec):
             raise UserError('detector option {!r} in {!r} is not KEY=VALUE'.format(pair, spec))
         options[key.strip()] = value.strip()
     return kind, arg.strip(), options
+
+
+def uses_tensorflow(spec):
+    """Whether the detector of ``spec`` runs or reads with TensorFlow."""
+    return KINDS[parse_spec(spec)[0]].uses_tf
 
 
 def build(spec, settings=None) -> Detector:

@@ -16,7 +16,7 @@ import sys
 import textwrap
 
 from compare import limits, rundir
-from compare.adapters import build_all, check_paths, kinds_help, parse_spec
+from compare.adapters import build_all, check_paths, kinds_help, uses_tensorflow
 from compare.adapters.common_nms import SUFFIX, NMSParams
 from compare.errors import UserError
 from compare.images import list_images, read_image
@@ -29,7 +29,6 @@ from replicate.errors import one_line
 
 #: What runs when no --detector is given.
 DEFAULT_DETECTORS = ('ours', 'chainercv')
-TF_KINDS = ('tf', 'tfzoo', 'tf1', 'ours-odapi')  # ours-odapi reads variables with TF
 
 DESCRIPTION = '''\
 Run object detectors on a folder of images, then score them.
@@ -275,7 +274,7 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters, plan,
     done = resume.prepare(out, adapters, statuses, args.images, images, args.force, log)
     # adapters: one per spec, in order, each followed by its .common_nms variant if any
     built = [a for a in adapters if getattr(a, 'base', None) is None]
-    uses_tf = any(parse_spec(spec)[0] in TF_KINDS and a.name in loaded
+    uses_tf = any(uses_tensorflow(spec) and a.name in loaded
                   for spec, a in zip(specs, built, strict=True))
     record = recorded_args(args, specs)
     images_info = rundir.ImagesInfo(display_path(args.images), from_run(args.images, out),
