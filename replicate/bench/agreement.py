@@ -2,22 +2,23 @@
 from, on the benchmark's own images: raw outputs and detections."""
 import numpy as np
 
+from replicate.tolerances import DETECTIONS_BOX_PX, DETECTIONS_SCORE
+
 COLUMNS = ('batch_size', 'output', 'max_abs_diff', 'max_abs_reference', 'scaled_diff',
            'detections_chainer', 'detections_onnx', 'matched')
-#: Detections match when class and rank within the class agree and boxes
-#: differ by at most this many pixels, scores by at most SCORE_TOL.
-BOX_TOL, SCORE_TOL = 1e-3, 1e-5
 
 
 def matched(a, b):
-    """Detections of one image (bbox, label, score) matched by class and rank."""
+    """Detections of one image (bbox, label, score) matched by class and rank:
+    how many agree within :data:`replicate.tolerances.DETECTIONS_BOX_PX` and
+    :data:`~replicate.tolerances.DETECTIONS_SCORE`."""
     count = 0
     for cls in np.intersect1d(a[1], b[1]):
         ia, ib = np.flatnonzero(a[1] == cls), np.flatnonzero(b[1] == cls)
         n = min(len(ia), len(ib))
         ia, ib = ia[:n], ib[:n]
-        close = (np.abs(a[0][ia] - b[0][ib]).max(axis=1) <= BOX_TOL) & \
-            (np.abs(a[2][ia] - b[2][ib]) <= SCORE_TOL)
+        close = (np.abs(a[0][ia] - b[0][ib]).max(axis=1) <= DETECTIONS_BOX_PX) & \
+            (np.abs(a[2][ia] - b[2][ib]) <= DETECTIONS_SCORE)
         count += int(close.sum())
     return count
 

@@ -19,13 +19,12 @@ import os
 
 from replicate.bench import agreement, machine, measure, postprocess, report
 from replicate.bench.errors import BenchError
+from replicate.tolerances import ONNX
 
 TARGET_COLUMNS = ('target', 'case', 'measured', 'required', 'met')
 #: --budget-s unless given: ChainerCV's NMS on untrained outputs takes 10-50 s
 #: a call, so it gets a few timed calls, not --repeats.
 DEFAULT_BUDGET_S = 60.0
-#: Stated tolerance of the ONNX path (tests/replicate/test_ort.py).
-ONNX_RTOL = 1e-5
 
 NOTES = """Notes on reading the targets:
 
@@ -130,8 +129,8 @@ def judge(stage_rows, worst_rows, post_rows, agree_rows, floor_s, batch_sizes):
                             onnx, onnx / floor_s, floor_s), '<= 1.2x', onnx <= 1.2 * floor_s))
     worst = max(r['scaled_diff'] for r in agree_rows)
     out.append(_row('fast CPU path outputs match Chainer', 'all batches, both outputs',
-                    '{:.2e} of the largest output'.format(worst), '<= {:g}'.format(ONNX_RTOL),
-                    worst <= ONNX_RTOL))
+                    '{:.2e} of the largest output'.format(worst), '<= {:g}'.format(ONNX),
+                    worst <= ONNX))
     return out
 
 

@@ -19,8 +19,8 @@ from provenance.stamp import file_sha256, provenance
 from replicate.errors import UserError
 from replicate.parity import inputs, metrics
 from replicate.parity.cli import DEFAULT_OUT, check_device
+from replicate.tolerances import ODAPI_PARITY, spelled
 
-DEFAULT_RTOL = 1e-4
 NOTE = (
     'Tolerance {rtol:g} on scaled_err = max|ours - TF| / max|TF| per output (float32 on the '
     'CPU). TF (Eigen/oneDNN, NHWC) and Chainer (im2col + BLAS, NCHW) sum every convolution in '
@@ -45,8 +45,10 @@ def parser():
     p.add_argument('--images', nargs='+', help='image files (default: generated images)')
     p.add_argument('--batch', type=int, default=2, help='number of generated images')
     p.add_argument('--seed', type=int, default=0, help='seed of the generated images')
-    p.add_argument('--rtol', type=float, default=DEFAULT_RTOL, help='tolerance on scaled_err')
-    p.add_argument('--rtol-reason', help='required justification for --rtol above 1e-4')
+    p.add_argument('--rtol', type=float, default=ODAPI_PARITY,
+                   help='tolerance on scaled_err (default {})'.format(spelled(ODAPI_PARITY)))
+    p.add_argument('--rtol-reason', help='required justification for --rtol above {}'.format(
+        spelled(ODAPI_PARITY)))
     p.add_argument('--device', default='@numpy', help='where ours runs: @numpy or @cupy:N')
     return p
 
@@ -186,9 +188,9 @@ def main(argv=None):
     try:
         if args.batch < 1:
             raise UserError('--batch {}: give at least 1'.format(args.batch))
-        if args.rtol > DEFAULT_RTOL and not args.rtol_reason:
+        if args.rtol > ODAPI_PARITY and not args.rtol_reason:
             raise UserError('--rtol {:g} is looser than {:g}: say why with --rtol-reason'.format(
-                args.rtol, DEFAULT_RTOL))
+                args.rtol, ODAPI_PARITY))
         if not os.path.isdir(args.export_dir):
             raise UserError('{} is not a folder: pass an OD API export folder'.format(
                 args.export_dir))
