@@ -48,6 +48,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from compare.errors import UserError, is_text, printable_path
 from compare.limits import MAX_IMAGE_BYTES, mib
+from compare.rundir.layout import is_run_folder
 from replicate.errors import one_line
 
 #: File suffixes treated as images when walking a folder (lower case).
@@ -290,8 +291,7 @@ def _folder_skipped(path, excluded):
         return 'link to a folder (not followed)'
     if os.path.realpath(path) in excluded:
         return RUN_FOLDER + ' (this run\'s output folder); not read as images'
-    if os.path.isfile(os.path.join(path, 'meta.json')) and os.path.isdir(
-            os.path.join(path, 'raw')):
+    if is_run_folder(path):
         return RUN_FOLDER + ' (meta.json and raw/); not read as images'
     return None
 

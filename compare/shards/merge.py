@@ -63,14 +63,14 @@ def shard_folders(run_dir, given=None):
     """The folders to merge: ``given``, else ``RUN/shards/*-of-*`` (sorted by K)."""
     if given:
         return list(given)
-    found = [path for path in glob.glob(os.path.join(run_dir, shard.SHARDS, '*'))
-             if shard.folder_shard(path) is not None]
+    found = [path for path in glob.glob(os.path.join(run_dir, rundir.SHARDS, '*'))
+             if rundir.shard_of_folder(path) is not None]
     if not found:
         raise UserError('{} has no shard folders ({}/K-of-N); run `python compare/run.py '
                         'IMAGES --out {} --shard K/N` for K = 1..N first, or pass the shard '
                         'folders with --shards'.format(run_dir, os.path.join(
-                            run_dir, shard.SHARDS), run_dir))
-    return sorted(found, key=shard.folder_shard)
+                            run_dir, rundir.SHARDS), run_dir))
+    return sorted(found, key=rundir.shard_of_folder)
 
 
 def _lock_shards(stack, folders):
@@ -142,8 +142,8 @@ def _write(run_dir, ordered):
 
 def _clear(run_dir):
     """Remove what an earlier merge wrote under raw/ (the shards still hold it)."""
-    for pattern in ('*.jsonl', '*.identity.json', '*.error.txt'):
-        for path in glob.glob(rundir.raw_path(run_dir, pattern)):
+    for pattern in rundir.detector_files(run_dir):
+        for path in glob.glob(pattern):
             os.remove(path)
     netout = rundir.raw_path(run_dir, rundir.NETOUT)
     if os.path.isdir(netout) and not os.path.islink(netout):
@@ -154,12 +154,9 @@ def _clear(run_dir):
 
 def _copy_netout(folder, run_dir, name):
     """The kept network outputs of detector ``name`` in shard ``folder``."""
-    source = rundir.raw_path(folder, os.path.join(rundir.NETOUT, name))
-    for path in sorted(glob.glob(os.path.join(glob.escape(source), '*.npz'))):
-        if not os.path.isfile(path) or os.path.islink(path):
-            continue  # the merge copies only what the shard run wrote: regular files
-        target = rundir.raw_path(run_dir, os.path.join(rundir.NETOUT, name,
-                                                       os.path.basename(path)))
+    # the merge copies only what the shard run wrote: regular files
+    for file_name, path in rundir.kept_files(folder, name):
+        target = rundir.kept_path(run_dir, name, file_name)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         try:
             os.link(path, target)
@@ -173,7 +170,7 @@ def _merge_errors(ordered, run_dir):
     found = {}
     for one in ordered:
         for entry in one.meta.detectors:
-            path = rundir.raw_path(one.folder, entry.name + '.error.txt')
+            path = rundir.error_file(one.folder, entry.name)
             if entry.status == 'ok' or not os.path.isfile(path):
                 continue
             with open(path, encoding='utf-8', errors='replace') as f:

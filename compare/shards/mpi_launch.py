@@ -29,6 +29,7 @@ import os
 import time
 import traceback
 
+from compare import rundir
 from compare.errors import (
     EXIT_INTERRUPTED,
     EXIT_USER_ERROR,
@@ -204,7 +205,7 @@ def main(args, log=None):
         return code
     if rank != 0:
         return 0
-    folders = [shard.folder(run_dir, k, size) for k in range(1, size + 1)]
+    folders = [rundir.shard_folder(run_dir, k, size) for k in range(1, size + 1)]
     result, code = command.call(lambda: merge.merge_and_score(
         run_dir, folders, args.no_score, log, annotations=args.annotations,
         score_thresh=args.score_thresh, box_convention=args.box_convention), log,

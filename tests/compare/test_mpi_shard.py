@@ -13,8 +13,8 @@ import sys
 import pytest
 from shardhelp import OPTIONS, assert_same_run, make_images
 
+from compare import rundir
 from compare.run import main as run_compare
-from compare.runner import shard
 
 MPIEXEC = shutil.which('mpiexec')
 try:
@@ -56,7 +56,7 @@ def test_two_processes_give_the_tables_of_one(tmp_path):
     assert 'HEADLINE' in result.stderr and not error_lines(result)
     assert_same_run(single, merged)
     for k in (1, 2):
-        info = json.load(open(os.path.join(shard.folder(merged, k, 2), 'raw', 'shard.json')))
+        info = json.load(open(os.path.join(rundir.shard_folder(merged, k, 2), 'raw', 'shard.json')))
         assert (info['k'], info['n'], info['listed_total']) == (k, 2, 10)
 
 
@@ -67,7 +67,7 @@ def test_a_failure_on_one_rank_ends_both_in_one_line_and_keeps_the_other(tmp_pat
     records are not redone) and merges."""
     images = make_images(tmp_path)
     run_dir = str(tmp_path / 'mpi')
-    second = shard.folder(run_dir, 2, 2)
+    second = rundir.shard_folder(run_dir, 2, 2)
     blocked = os.path.join(second, 'raw', 'skipped.csv')
     os.makedirs(blocked)
     result = mpirun(images, '--out', run_dir, *OPTIONS, timeout=120)
@@ -76,7 +76,7 @@ def test_a_failure_on_one_rank_ends_both_in_one_line_and_keeps_the_other(tmp_pat
     assert 'shard 2/2 (rank 1)' in error_lines(result)[0] and blocked in error_lines(result)[0]
     assert 'Traceback' not in result.stderr
     assert json.load(open(os.path.join(second, 'meta.json')))['state'] == 'failed'
-    first = shard.folder(run_dir, 1, 2)
+    first = rundir.shard_folder(run_dir, 1, 2)
     assert json.load(open(os.path.join(first, 'meta.json')))['state'] == 'complete'
     assert not os.path.exists(os.path.join(run_dir, 'meta.json'))  # not merged
     before = [open(os.path.join(f, 'raw', 'fake.jsonl')).read() for f in (first, second)]

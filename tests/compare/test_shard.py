@@ -11,6 +11,7 @@ import shutil
 import pytest
 from shardhelp import OPTIONS, assert_same_run, make_images
 
+from compare import rundir
 from compare.errors import UserError
 from compare.paths import display_path
 from compare.run import main as run_compare
@@ -61,7 +62,7 @@ def test_merged_shards_equal_one_run(runs):
     assert_same_run(runs['single'], runs['sharded'])
     meta = json.load(open(os.path.join(runs['sharded'], 'meta.json')))
     assert meta['args']['merged_from'] == [
-        display_path(shard.folder(runs['sharded'], k, 3)) for k in (1, 2, 3)]
+        display_path(rundir.shard_folder(runs['sharded'], k, 3)) for k in (1, 2, 3)]
     assert meta['args']['out'] == display_path(runs['sharded'])
 
 
@@ -71,7 +72,7 @@ def test_each_shard_holds_its_slice_and_only_shard_1_is_timed(runs):
     listing.append('a/broken.jpg')  # listed, unreadable: in its shard's skipped.csv
     listing.sort()
     for k in (1, 2, 3):
-        folder = shard.folder(runs['sharded'], k, 3)
+        folder = rundir.shard_folder(runs['sharded'], k, 3)
         info = json.load(open(os.path.join(folder, 'raw', 'shard.json')))
         assert (info['k'], info['n'], info['listed_total']) == (k, 3, 10)
         assert info['images'] == listing[k - 1::3]
@@ -80,8 +81,9 @@ def test_each_shard_holds_its_slice_and_only_shard_1_is_timed(runs):
         assert os.path.exists(os.path.join(folder, 'raw', 'timings.csv')) == (k == 1)
         assert not os.path.exists(os.path.join(folder, 'summary.md'))  # shards are not scored
     # the merge times nothing: shard 1's timings, as shard 1 wrote them
+    first_shard = rundir.shard_folder(runs['sharded'], 1, 3)
     with open(os.path.join(runs['sharded'], 'raw', 'timings.csv')) as merged, open(
-            os.path.join(shard.folder(runs['sharded'], 1, 3), 'raw', 'timings.csv')) as first:
+            os.path.join(first_shard, 'raw', 'timings.csv')) as first:
         assert merged.read() == first.read()
 
 
@@ -89,9 +91,9 @@ def test_each_shard_holds_its_slice_and_only_shard_1_is_timed(runs):
 def shards(runs, tmp_path):
     """A fresh copy of the three shard folders: ``(run folder, [folders])``."""
     run_dir = str(tmp_path / 'run')
-    shutil.copytree(os.path.join(runs['sharded'], shard.SHARDS),
-                    os.path.join(run_dir, shard.SHARDS))
-    return run_dir, [shard.folder(run_dir, k, 3) for k in (1, 2, 3)]
+    shutil.copytree(os.path.join(runs['sharded'], rundir.SHARDS),
+                    os.path.join(run_dir, rundir.SHARDS))
+    return run_dir, [rundir.shard_folder(run_dir, k, 3) for k in (1, 2, 3)]
 
 
 def merge_error(capsys, *argv):
@@ -118,7 +120,7 @@ def test_a_shard_given_twice_and_shards_of_another_n(shards, runs, tmp_path, cap
     assert 'shard 1/3 given twice' in line and copy in line
     other = str(tmp_path / 'other')
     run(runs['images'], '--out', other, '--shard', '2/2', '--no-speed', *OPTIONS)
-    line = merge_error(capsys, run_dir, '--shards', folders[0], shard.folder(other, 2, 2))
+    line = merge_error(capsys, run_dir, '--shards', folders[0], rundir.shard_folder(other, 2, 2))
     assert 'one of 2 shards' in line and 'same N' in line
 
 
