@@ -5,23 +5,18 @@ import ast
 import os
 
 import pytest
+from sourcefiles import ROOT, python_files
 
 import compare.errors
 from replicate.errors import InputError, PretrainedModelError, UserError, WeightsError, one_line
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = ('replicate', 'compare', 'provenance')
 
 
 def _sources():
-    for package in PACKAGES:
-        for root, dirs, files in os.walk(os.path.join(ROOT, package)):
-            dirs[:] = sorted(d for d in dirs if not d.startswith(('.', '__')))
-            for name in sorted(files):
-                if name.endswith('.py'):
-                    path = os.path.join(root, name)
-                    with open(path, encoding='utf-8') as f:
-                        yield os.path.relpath(path, ROOT), f.read()
+    for path in python_files(*PACKAGES):
+        with open(os.path.join(ROOT, path), encoding='utf-8') as f:
+            yield path, f.read()
 
 
 def test_one_line():

@@ -8,11 +8,11 @@ import os
 import shlex
 
 import pytest
+from sourcefiles import ROOT, python_files
 
 from replicate import tolerances
 from replicate.tolerances import ODAPI_FIXTURE, ODAPI_PARITY, PARITY_CPU, PARITY_GPU, spelled
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: The checks whose bounds the table holds.
 CHECKS = ('replicate/parity', 'replicate/odapi/parity', 'replicate/ort', 'replicate/bench',
           'tools/gpu_check.py', 'tools/gpu_report.py', 'tools/gpu_env.py')
@@ -24,14 +24,7 @@ NOT_BOUNDS = {('replicate/parity/models.py', 1e-3): 'perturb(): the change that 
 
 
 def _files():
-    for check in CHECKS:
-        path = os.path.join(ROOT, check)
-        if path.endswith('.py'):
-            yield path
-            continue
-        for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith(('.', '__')))
-            yield from sorted(os.path.join(root, n) for n in files if n.endswith('.py'))
+    return [os.path.join(ROOT, path) for path in python_files(*CHECKS)]
 
 
 def test_spelled_as_the_texts_write_it():
