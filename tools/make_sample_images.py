@@ -15,8 +15,8 @@ and its SHA-256 compared with the one recorded here before it is read
 digests). JPEG sources are copied byte for byte; PNG sources are re-encoded
 as JPEG (quality 90, RGB; camera.png is grayscale and becomes 3 equal
 channels). No image is resized. Last, the SHA-256 of every written image is
-compared with the block in images/LICENSES.md (re-encoded files depend on
-the Pillow version: a difference is reported, exit status 1).
+compared with the block in this checkout's images/LICENSES.md (re-encoded
+files depend on the Pillow version: a difference is reported, exit status 1).
 
 The boxes below were drawn by hand, by looking at each image with a pixel
 grid (the convention: images/README.md), never from a detector's output.
@@ -137,20 +137,22 @@ def annotation_xml(filename, width, height, objects):
                                    ''.join(object_xml(*o) for o in objects)))
 
 
-def recorded_sha256(out_dir):
-    """``{file name: sha256}`` from the SHA-256 block of LICENSES.md
-    (``<64 hex>  <name>`` lines), or {} when there is none."""
-    path = os.path.join(out_dir, 'LICENSES.md')
-    if not os.path.isfile(path):
-        return {}
-    with open(path) as f:
+#: The record of the committed sample (images/LICENSES.md of this checkout).
+RECORD = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'images',
+                      'LICENSES.md')
+
+
+def recorded_sha256():
+    """``{file name: sha256}`` from the SHA-256 block of :data:`RECORD`
+    (``<64 hex>  <name>`` lines)."""
+    with open(RECORD) as f:
         return {m.group(2): m.group(1)
                 for m in re.finditer(r'^([0-9a-f]{64})  (\S+)$', f.read(), re.M)}
 
 
 def main(out_dir):
     os.makedirs(os.path.join(out_dir, 'Annotations'), exist_ok=True)
-    recorded, differ = recorded_sha256(out_dir), []
+    recorded, differ = recorded_sha256(), []
     for stem, (source, objects) in sorted(SAMPLES.items()):
         filename = stem + '.jpg'
         target = os.path.join(out_dir, filename)
@@ -164,9 +166,9 @@ def main(out_dir):
         if recorded.get(filename) != digest:
             differ.append(filename)
     if differ:
-        sys.exit('error: SHA-256 of {} differ from the block in {} (another Pillow '
-                 'version re-encodes differently): update the block if intended'.format(
-                     ', '.join(differ), os.path.join(out_dir, 'LICENSES.md')))
+        sys.exit('error: SHA-256 of {} differ from the block in images/LICENSES.md '
+                 '(another Pillow version re-encodes differently): update the block if '
+                 'intended'.format(', '.join(differ)))
 
 
 if __name__ == '__main__':

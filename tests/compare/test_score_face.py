@@ -62,4 +62,4 @@ def test_person_detector_is_not_charged_for_faces(tables):
     summary = tables['map_summary'].set_index('detector').loc['ssdlite_person']
     assert summary['classes_excluded'] == 'face' and summary['map_voc'] == pytest.approx(1 / 2)
     classes = tables['classes'].set_index('canonical')
-    assert classes.loc['face', 'annotations'] == 'face' and classes.loc['face', 'caffe_face'] == 'face'
+    assert classes.loc['face', 'annotations'] == classes.loc['face', 'caffe_face'] == 'face'
