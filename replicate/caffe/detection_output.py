@@ -206,7 +206,9 @@ def detect_one(loc, conf, priors, variances, settings):
     decoded = {}
     for c in range(n_loc):
         label = -1 if settings.share_location else c
-        if label != settings.background_label_id:
+        # (the reference also skips shared locations when background_label_id
+        # is -1, then aborts; they are needed, so they are decoded here)
+        if settings.share_location or label != settings.background_label_id:
             boxes = decode(loc[:, c], priors, variances, settings.variance_encoded_in_target)
             decoded[label] = (boxes, box_size(boxes))
     kept = {}

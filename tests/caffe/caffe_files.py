@@ -178,7 +178,8 @@ class NetWriter:
 
     def normalize(self, name, bottom, value=20.0, shared=False):
         c = self.channels[bottom]
-        scale = np.full((), value, np.float32) if shared else \
+        # shared: one value, stored as shape (1,) (OpenCV cannot read a 0-D blob)
+        scale = np.full(1, value, np.float32) if shared else \
             (value * self.rng(name).uniform(0.8, 1.2, c)).astype(np.float32)
         self.entries.append((name, 'Normalize', [scale]))
         self.add(name, 'Normalize', [bottom], [name],
