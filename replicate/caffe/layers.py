@@ -7,7 +7,7 @@ read), states the shapes of the blobs it expects (:attr:`blob_shapes`, in
 Caffe's order) and takes them with :meth:`load`. ``op(xs)`` maps the list of
 bottom Variables to the list of top Variables. Shapes are NCHW.
 
-- Convolution: :class:`replicate.channels_last.Convolution2D` (Chainer's
+- Convolution: :class:`replicate.ssd.channels_last.Convolution2D` (Chainer's
   convolution, faster on the CPU, same results); groups, dilation, bias_term.
 - BatchNorm: Caffe's inference form ``(x - m s) / sqrt(v s + eps)`` where
   ``s = 1 / blobs[2]`` (the moving-average scale factor Caffe accumulates;
@@ -15,7 +15,7 @@ bottom Variables to the list of top Variables. Shapes are NCHW.
   ``factor``.
 - Scale: ``x * scale[c] (+ bias[c])`` over the channel axis.
 - Normalize: :class:`CaffeNormalize`, replicate's
-  :class:`~replicate.normalize.Normalize` link (L2 over channels at each
+  :class:`~replicate.ssd.normalize.Normalize` link (L2 over channels at each
   location, learned scale; ``channel_shared`` gives a single scale) with
   Caffe's norm ``sqrt(sum x^2 + eps)``: replicate's (ChainerCV's)
   ``sqrt(sum x^2) + eps`` differs wherever the norm is small (at a norm of
@@ -27,8 +27,8 @@ import chainer.functions as F
 import numpy as np
 
 from replicate.caffe.errors import CaffeError, CaffeWeightsError
-from replicate.channels_last import Convolution2D
-from replicate.normalize import Normalize
+from replicate.ssd.channels_last import Convolution2D
+from replicate.ssd.normalize import Normalize
 
 
 def single_input(spec, in_shapes, ndim=4):
@@ -233,7 +233,7 @@ class Scale(BlobLayer):
 
 
 class CaffeNormalize(Normalize):
-    """:class:`replicate.normalize.Normalize` (same parameter ``scale``) with
+    """:class:`replicate.ssd.normalize.Normalize` (same parameter ``scale``) with
     Caffe's ``x / sqrt(sum_c x^2 + eps) * scale[c]``."""
 
     def forward(self, x):

@@ -5,7 +5,7 @@ functions at run time (same interface as :mod:`replicate.caffe.layers`).
 - Pooling MAX / AVE with Caffe's output size: ``ceil((H + 2 pad - k) /
   stride) + 1``, one less when the last window would start in the padding
   (``round_mode: FLOOR`` of newer Caffe: floor). MAX is
-  :func:`replicate.channels_last.max_pooling_2d` (Chainer's, -inf outside
+  :func:`replicate.ssd.channels_last.max_pooling_2d` (Chainer's, -inf outside
   the image); AVE divides each window's sum by the part of it inside the
   padded image (``[-pad, H + pad)``), Caffe's divisor, not ``k * k``;
   ``global_pooling`` pools the whole map;
@@ -22,7 +22,7 @@ import numpy as np
 
 from replicate.caffe import priorbox
 from replicate.caffe.layers import pair, single_input
-from replicate.channels_last import max_pooling_2d
+from replicate.ssd.channels_last import max_pooling_2d
 
 
 def canonical_axis(spec, axis, ndim, what='axis'):

@@ -14,7 +14,7 @@ import numpy as np
 from replicate.caffe import caffemodel, detection_output, preprocess, prototxt
 from replicate.caffe.errors import CaffeError
 from replicate.caffe.net import CaffeNet
-from replicate.channels_last import workspace
+from replicate.ssd.channels_last import workspace
 
 #: The mean of W. Liu's SSD training scripts (B, G, R).
 SSD_MEAN = (104.0, 117.0, 123.0)

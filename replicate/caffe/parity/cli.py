@@ -93,9 +93,9 @@ def resolve_files(args):
 
 
 def run(args):
+    from provenance.stamp import file_sha256, provenance
     from replicate.caffe import ssd
     from replicate.caffe.parity import report, rows
-    from reporting.provenance import file_sha256, provenance
     prototxt, caffemodel, mean, name, what = resolve_files(args)
     images = read_bgr(args.images or DEFAULT_IMAGES)
     model = ssd.load(prototxt, caffemodel, mean)

@@ -5,10 +5,10 @@ import os
 
 import pandas as pd
 
+from provenance.stamp import provenance_markdown
+from provenance.tables import frame_to_markdown, write_table
 from replicate.parity import metrics
 from replicate.parity import report as parity_report
-from reporting.provenance import provenance_markdown
-from reporting.tables import frame_to_markdown, write_table
 
 TITLE = ("# Caffe SSD parity: our Chainer build vs OpenCV's DNN on the same prototxt and "
          'caffemodel, layer by layer')
