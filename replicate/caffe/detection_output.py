@@ -251,3 +251,25 @@ def detection_output(settings, loc, conf, priors):
                                                       settings.share_location))
     boxes, variances = priors[0, 0].reshape(-1, 4), priors[0, 1].reshape(-1, 4)
     return [detect_one(l, c, boxes, variances, settings) for l, c in zip(loc, conf, strict=True)]
+
+
+def before_nms(settings, loc, conf, priors):
+    """Every prior decoded, with its foreground scores, before any threshold
+    or NMS (for a common post-processing of several detectors).
+
+    Args: as :func:`detection_output`, one image (``loc`` (P * 4,), ``conf``
+        (P * num_classes,)); locations must be shared.
+
+    Returns:
+        (boxes, scores): float32 (P, 4) ``(x_min, y_min, x_max, y_max)``
+        normalized, float32 (P, F) the scores of :attr:`DetectionSettings.foreground`.
+    """
+    if not settings.share_location:
+        raise CaffeError('DetectionOutput with share_location: false has one box per class '
+                         'and prior: no single candidate box per prior')
+    priors = np.asarray(priors, dtype=np.float32)
+    boxes, variances = priors[0, 0].reshape(-1, 4), priors[0, 1].reshape(-1, 4)
+    loc = np.asarray(loc, dtype=np.float32).reshape(-1, 4)
+    scores = np.asarray(conf, dtype=np.float32).reshape(len(boxes), settings.num_classes)
+    decoded = decode(loc, boxes, variances, settings.variance_encoded_in_target)
+    return decoded, scores[:, list(settings.foreground)]

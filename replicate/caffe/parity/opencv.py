@@ -37,16 +37,22 @@ def load_net(prototxt_path, caffemodel_path, exact):
     return net
 
 
-def forward(net, blob, names):
+def forward(net, blob, names, quiet=False):
     """``{name: float32 array}``: the first output of each named layer for
-    the prepared batch ``blob`` (B, 3, h, w)."""
+    the prepared batch ``blob`` (B, 3, h, w); ``quiet``: OpenCV's own log
+    lines are silenced for the call (its failure is raised here in one line)."""
     import cv2
     net.setInput(blob)
+    level = cv2.getLogLevel()
+    if quiet:
+        cv2.setLogLevel(0)  # silent
     try:
         outputs = net.forward(list(names))
     except cv2.error as exc:
         raise CaffeError('OpenCV failed to run the network: {}'.format(
             ' '.join(str(exc).split())[-300:])) from None
+    finally:
+        cv2.setLogLevel(level)
     return {name: np.asarray(out) for name, out in zip(names, outputs, strict=True)}
 
 
