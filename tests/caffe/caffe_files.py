@@ -237,15 +237,32 @@ class NetWriter:
         return prototxt, write_caffemodel(str(directory / (stem + '.caffemodel')), self.entries)
 
 
-def vgg_ssd300(width=4, n_class=5, seed=0):
-    """SSD300 with W. Liu's VGG16 layout (conv1_1 .. conv9_2, conv4_3_norm,
-    dilated fc6, six heads, 8732 priors) and ``width`` channels per layer.
+#: W. Liu's ssd_pascal.py / ssd_pascal_512.py: extra layers after fc7 as
+#: (stride, pad, kernel) of each convN_2, box sizes, steps and aspect ratios.
+LAYOUTS = {
+    300: dict(extras=((2, 1, 3), (2, 1, 3), (1, 0, 3), (1, 0, 3)),
+              sizes=(30, 60, 111, 162, 213, 264, 315), steps=(8, 16, 32, 64, 100, 300),
+              ratios=((2,), (2, 3), (2, 3), (2, 3), (2,), (2,))),
+    512: dict(extras=((2, 1, 3), (2, 1, 3), (2, 1, 3), (2, 1, 3), (1, 1, 4)),
+              sizes=(35.84, 76.8, 153.6, 230.4, 307.2, 384.0, 460.8, 537.6),
+              steps=(8, 16, 32, 64, 128, 256, 512),
+              ratios=((2,), (2, 3), (2, 3), (2, 3), (2, 3), (2,), (2,))),
+}
+
+
+def vgg_ssd(insize=300, width=4, n_class=5, seed=0):
+    """SSD300 or SSD512 with W. Liu's VGG16 layout (conv1_1 .. conv9_2 or
+    conv10_2, conv4_3_norm, dilated fc6, one head per source map) and
+    ``width`` channels per layer.
 
     Priors, heads and DetectionOutput as in ssd_pascal.py's deploy.prototxt,
     but with confidence_threshold 0.2 and keep_top_k 50 so that a random
-    network gives few, well-separated detections.
+    network gives few, well-separated detections. Map k's min_size is
+    ``sizes[k]``, its max_size ``sizes[k + 1]`` (SSD512's fractional sizes,
+    35.84 first, as the released deploy.prototxt has them).
     """
-    net = NetWriter('VGG_tiny_SSD_300x300', 300, 300, seed)
+    layout = LAYOUTS[insize]
+    net = NetWriter('VGG_tiny_SSD_{0}x{0}'.format(insize), insize, insize, seed)
     x = 'data'
     for block, convs in enumerate((2, 2, 3, 3, 3), start=1):
         for i in range(1, convs + 1):
@@ -260,16 +277,14 @@ def vgg_ssd300(width=4, n_class=5, seed=0):
     x = net.relu('relu6', net.conv('fc6', x, width * 2, 3, pad=6, dilation=6))
     fc7 = net.relu('relu7', net.conv('fc7', x, width * 2, 1))
     sources, x = [net.normalize('conv4_3_norm', source4), fc7], fc7
-    for block, (stride, pad) in enumerate(((2, 1), (2, 1), (1, 0), (1, 0)), start=6):
+    for block, (stride, pad, kernel) in enumerate(layout['extras'], start=6):
         x = net.relu('conv{}_1_relu'.format(block), net.conv('conv{}_1'.format(block), x,
                                                              width, 1))
         x = net.relu('conv{}_2_relu'.format(block), net.conv('conv{}_2'.format(block), x,
-                                                             width * 2, 3, pad=pad,
+                                                             width * 2, kernel, pad=pad,
                                                              stride=stride))
         sources.append(x)
-    sizes = (30, 60, 111, 162, 213, 264, 315)
-    steps = (8, 16, 32, 64, 100, 300)
-    ratios = ((2,), (2, 3), (2, 3), (2, 3), (2,), (2,))
+    sizes, steps, ratios = layout['sizes'], layout['steps'], layout['ratios']
     heads = []
     for k, source in enumerate(sources):
         params = 'min_size: {} max_size: {} {} flip: true clip: false variance: 0.1 ' \
@@ -281,3 +296,8 @@ def vgg_ssd300(width=4, n_class=5, seed=0):
                          'nms_param { nms_threshold: 0.45 top_k: 400 } code_type: CENTER_SIZE '
                          'keep_top_k: 50 confidence_threshold: 0.2')
     return net
+
+
+def vgg_ssd300(width=4, n_class=5, seed=0):
+    """:func:`vgg_ssd` at 300x300."""
+    return vgg_ssd(300, width, n_class, seed)

@@ -4,8 +4,9 @@ a generated VGG16-layout SSD300 (tiny channel counts, seeded weights) and the
 packaged face detector on a real photograph."""
 import os
 
+import numpy as np
 import pytest
-from caffe_files import vgg_ssd300
+from caffe_files import vgg_ssd, vgg_ssd300
 
 from replicate.caffe import models, ssd
 from replicate.caffe.parity import cli, rows
@@ -101,3 +102,25 @@ def test_the_parity_command_refuses_in_one_line(argv, match, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith('error: ') and match in err and err.count('\n') == 1
+
+
+def test_an_ssd512_layout_builds_with_caffes_integer_prior_sizes(tmp_path):
+    prototxt, caffemodel = vgg_ssd(512, width=4, n_class=3, seed=5).write(tmp_path, 'ssd512')
+    model = ssd.load(prototxt, caffemodel)
+    assert [model.net.shapes[name][2] for name in (
+        'conv4_3_norm', 'fc7', 'conv6_2', 'conv7_2', 'conv8_2', 'conv9_2', 'conv10_2')] == \
+        [64, 32, 16, 8, 4, 2, 1]
+    assert model.n_priors == 24564
+    table, counts = rows.compare_all(model, [photo('chelsea.jpg')], prototxt, caffemodel, 1e-5)
+    named = by_name(table)
+    for layer, _ in model.net.entries:
+        if layer.type != 'PriorBox':
+            assert named[rows.LOCAL_PREFIX + layer.name]['scaled_err'] <= 1e-5, layer.name
+    # min_size 35.84 is 35 for Caffe (and ours), 35.84 for OpenCV: the first prior of
+    # conv4_3_norm is 35 / 512 wide here; the largest difference is the ratio-2 box's
+    # half width, (35.84 - 35) * sqrt(2) / 2 / 512
+    priors = rows.our_layers(model, model.prepare([photo('chelsea.jpg')]))[
+        'conv4_3_norm_mbox_priorbox'][0, 0]
+    assert np.isclose(priors[2] - priors[0], 35 / 512, atol=1e-7)
+    assert named['conv4_3_norm_mbox_priorbox']['max_abs_err'] == pytest.approx(
+        0.84 * np.sqrt(2) / 2 / 512, rel=1e-3)
