@@ -38,8 +38,7 @@ class OpenCVDNNAdapter:
         self.insize = self.head = self.bottoms = None
 
     def load(self):
-        from replicate.caffe import caffemodel, detection_output, prototxt
-        from replicate.caffe.parity import opencv
+        from replicate.caffe import caffemodel, detection_output, opencv, prototxt
         from replicate.errors import UserError as ReplicateUserError
         try:
             import cv2  # noqa: F401
@@ -71,7 +70,7 @@ class OpenCVDNNAdapter:
     def _run(self, images, timer, names):
         import cv2
 
-        from replicate.caffe.parity import opencv
+        from replicate.caffe import opencv
         from replicate.caffe.preprocess import rgb_to_bgr
         from replicate.errors import UserError as ReplicateUserError
         with timer('preprocess'):
@@ -90,7 +89,7 @@ class OpenCVDNNAdapter:
     def predict(self, images):
         """``images``: list of ``(H, W, 3)`` uint8 RGB -> :class:`Prediction`."""
         from compare.adapters.protocol import StageTimer
-        from replicate.caffe.parity import opencv
+        from replicate.caffe import opencv
         timer = StageTimer()
         outputs, sizes = self._run(images, timer, [self.head])
         with timer('postprocess'):

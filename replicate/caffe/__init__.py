@@ -15,6 +15,7 @@ Modules, one idea each:
 * :mod:`~replicate.caffe.preprocess`: the input as ``cv2.dnn.blobFromImage`` makes it;
 * :mod:`~replicate.caffe.ssd`: :class:`CaffeSSD` and :func:`load`;
 * :mod:`~replicate.caffe.models`: packaged models by short name (``res10-face``);
+* :mod:`~replicate.caffe.opencv`: the same files run by OpenCV's DNN (the reference);
 * :mod:`~replicate.caffe.parity`: layer-by-layer parity with OpenCV's DNN.
 
 Usage::

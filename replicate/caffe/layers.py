@@ -72,10 +72,23 @@ def same_shape(got, expected):
     return strip(got) == strip(expected)
 
 
+#: Most parameters (blob elements) of one layer, checked before its link is
+#: allocated (VGG16 SSD512's largest layer, fc6 as a convolution, has 4.7 M).
+MAX_LAYER_ELEMENTS = 1 << 28
+
+
 class BlobLayer:
     """What the layers with blobs share: the expected shapes and the check."""
     blob_shapes = ()
     link = None
+
+    def check_size(self, spec):
+        """Refuse a layer whose blobs would exceed :data:`MAX_LAYER_ELEMENTS`
+        (before anything is allocated for it)."""
+        total = sum(int(np.prod(shape, dtype=object)) for shape in self.blob_shapes)
+        if total > MAX_LAYER_ELEMENTS:
+            raise spec.refuse('its blobs would hold {} values, more than the {} a layer may '
+                              'have here'.format(total, MAX_LAYER_ELEMENTS))
 
     def check_blobs(self, spec, blobs, path):
         """Raise CaffeWeightsError unless ``blobs`` has the expected count and shapes."""
@@ -127,6 +140,7 @@ class Convolution(BlobLayer):
             raise spec.refuse('its {}x{} input is smaller than its kernel'.format(h, w))
         self.out_shapes = [(n, out, size[0], size[1])]
         self.blob_shapes = ((out, c // groups) + kernel,) + (((out,),) if bias else ())
+        self.check_size(spec)
         self.link = Convolution2D(c, out, kernel, stride, pad, nobias=not bias,
                                   dilate=dilation, groups=groups)
 
@@ -182,6 +196,7 @@ class BatchNorm(BlobLayer):
         eps = p.get('eps', 'float', 1e-5)
         self.out_shapes = [shape]
         self.blob_shapes = ((shape[1],), (shape[1],), (1,))
+        self.check_size(spec)
         self.link = CaffeBatchNorm(shape[1], eps)
 
     def load(self, blobs):
@@ -221,6 +236,7 @@ class Scale(BlobLayer):
         bias = p.get('bias_term', 'bool', False)
         self.out_shapes = [shape]
         self.blob_shapes = ((shape[1],),) + (((shape[1],),) if bias else ())
+        self.check_size(spec)
         self.link = CaffeScale(shape[1], bias)
 
     def load(self, blobs):
@@ -258,6 +274,7 @@ class NormalizeLayer(BlobLayer):
         eps = p.get('eps', 'float', 1e-10)
         self.out_shapes = [shape]
         self.blob_shapes = ((),) if shared else ((shape[1],),)
+        self.check_size(spec)
         self.link = CaffeNormalize(1 if shared else shape[1], initial=1, eps=eps)
 
     def load(self, blobs):

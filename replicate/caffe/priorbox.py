@@ -27,6 +27,8 @@ import numpy as np
 
 from replicate.caffe.errors import CaffeError
 
+#: Most priors at one feature-map location.
+MAX_PER_LOCATION = 256
 KNOWN_FIELDS = ('min_size', 'max_size', 'aspect_ratio', 'flip', 'clip', 'variance',
                 'img_size', 'img_h', 'img_w', 'step', 'step_h', 'step_w', 'offset')
 
@@ -86,18 +88,24 @@ def from_params(params):
         raise CaffeError('{}: {} max_size for {} min_size'.format(where, len(maxs), len(mins)))
     if any(b <= a for a, b in zip(mins, maxs, strict=False)):  # lengths checked
         raise CaffeError('{}: max_size must be greater than min_size'.format(where))
+    ratios = params.many('aspect_ratio', 'float')
+    if any(r <= 0 for r in ratios):
+        raise CaffeError('{}: aspect_ratio must be positive (given {})'.format(where, ratios))
     variance = params.many('variance', 'float') or [0.1]
     if len(variance) not in (1, 4) or any(v <= 0 for v in variance):
         raise CaffeError('{}: variance needs 1 or 4 positive values, got {}'.format(
             where, variance))
     img_h, img_w, step_h, step_w = _img_and_step(params)
-    return PriorBoxParams(
+    result = PriorBoxParams(
         tuple(int(m) for m in mins), tuple(int(m) for m in maxs),
-        expand_aspect_ratios(params.many('aspect_ratio', 'float'),
-                             params.get('flip', 'bool', True)),
+        expand_aspect_ratios(ratios, params.get('flip', 'bool', True)),
         params.get('clip', 'bool', False), tuple(np.float32(v) for v in variance),
         img_h, img_w, np.float32(step_h), np.float32(step_w),
         np.float32(params.get('offset', 'float', 0.5)))
+    if result.per_location > MAX_PER_LOCATION:
+        raise CaffeError('{}: {} priors per location, more than {}'.format(
+            where, result.per_location, MAX_PER_LOCATION))
+    return result
 
 
 def _img_and_step(params):

@@ -19,6 +19,7 @@ Convolution, ...) as a :class:`~replicate.odapi.textproto.Message`;
 :class:`Params` reads typed values from it and refuses unknown fields.
 """
 import dataclasses
+import math
 import os
 
 from replicate.caffe.errors import CaffeError
@@ -28,6 +29,8 @@ from replicate.odapi.errors import ConfigError
 #: Largest prototxt read (the VGG16 SSD512 deploy.prototxt is ~40 KB).
 MAX_PROTOTXT_BYTES = 16 << 20
 MAX_LAYERS = 10000
+#: Largest input side (the activations of every layer follow from it).
+MAX_INPUT_SIDE = 8192
 
 #: V1 (``layers``) enum type names -> current type names, for the types built here.
 V1_TYPE_NAMES = {'CONVOLUTION': 'Convolution', 'POOLING': 'Pooling', 'RELU': 'ReLU',
@@ -82,7 +85,10 @@ class Params:
             if kind == 'int':
                 return int(value, 0)
             if kind == 'float':
-                return float(value)
+                number = float(value)
+                if not math.isfinite(number):
+                    raise ValueError(value)
+                return number
         except ValueError:
             raise self.error(field, '{!r} is not a {}'.format(str(value), kind)) from None
         if kind == 'bool':
@@ -271,6 +277,9 @@ def parse(text, path='<prototxt>'):
     if len(net_input[1]) != 4 or net_input[1][1] != 3:
         raise CaffeError('{}: input {!r} has shape {}; an image input (N, 3, H, W) is '
                          'expected'.format(path, net_input[0], net_input[1]))
+    if not 1 <= min(net_input[1][2:]) <= max(net_input[1][2:]) <= MAX_INPUT_SIDE:
+        raise CaffeError('{}: input {!r} is {}x{}; sides from 1 to {} are built'.format(
+            path, net_input[0], net_input[1][2], net_input[1][3], MAX_INPUT_SIDE))
     names = [layer.name for layer in layers]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:

@@ -5,10 +5,9 @@ import numpy as np
 import pytest
 from caffe_files import NetWriter, write_caffemodel
 
-from replicate.caffe import caffemodel, prototxt
+from replicate.caffe import caffemodel, opencv, prototxt
 from replicate.caffe.errors import CaffeError, CaffeWeightsError
 from replicate.caffe.net import CaffeNet
-from replicate.caffe.parity import opencv
 
 
 def build(tmp_path, net, stem='net'):

@@ -24,7 +24,7 @@
 import chainer
 import numpy as np
 
-from replicate.caffe.parity import opencv
+from replicate.caffe import opencv
 from replicate.parity import metrics
 
 

@@ -1,5 +1,5 @@
 """OpenCV's DNN module running a Caffe SSD: the reference side of the parity
-and of the harness's ``opencv-dnn`` kind.
+(:mod:`replicate.caffe.parity`) and of the harness's ``opencv-dnn`` kind.
 
 Two configurations:
 
