@@ -39,31 +39,31 @@ class OpenCVDNNAdapter:
 
     def load(self):
         from replicate.caffe import caffemodel, detection_output, opencv, prototxt
-        from replicate.errors import UserError as ReplicateUserError
         try:
             import cv2  # noqa: F401
         except ImportError as exc:
             raise UserError('opencv-dnn needs OpenCV (cv2 not importable: {}); the project '
                             'pins opencv-python-headless'.format(exc)) from None
-        try:
-            spec = prototxt.read(self.spec.prototxt)
-            heads = [layer for layer in spec.layers if layer.type == 'DetectionOutput']
-            if len(heads) != 1 or len(heads[0].bottoms) != 3:
-                raise UserError('{}: an SSD deploy prototxt has one DetectionOutput layer with '
-                                'three bottoms'.format(self.spec.prototxt))
-            self.settings = detection_output.settings_from(heads[0])
-            producers = {top: layer.name for layer in spec.layers for top in layer.tops}
-            self.head, self.bottoms = heads[0].name, [producers[b] for b in heads[0].bottoms]
-            self.insize = tuple(spec.input_shape[2:])
-            # the file goes to OpenCV's parser only once our strict reader accepts it
-            caffemodel.read(self.spec.caffemodel)
-            self.net = opencv.load_net(self.spec.prototxt, self.spec.caffemodel, exact=False)
-            # OpenCV checks blobs against layers only when it runs: run once now, so
-            # that a file it cannot run fails here, not on the first image
-            opencv.forward(self.net, np.zeros((1, 3) + self.insize, np.float32), [self.head],
-                           quiet=True)
-        except ReplicateUserError as exc:
-            raise UserError(str(exc)) from None
+        spec = prototxt.read(self.spec.prototxt)
+        heads = [layer for layer in spec.layers if layer.type == 'DetectionOutput']
+        if len(heads) != 1 or len(heads[0].bottoms) != 3:
+            raise UserError('{}: an SSD deploy prototxt has one DetectionOutput layer with '
+                            'three bottoms'.format(self.spec.prototxt))
+        self.settings = detection_output.settings_from(heads[0])
+        producers = {top: layer.name for layer in spec.layers for top in layer.tops}
+        missing = [b for b in heads[0].bottoms if b not in producers]
+        if missing:
+            raise UserError('{}: the DetectionOutput\'s bottom {!r} is not produced by a '
+                            'layer'.format(self.spec.prototxt, missing[0]))
+        self.head, self.bottoms = heads[0].name, [producers[b] for b in heads[0].bottoms]
+        self.insize = tuple(spec.input_shape[2:])
+        # the file goes to OpenCV's parser only once our strict reader accepts it
+        caffemodel.read(self.spec.caffemodel)
+        self.net = opencv.load_net(self.spec.prototxt, self.spec.caffemodel, exact=False)
+        # OpenCV checks blobs against layers only when it runs: run once now, so
+        # that a file it cannot run fails here, not on the first image
+        opencv.forward(self.net, np.zeros((1, 3) + self.insize, np.float32), [self.head],
+                       quiet=True)
         self.names = caffe_spec.label_names(self.spec, self.settings)
         self.weights_sha256 = file_sha256(self.spec.caffemodel)
 
@@ -72,7 +72,6 @@ class OpenCVDNNAdapter:
 
         from replicate.caffe import opencv
         from replicate.caffe.preprocess import rgb_to_bgr
-        from replicate.errors import UserError as ReplicateUserError
         with timer('preprocess'):
             sizes = [image.shape[:2] for image in images]
             # (H, W, 3) uint8 RGB -> BGR -> blobFromImages (resize, mean, NCHW)
@@ -80,10 +79,7 @@ class OpenCVDNNAdapter:
                                           (self.insize[1], self.insize[0]), self.spec.mean,
                                           False, False)
         with timer('inference'):
-            try:
-                outputs = opencv.forward(self.net, blob, names)
-            except ReplicateUserError as exc:  # OpenCV failed on this input
-                raise UserError(str(exc)) from None
+            outputs = opencv.forward(self.net, blob, names)
         return outputs, sizes
 
     def predict(self, images):
@@ -103,7 +99,6 @@ class OpenCVDNNAdapter:
         decoding, before NMS (:mod:`compare.adapters.common_nms`)."""
         from compare.adapters.protocol import StageTimer
         from replicate.caffe.detection_output import before_nms
-        from replicate.errors import UserError as ReplicateUserError
         timer = StageTimer()
         outputs, _ = self._run(images, timer, self.bottoms)
         loc, conf, priors = (outputs[name] for name in self.bottoms)
@@ -111,10 +106,7 @@ class OpenCVDNNAdapter:
         with timer('postprocess'):
             for one_loc, one_conf in zip(loc.reshape(len(images), -1),
                                          conf.reshape(len(images), -1), strict=True):
-                try:
-                    boxes, scores = before_nms(self.settings, one_loc, one_conf, priors)
-                except ReplicateUserError as exc:
-                    raise UserError(str(exc)) from None
+                boxes, scores = before_nms(self.settings, one_loc, one_conf, priors)
                 found.append(caffe_spec.candidates(boxes, scores, self.names))
         return found, timer.times
 

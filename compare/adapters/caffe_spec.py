@@ -74,7 +74,6 @@ def parse(kind, arg, options):
     missing files are a one-line UserError now, before anything loads."""
     from replicate.caffe import models
     from replicate.caffe.ssd import SSD_MEAN
-    from replicate.errors import UserError as ReplicateUserError
     spec = '{}:{}'.format(kind, arg)
     weights, labels = options.pop('weights', None), options.pop('labels', None)
     mean = options.pop('mean', None)
@@ -85,10 +84,7 @@ def parse(kind, arg, options):
         if weights:
             raise UserError('{!r}: {} is a packaged model; weights= is for a PROTOTXT of your '
                             'own'.format(spec, arg))
-        try:
-            prototxt, caffemodel, entry = models.resolve(arg)
-        except ReplicateUserError as exc:
-            raise UserError(str(exc)) from None
+        prototxt, caffemodel, entry = models.resolve(arg)
         return CaffeSpec(prototxt, caffemodel, parse_mean(mean, spec) if mean else entry.mean,
                          labels, arg, entry.label_names)
     if not arg:

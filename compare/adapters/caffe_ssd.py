@@ -15,7 +15,6 @@ from compare.adapters import caffe_spec
 from compare.adapters.chainer_weights import params_sha256
 from compare.adapters.protocol import StageTimer, check_finite, numpy_threads
 from compare.detections import DetectorInfo, Prediction
-from compare.errors import UserError
 from compare.paths import display_path
 from provenance.stamp import file_sha256
 
@@ -37,11 +36,7 @@ class CaffeSSDAdapter:
 
     def load(self):
         from replicate.caffe import load
-        from replicate.errors import UserError as ReplicateUserError
-        try:
-            self.model = load(self.spec.prototxt, self.spec.caffemodel, self.spec.mean)
-        except ReplicateUserError as exc:
-            raise UserError(str(exc)) from None
+        self.model = load(self.spec.prototxt, self.spec.caffemodel, self.spec.mean)
         self.names = caffe_spec.label_names(self.spec, self.model.settings)
         self.weights_sha256 = file_sha256(self.spec.caffemodel)
 
@@ -72,16 +67,12 @@ class CaffeSSDAdapter:
     def predict_candidates(self, images):
         """Every prior decoded, before NMS (:mod:`compare.adapters.common_nms`)."""
         from replicate.caffe.detection_output import before_nms
-        from replicate.errors import UserError as ReplicateUserError
         timer = StageTimer()
         (loc, conf, priors), _ = self._forward(images, timer)
         found = []
         with timer('postprocess'):
             for one_loc, one_conf in zip(loc, conf, strict=True):
-                try:
-                    boxes, scores = before_nms(self.model.settings, one_loc, one_conf, priors)
-                except ReplicateUserError as exc:
-                    raise UserError(str(exc)) from None
+                boxes, scores = before_nms(self.model.settings, one_loc, one_conf, priors)
                 found.append(caffe_spec.candidates(boxes, scores, self.names))
         return found, timer.times
 

@@ -18,6 +18,7 @@ OpenCV's DetectionOutput writes ``(1, 1, keep_top_k * B, 7)`` rows
 import numpy as np
 
 from replicate.caffe.errors import CaffeError
+from replicate.errors import one_line
 
 
 def load_net(prototxt_path, caffemodel_path, exact):
@@ -26,9 +27,8 @@ def load_net(prototxt_path, caffemodel_path, exact):
     try:
         net = cv2.dnn.readNetFromCaffe(prototxt_path, caffemodel_path)
     except cv2.error as exc:
-        message = ' '.join(str(exc).split())
         raise CaffeError('OpenCV cannot read {} / {}: {}'.format(
-            prototxt_path, caffemodel_path, message[-300:])) from None
+            prototxt_path, caffemodel_path, one_line(exc)[-300:])) from None
     net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
     net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
     if exact:
@@ -50,7 +50,7 @@ def forward(net, blob, names, quiet=False):
         outputs = net.forward(list(names))
     except cv2.error as exc:
         raise CaffeError('OpenCV failed to run the network: {}'.format(
-            ' '.join(str(exc).split())[-300:])) from None
+            one_line(exc)[-300:])) from None
     finally:
         cv2.setLogLevel(level)
     return {name: np.asarray(out) for name, out in zip(names, outputs, strict=True)}
