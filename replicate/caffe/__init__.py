@@ -18,6 +18,21 @@ Modules, one idea each:
 * :mod:`~replicate.caffe.opencv`: the same files run by OpenCV's DNN (the reference);
 * :mod:`~replicate.caffe.parity`: layer-by-layer parity with OpenCV's DNN.
 
+What is built from replicate's parts: convolutions are
+:class:`replicate.ssd.channels_last.Convolution2D`, max pooling
+:func:`replicate.ssd.channels_last.max_pooling_2d`, L2 normalization
+replicate's :class:`~replicate.ssd.normalize.Normalize` link (with Caffe's
+eps inside the root). The multibox heads are the prototxt's own layers
+(a Convolution, Permute and Flatten per source map, Concat), each run and
+compared on its own: :class:`replicate.ssd.multibox.Multibox` fixes 3x3
+heads and ChainerCV's box count (2 + 2 per ratio), which Caffe's PriorBox
+does not (several min sizes, ``flip: false``). Prior boxes, decoding and NMS
+follow Caffe's arithmetic rather than :mod:`replicate.ssd.coder` /
+:mod:`replicate.ssd.nms` (ChainerCV's), see their modules for the
+differences. Inputs: ``input`` + ``input_shape``/``input_dim`` or an
+``Input`` layer; data layers (LMDB readers of train/test prototxts) are
+refused with a pointer to the deploy prototxt.
+
 Usage::
 
     from replicate.caffe import load
