@@ -20,8 +20,11 @@ input type: it composes :mod:`~compare.adapters.tf_locate`,
 :mod:`~compare.adapters.tf_saved_model`, :mod:`~compare.adapters.tf_frozen`,
 :mod:`~compare.adapters.tf_inputs`, :mod:`~compare.adapters.tf_common` and
 :mod:`~compare.adapters.label_map`), :mod:`~compare.adapters.tf_zoo`,
-:mod:`~compare.adapters.fake` (no model). Frameworks are imported inside
-each adapter's ``load``, never at import time.
+:mod:`~compare.adapters.caffe_ssd` and :mod:`~compare.adapters.caffe_opencv`
+(caffe, opencv-dnn: a Caffe SSD in Chainer and in OpenCV's DNN, sharing
+:mod:`~compare.adapters.caffe_spec`), :mod:`~compare.adapters.fake` (no
+model). Frameworks are imported inside each adapter's ``load``, never at
+import time.
 """
 import dataclasses
 import functools
@@ -30,7 +33,14 @@ import re
 import textwrap
 import typing
 
-from compare.adapters import chainer_odapi, chainer_ssd, chainer_trained
+from compare.adapters import (
+    caffe_opencv,
+    caffe_spec,
+    caffe_ssd,
+    chainer_odapi,
+    chainer_ssd,
+    chainer_trained,
+)
 from compare.adapters.common_nms import variants
 from compare.adapters.declared import DeclaredRandom, parse_flag
 from compare.adapters.fake import build_fake
@@ -89,6 +99,9 @@ KINDS = {
                     'python -m replicate.train; architecture and class names come from it',
                     'preset=auto|visualize|evaluate (default: --preset; auto = evaluate)',
                     takes_path=True),
+    # a Caffe SSD in Chainer (replicate.caffe), and the same files in OpenCV's DNN
+    'caffe': Kind(caffe_ssd.build, caffe_spec.ARG, caffe_spec.OPTIONS),
+    'opencv-dnn': Kind(caffe_opencv.build, caffe_spec.ARG, caffe_spec.OPTIONS),
     'fake': Kind(build_fake, 'a seed (synthetic detections, no model; default 0)',
                  'count=N (default 3), delay=SECONDS per image, fail=MESSAGE (load fails)'),
 }
