@@ -116,14 +116,15 @@ class FrozenGraph:
         path (str): the ``.pb`` file.
 
     Attributes:
-        path (str): as given. nodes (dict): name -> ``NodeDef``, in file order.
+        path (str): as given. graph_def: the parsed ``GraphDef``.
+        nodes (dict): name -> ``NodeDef``, in file order.
         consumers (dict): node name -> names of the nodes using one of its
             outputs (data edges only).
     """
 
     def __init__(self, path):
         self.path = path
-        graph_def = read_graph_def(path)
+        self.graph_def = graph_def = read_graph_def(path)
         self.nodes = collections.OrderedDict((node.name, node) for node in graph_def.node)
         if len(self.nodes) != len(graph_def.node):
             raise ExportError('{}: two nodes share a name: not a valid TF graph'.format(path))

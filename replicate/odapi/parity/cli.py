@@ -38,7 +38,9 @@ NOTE = (
 
 def parser():
     p = argparse.ArgumentParser(prog='python -m replicate.odapi.parity', description=__doc__)
-    p.add_argument('export_dir', help='OD API TF2 export (pipeline.config, saved_model/)')
+    p.add_argument('export_dir', help='OD API TF2 export (pipeline.config, saved_model/), or a '
+                   'TF1 frozen_inference_graph.pb, its folder or a packaged graph\'s key '
+                   '(ssdlite_mobilenet_v2_person.pb)')
     p.add_argument('--out', default=DEFAULT_OUT,
                    help='report folder (default: %(default)s; tox -e parity passes '
                         'reports/parity)')
@@ -117,6 +119,10 @@ def end_to_end_rows(ours, reference, exact, rtol):
 
 def run(args):
     """Both runs, the comparison and the report; returns the exit code."""
+    from replicate.odapi.frozen_ssd import is_frozen_graph
+    from replicate.odapi.parity import frozen_run
+    if is_frozen_graph(frozen_run.resolve(args.export_dir)[0]):
+        return frozen_run.run(args)
     import chainer
 
     from replicate.odapi import SSDMobileNetV2
@@ -182,6 +188,16 @@ def _provenance(args):
     return provenance(device=args.device, import_tensorflow=True, extra=extra)
 
 
+def _packaged_graphs():
+    from replicate.packaged import PACKAGED
+    return sorted(key for key in PACKAGED if key.endswith('.pb'))
+
+
+def _frozen_graph_file(arg):
+    """A .pb file, or the key of a packaged one (:mod:`replicate.packaged`)."""
+    return (os.path.isfile(arg) and arg.endswith('.pb')) or arg in _packaged_graphs()
+
+
 def main(argv=None):
     """Entry point; returns the exit code."""
     args = parser().parse_args(argv)
@@ -191,9 +207,10 @@ def main(argv=None):
         if args.rtol > ODAPI_PARITY and not args.rtol_reason:
             raise UserError('--rtol {:g} is looser than {:g}: say why with --rtol-reason'.format(
                 args.rtol, ODAPI_PARITY))
-        if not os.path.isdir(args.export_dir):
-            raise UserError('{} is not a folder: pass an OD API export folder'.format(
-                args.export_dir))
+        if not os.path.isdir(args.export_dir) and not _frozen_graph_file(args.export_dir):
+            raise UserError('{} is not a folder: pass an OD API export folder, a TF1 '
+                            'frozen_inference_graph.pb or a packaged graph ({})'.format(
+                                args.export_dir, ', '.join(_packaged_graphs())))
         check_device(args.device)
         return run(args)
     except UserError as exc:
