@@ -230,12 +230,15 @@ def _num_layers(graph, seen):
     return seen.add('num_layers', k, 'BoxPredictor_0..{}'.format(k - 1))
 
 
-def _feature_extractor(graph, seen):
+def _check_extractor(graph, seen):
     if not graph.has_scope(SCOPE + '/expanded_conv'):
         scopes = sorted({'/'.join(n.split('/')[:2]) for n in graph.under('FeatureExtractor')})
         seen.refuse('feature extractor {}: this port builds the slim MobileNetV2 '
                     '(FeatureExtractor/MobilenetV2/expanded_conv...) only'.format(
                         ', '.join(scopes) or 'absent'))
+
+
+def _feature_extractor(graph, seen):
     seen.add('feature_extractor', SLIM_FEATURE_EXTRACTOR + ' (TF1 slim MobileNetV2)',
              SCOPE + '/expanded_conv*')
     num_layers = _num_layers(graph, seen)
@@ -510,6 +513,7 @@ def recover(graph):
     seen = Recovered(graph.path)
     seen.add('configuration', 'recovered from the frozen graph (no pipeline.config beside it)',
              None)
+    _check_extractor(graph, seen)
     image_size = _image_size(graph, seen)
     _preprocessing(graph, seen)
     feature_extractor = _feature_extractor(graph, seen)
