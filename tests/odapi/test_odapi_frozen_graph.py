@@ -163,7 +163,7 @@ def _nms_op(g):
                            '(10.0, 10.0, 4.0, 5.0)')),
 ])
 def test_what_the_port_does_not_build_is_refused_in_one_line(tmp_path, change, words):
-    path = _changed(tmp_path, change)
+    _changed(tmp_path, change)
     if 'does not describe' in words:  # with the fixture's pipeline.config beside it
         with open(os.path.join(FROZEN, 'pipeline.config')) as f:
             (tmp_path / 'pipeline.config').write_text(f.read())
