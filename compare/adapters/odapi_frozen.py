@@ -10,7 +10,7 @@ resumes only the same graph under the same settings.
 import numpy as np
 
 from compare.errors import UserError
-from reporting.provenance import file_sha256
+from provenance.stamp import file_sha256
 
 #: How many non-finite parameters a message names.
 SHOWN = 5

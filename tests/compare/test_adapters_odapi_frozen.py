@@ -14,7 +14,7 @@ from compare import rundir
 from compare.adapters import build, check_paths
 from compare.adapters.common_nms import CommonNMS, NMSParams
 from compare.errors import UserError
-from compare.identity import identity
+from compare.rundir.identity import identity
 from replicate.errors import UserError as AnyUserError  # the harness's and the port's
 
 pytestmark = pytest.mark.tf

@@ -17,7 +17,8 @@ import numpy as np
 
 from provenance.stamp import file_sha256, provenance
 from replicate.errors import UserError
-from replicate.parity import inputs, metrics
+from replicate.odapi.parity.rows import end_to_end_rows, raw_images  # noqa: F401
+from replicate.parity import metrics
 from replicate.parity.cli import DEFAULT_OUT, check_device
 from replicate.tolerances import ODAPI_PARITY, spelled
 
@@ -55,13 +56,6 @@ def parser():
     return p
 
 
-def raw_images(args):
-    """float32 (3, H, W) RGB images with integer values (they go to TF as uint8)."""
-    if args.images:
-        return inputs.read_images(args.images)
-    return inputs.generated_images(args.batch, args.seed + 1, inputs.RAW_SIZES)
-
-
 def _rows_after_network(model, graph_runs, ours_layers, tf_layers, images, rtol):
     """Rows for preprocessing, anchors, decoding, scores and detections."""
     from chainer.backends import cuda
@@ -94,26 +88,6 @@ def _rows_after_network(model, graph_runs, ours_layers, tf_layers, images, rtol)
                 row = metrics.compare('{}[{}]/{}'.format(prefix, i, key), a, b, rtol)
                 row['note'] = '; '.join(n for n in (row['note'], note) if n)
                 rows.append(row)
-    return rows
-
-
-def end_to_end_rows(ours, reference, exact, rtol):
-    """Rows of the network run end to end from the shared preprocessed input.
-
-    Each row's note gives the float32 error of both sides: the scaled error
-    of TF's and of our float32 output against our float64 evaluation
-    (``exact``) of the same network, so that a difference can be read
-    against the rounding error TF itself makes.
-    """
-    rows = metrics.compare_traces(ours, reference, rtol)
-    for row in rows:
-        name = row['name']
-        if name in exact:
-            tf_error, ours_error = (metrics.errors(side[name], exact[name].astype(np.float32))[
-                'scaled_err'] for side in (reference, ours))
-            row['note'] = '; '.join(n for n in (row['note'], 'float32 error vs float64: TF '
-                                                '{:.3g}, ours {:.3g}'.format(tf_error,
-                                                                            ours_error)) if n)
     return rows
 
 

@@ -15,9 +15,9 @@ import os
 
 import numpy as np
 
+from provenance.stamp import file_sha256, provenance
 from replicate.odapi.parity import report
 from replicate.parity import metrics
-from reporting.provenance import file_sha256, provenance
 
 TITLE = ('# SSD-MobileNetV2 (TF1) parity: our Chainer port vs the TF1 frozen graph in '
          'TensorFlow, layer by layer')
@@ -92,7 +92,7 @@ def tf_detections(run):
 def _network(reference, model, images, rtol):
     """Layer rows (each layer alone), end-to-end rows, our records, TF's runs."""
     from replicate.odapi.parity import capture, frozen_tf
-    from replicate.odapi.parity.cli import end_to_end_rows
+    from replicate.odapi.parity.rows import end_to_end_rows
     names = [n for n in capture.trace_ours(model, np.zeros(
         (1, 3) + tuple(model.image_size), np.float32)) if n != 'input']
     # 1. every layer on TF's input of the same op
@@ -197,8 +197,8 @@ def run(args):
     import chainer
 
     from replicate.odapi.frozen_ssd import SlimSSDMobileNetV2, locate
-    from replicate.odapi.parity.cli import raw_images
     from replicate.odapi.parity.frozen_tf import FrozenReference
+    from replicate.odapi.parity.rows import raw_images
     path, shown, stem_name, extra = resolve(args.export_dir)
     graph_path, pipeline = locate(path)
     model = SlimSSDMobileNetV2.from_frozen_graph(graph_path)
