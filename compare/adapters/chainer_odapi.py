@@ -125,7 +125,7 @@ class ChainerODAPIAdapter:
             self.path = packaged_models.path_of(self.packaged)
         self.frozen = os.path.exists(self.path) and is_frozen_graph(self.path)
         if not os.path.isdir(self.path) and not self.frozen:
-            raise UserError('{} is neither a folder nor a .pb file: ours-odapi takes an OD API '
+            raise UserError('{} is not a folder or a .pb file: ours-odapi takes an OD API '
                             'TF2 export folder (pipeline.config, saved_model/) or a TF1 '
                             'frozen_inference_graph.pb (or its folder)'.format(self.path))
         folder = self.path if os.path.isdir(self.path) else os.path.dirname(self.path)
