@@ -28,8 +28,10 @@ MAX_GRAPH_BYTES = 512 * 1024 * 1024
 MAX_CONSTANT_ELEMENTS = 64 * 1024 * 1024
 #: The exporter's output nodes: a graph without them is not an OD API detection export.
 OUTPUTS = ('detection_boxes', 'detection_scores', 'detection_classes', 'num_detections')
-#: The exporter's input placeholder for uint8 images.
-INPUT = 'image_tensor'
+#: The exporter's input placeholders (``--input_type``): uint8 pixels, encoded
+#: JPEG/PNG strings, serialized tf.Examples. The port reads only the network
+#: behind them, so any of them will do.
+INPUTS = ('image_tensor', 'encoded_image_string_tensor', 'tf_example')
 
 #: TensorProto dtype enum -> (numpy dtype, the repeated field holding values).
 _DTYPES = {1: (np.float32, 'float_val'), 2: (np.float64, 'double_val'),
@@ -196,13 +198,15 @@ class FrozenGraph:
         return any(name.startswith(prefix) for name in self.nodes)
 
     def check_detection_export(self):
-        """Raise ExportError unless the graph has the OD API exporter's uint8
-        input placeholder and its four outputs."""
-        missing = [name for name in (INPUT,) + OUTPUTS if name not in self.nodes]
+        """Raise ExportError unless the graph has one of the OD API exporter's
+        input placeholders (:data:`INPUTS`) and its four outputs."""
+        missing = [name for name in OUTPUTS if name not in self.nodes]
+        if not any(self.op(name) == 'Placeholder' for name in INPUTS):
+            missing.insert(0, ' or '.join(INPUTS))
         if missing:
-            raise ExportError('{} is not an OD API TF1 detection export (export_inference_graph.py '
-                              '--input_type image_tensor): no {} node{}'.format(
-                                  self.path, ', '.join(missing), 's' if len(missing) > 1 else ''))
+            raise ExportError('{} is not an OD API TF1 detection export (export_inference_'
+                              'graph.py): no {} node{}'.format(self.path, ', '.join(missing),
+                                                               's' if len(missing) > 1 else ''))
 
 
 def source(tensor_name):

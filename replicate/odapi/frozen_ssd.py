@@ -63,9 +63,10 @@ def is_frozen_graph(path):
         return path.endswith('.pb') and os.path.basename(path) != 'saved_model.pb'
     if not os.path.isfile(os.path.join(path, FROZEN_NAME)):
         return False
-    tf2 = (os.path.join(path, 'saved_model', 'variables', 'variables.index'),
-           os.path.join(path, 'checkpoint'))
-    return not any(os.path.exists(p) for p in tf2)
+    # TF2: saved_model/variables/variables.index or a checkpoint/ folder (a TF1
+    # zoo folder has a file named 'checkpoint' and an empty saved_model/variables/)
+    return not (os.path.isfile(os.path.join(path, 'saved_model', 'variables', 'variables.index'))
+                or os.path.isdir(os.path.join(path, 'checkpoint')))
 
 
 class SlimSSDMobileNetV2(SSDMobileNetV2):
@@ -120,8 +121,9 @@ class SlimSSDMobileNetV2(SSDMobileNetV2):
             if differences:
                 raise ConfigError('{} does not describe {}: {}'.format(
                     pipeline, graph_path, '; '.join(differences)))
-            record = {'configuration': 'from {} (agrees with the graph on classes, input, box '
-                                       'coder, post-processing)'.format(pipeline)}
+            record = {'configuration': 'from the pipeline.config beside the graph (agrees with '
+                                       'the graph on classes, input, box coder, '
+                                       'post-processing)'}
             what = pipeline
         model = cls(config)
         record['anchors'] = graph_config.check_anchors(graph, model.coder.anchors)
