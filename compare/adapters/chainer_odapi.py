@@ -113,7 +113,7 @@ class ChainerODAPIAdapter:
             raise UserError('device={} for detector {}: use device=@numpy or device=@cupy:N'
                             .format(device, name))
         self.name, self.path, self.labels, self.device_spec = name, path, labels, device
-        self.packaged, self.frozen = packaged, False
+        self.packaged, self.frozen, self.packaged_name = packaged, False, path
         self.model = self.device = self.synchronize = self.prefix = self.label_map_path = None
         self.weights_sha256 = self.saved_model_sha256 = self.config_sha256 = None
         self.label_names, self.described = {}, ('CPU (@numpy)' if device == '@numpy'
@@ -234,7 +234,8 @@ class ChainerODAPIAdapter:
                 'max_detections_per_class': pp.max_detections_per_class,
                 'max_total_detections': pp.max_total_detections})
         return DetectorInfo(
-            self.name, display_path(self.prefix or self.path), self.weights_sha256, False,
+            self.name, self.packaged.label(self.packaged_name) if self.packaged else
+            display_path(self.prefix or self.path), self.weights_sha256, False,
             device, threads, tuple(self.label_names[k] for k in sorted(self.label_names)),
             details)
 

