@@ -19,6 +19,7 @@ import os
 
 import numpy as np
 
+from replicate.errors import one_line
 from replicate.odapi.errors import ExportError
 
 #: Largest graph file read (bytes). OD API SSD exports are 5-100 MB;
@@ -63,7 +64,7 @@ def read_graph_def(path):
         graph_def.ParseFromString(data)
     except Exception as exc:  # google.protobuf.message.DecodeError and friends
         raise ExportError('{} is not a TF GraphDef (truncated or another format): {}: {}'.format(
-            path, type(exc).__name__, ' '.join(str(exc).split())[:200])) from None
+            path, type(exc).__name__, one_line(exc)[:200])) from None
     if not graph_def.node:
         raise ExportError('{} holds no graph nodes: not a TF frozen graph'.format(path))
     return graph_def

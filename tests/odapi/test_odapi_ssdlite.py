@@ -3,9 +3,9 @@ constants, SSDLite's depthwise heads, and the packaged SSDLite person detector
 (and the committed slim fixture) against TensorFlow running the same graph on
 a real photograph.
 
-Tolerance: 1e-4 of each output's largest magnitude (scaled_err), the default
-of ``python -m replicate.odapi.parity`` (the project has no shared tolerance
-table yet); the committed report reports/parity/odapi_ssdlite_mobilenet_v2_person_cpu.md
+Tolerance: ODAPI_PARITY (replicate/tolerances.py) of each output's largest
+magnitude (scaled_err), the default of ``python -m replicate.odapi.parity``;
+the committed report reports/parity/odapi_ssdlite_mobilenet_v2_person_cpu.md
 measures at most 6e-6 end to end on six photographs.
 """
 import chainer
@@ -26,9 +26,10 @@ from replicate.odapi.config import BatchNorm, ConvHyperparams
 from replicate.odapi.errors import ExportWeightsError
 from replicate.odapi.ssdlite_predictor import SlimPredictionHeads
 from replicate.parity.metrics import errors
+from replicate.tolerances import ODAPI_PARITY
 
 pytestmark = pytest.mark.tf
-RTOL = 1e-4
+RTOL = ODAPI_PARITY
 FETCHES = {'input': 'FeatureExtractor/MobilenetV2/MobilenetV2/input:0',
            'box_encodings': 'Postprocessor/raw_box_encodings:0', 'class_predictions': 'concat_1:0',
            'boxes': 'detection_boxes:0', 'scores': 'detection_scores:0',

@@ -38,8 +38,8 @@ METHOD = (
     'transposed to NCHW.')
 NOTE = (
     'Tolerance {rtol:g} on scaled_err = max|ours - TF| / max|TF| per output (float32 on the '
-    'CPU), the default of this parity tool (replicate.odapi.parity; the project has no shared '
-    'tolerance table yet). TF (Eigen/oneDNN, NHWC) and Chainer (im2col + BLAS, NCHW) sum every '
+    'CPU), the default of this parity tool (ODAPI_PARITY of the project\'s tolerance table, '
+    'replicate/tolerances.py). TF (Eigen/oneDNN, NHWC) and Chainer (im2col + BLAS, NCHW) sum every '
     'convolution in another order, so results differ in the last float32 bits: `layer:` rows '
     'measure each layer alone on TF\'s own input, the others the whole network from the same '
     'preprocessed input, where differences compound; each end-to-end row notes how far TF\'s '

@@ -15,6 +15,7 @@ import re
 
 import numpy as np
 
+from replicate.errors import one_line
 from replicate.odapi.errors import ExportError
 from replicate.odapi.frozen_graph import FrozenGraph, source
 from replicate.odapi.frozen_weights import tf_scope
@@ -50,7 +51,7 @@ class FrozenReference:
                 tf.compat.v1.import_graph_def(self.graph.graph_def, name='')
         except Exception as exc:  # ValueError and friends: not a graph TF can import
             raise ExportError('{}: TensorFlow cannot import it: {}'.format(
-                path, ' '.join(str(exc).split())[:200])) from None
+                path, one_line(exc)[:200])) from None
         self.session = tf.compat.v1.Session(graph=self.tf_graph)
 
     def run(self, image, fetches):
