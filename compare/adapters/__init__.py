@@ -40,6 +40,7 @@ from compare.adapters import (
     chainer_odapi,
     chainer_ssd,
     chainer_trained,
+    packaged_models,
 )
 from compare.adapters.common_nms import variants
 from compare.adapters.declared import DeclaredRandom, parse_flag
@@ -76,6 +77,9 @@ _CHAINER_ARG = ('voc0712 | imagenet (cached, else downloaded) | PATH.npz | rando
                 'default voc0712 if cached, else random:0 (said loudly)')
 _PRESET = ('preset=auto|visualize|evaluate (default: --preset; auto = evaluate for trained '
            'weights, visualize for random ones)')
+_PACKAGED = ', '.join(sorted(packaged_models.MODELS)) + ' (label map built in)'
+#: Kinds whose ARG may be a packaged model's short name.
+PACKAGED_KINDS = ('tf1', 'ours-odapi')
 #: kind -> :class:`Kind`; read-only.
 KINDS = {
     'ours': Kind(functools.partial(chainer_ssd.build, 'ours'), _CHAINER_ARG, _PRESET),
@@ -88,13 +92,15 @@ KINDS = {
     'tfzoo': Kind(build_tfzoo, 'a TF2 model zoo archive name, from --tf-zoo-dir or downloaded',
                   'labels=PATH|coco (default coco), ' + DECODE_OPTION, uses_tf=True),
     'tf1': Kind(build_tf1, 'a TF1 OD API frozen_inference_graph.pb or the export folder '
-                'holding it', LABELS_OPTION + ', ' + DECODE_OPTION, takes_path=True,
-                uses_tf=True),
+                'holding it, or a packaged model: ' + _PACKAGED, LABELS_OPTION + ', ' +
+                DECODE_OPTION, takes_path=True, uses_tf=True),
     'ours-odapi': Kind(chainer_odapi.build, 'an OD API TF2 export folder (pipeline.config, '
-                       'saved_model/ or checkpoint/) run by our Chainer port of its '
-                       'SSD-MobileNetV2', 'labels=PATH|coco (default: label_map.pbtxt in the '
-                       'export folder), device=@numpy|@cupy:N (default @numpy)', takes_path=True,
-                       uses_tf=True),  # it reads the export's variables with TF
+                       'saved_model/ or checkpoint/) or a TF1 frozen_inference_graph.pb (or its '
+                       'folder) run by our Chainer port of its SSD-MobileNetV2 / SSDLite, or a '
+                       'packaged model: ' + _PACKAGED, 'labels=PATH|coco (default: '
+                       'label_map.pbtxt in the export folder), device=@numpy|@cupy:N (default '
+                       '@numpy)', takes_path=True,
+                       uses_tf=True),  # it reads the export's variables / graph with TF
     'trained': Kind(chainer_trained.build, 'the model.npz (or a snapshot_iter_N.npz) written by '
                     'python -m replicate.train; architecture and class names come from it',
                     'preset=auto|visualize|evaluate (default: --preset; auto = evaluate)',
@@ -166,7 +172,8 @@ def check_paths(spec):
     command checks every spec so before any detector loads (:func:`build`
     does not: an adapter can be built, and named, for a path elsewhere)."""
     kind, arg, options = parse_spec(spec)
-    if KINDS[kind].takes_path and arg and not os.path.lexists(arg):
+    if KINDS[kind].takes_path and arg and not os.path.lexists(arg) and not (
+            kind in PACKAGED_KINDS and packaged_models.named(arg)):
         raise UserError('{} does not exist (detector {!r}); {}:ARG takes {}'.format(
             arg, spec, kind, KINDS[kind].arg))
     labels = options.get('labels')

@@ -6,7 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import FIXTURES, REAL_EXPORT, loaded
+from conftest import REAL_EXPORT, loaded
 
 from compare.adapters import build
 from compare.adapters.chainer_odapi import checkpoint_sha256
@@ -90,8 +90,14 @@ def test_user_errors_are_one_line(tmp_path):
     no_labels = tmp_path / 'no_labels'
     shutil.copytree(REAL_EXPORT, no_labels, ignore=shutil.ignore_patterns('label_map.pbtxt'))
     _one_line_error('ours-odapi:' + str(no_labels), 'no label_map.pbtxt', 'labels=coco')
-    frozen = os.path.join(FIXTURES, 'odapi_frozen')
-    _one_line_error('ours-odapi:{},labels=coco'.format(frozen), 'TF1 (slim) extractor')
+    # a TF2 export folder whose pipeline.config names the TF1 extractor (a TF1
+    # frozen graph loads: tests/compare/test_adapters_odapi_frozen.py)
+    slim = tmp_path / 'slim'
+    shutil.copytree(REAL_EXPORT, slim)
+    config = (slim / 'pipeline.config').read_text()
+    (slim / 'pipeline.config').write_text(config.replace('ssd_mobilenet_v2_keras',
+                                                         'ssd_mobilenet_v2'))
+    _one_line_error('ours-odapi:{}'.format(slim), 'TF1 (slim) extractor')
     with pytest.raises(UserError, match='device=@cuda:0 .* use device=@numpy or device=@cupy:N'):
         build('ours-odapi:{},device=@cuda:0'.format(REAL_EXPORT))
     with pytest.raises(UserError, match='needs an export folder'):

@@ -100,13 +100,38 @@ def test_command_writes_a_passing_report(tmp_path, export_graph, monkeypatch):
 
 def test_user_errors_exit_2(tmp_path, capsys):
     assert cli.main([str(tmp_path / 'nope')]) == 2
-    assert cli.main([FROZEN, '--out', str(tmp_path)]) == 2
+    junk = tmp_path / 'frozen_inference_graph.pb'
+    junk.write_bytes(b'not a graph')
+    assert cli.main([str(junk), '--out', str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith('error: ') for line in err)
-    assert 'is not a folder' in err[0] and 'model.ssd.feature_extractor.type' in err[1]
+    assert 'is not a folder' in err[0] and 'not a TF GraphDef' in err[1]
     assert cli.main([EXPORT, '--batch', '0']) == 2
     assert cli.main([EXPORT, '--rtol', '1e-3']) == 2
     assert 'say why with --rtol-reason' in capsys.readouterr().err
+
+
+@pytest.mark.tf
+def test_command_on_a_tf1_frozen_graph(tmp_path):
+    """The committed TF1 fixture (slim, convolutional heads) passes at the
+    default 1e-4; its settings state the configuration and where it came from."""
+    assert cli.main([FROZEN, '--out', str(tmp_path), '--batch', '1']) == 0
+    stem = str(tmp_path / 'odapi_frozen_cpu')
+    frame = pd.read_csv(stem + '.csv')
+    assert (frame['verdict'] != metrics.DIVERGES).all()
+    verdicts = frame.set_index('name')['verdict']
+    assert verdicts['anchors'] == metrics.EXACT
+    for name in ('detections[0]/classes', 'detections[0]/anchor_indices'):
+        assert verdicts[name] == metrics.EXACT
+    assert {'layer:extractor/base/expanded_conv_1/depthwise/conv', 'extractor[5]',
+            'multibox/BoxPredictor_3/ClassPredictor>reshape', 'box_encodings'} <= set(frame['name'])
+    meta = json.load(open(stem + '.meta.json'))
+    assert meta['not_compared'] == []
+    settings = meta['settings']
+    assert settings['config.configuration'].startswith('from ')
+    assert settings['config.anchors'].startswith('330 anchors, equal bit for bit')
+    assert 'graph.sha256' in meta['provenance']
+    assert open(stem + '.md').read().startswith('# SSD-MobileNetV2 (TF1) parity')
 
 
 @pytest.mark.slow
