@@ -60,7 +60,9 @@ def _candidates(box, w, h):
     step = max(w // 2, 1)
     along = [(x, y) for y in (y0 - h, y0, y1 - h, y1)
              for x in range(int(x0) + step, int(x1 - w), step)]
-    return fixed + along
+    down = [(x, y) for x in (x0 - w, x0, x1 - w, x1)
+            for y in range(int(y0) + h, int(y1 - h), max(h // 2, 1))]
+    return fixed + along + down
 
 
 def place_tags(boxes, sizes, area):
