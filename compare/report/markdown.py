@@ -45,7 +45,7 @@ def summary_markdown(scored, gallery):
         lines += ['> **{}**'.format(banner[0]), '>'] + sum(
             (['> - {}'.format(line)] for line in banner[1:]), [])
         lines += ['>'] if len(banner) == 1 else ['']
-    if lines[-1] == '>':
+    while lines[-1] == '>':
         lines.pop()
     for section in sections(scored, gallery):
         lines += _section(section)

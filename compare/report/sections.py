@@ -24,8 +24,8 @@ SPEED_SHOWN = ('detector', 'batch_size', 'repeats', 'preprocess_p50_ms_per_image
                'threads')
 #: Thresholds of the sweep shown in the text (all of them: sweep.csv).
 SWEEP_SHOWN = (0.1, 0.3, 0.5, 0.7, 0.9)
-#: Worst images listed per detector.
-WORST = 5
+#: Worst images listed per detector (and as many best ones).
+WORST = 3
 
 MATCHING_RULE = (
     'Detections with score >= the operating point ({thresh:g}) are matched within one image '
