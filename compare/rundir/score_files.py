@@ -2,8 +2,8 @@
 report.html, figures/."""
 import os
 
-from compare.rundir.layout import CSV_ONLY, FIGURES, TABLES
 from compare.rundir import precision
+from compare.rundir.layout import CSV_ONLY, FIGURES, TABLES
 from provenance.tables import frame_to_markdown, sorted_frame
 
 
