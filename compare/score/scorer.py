@@ -256,7 +256,8 @@ def score_tables(run_dir, annotations=None, box_convention=None, score_thresh=SC
     tables['classes'] = class_table(run, vocabulary)
     tables['headline'] = headline.headline_table(run, tables, score_thresh)
     found_pairs, pair_warnings = pairs.run_pairs(run.meta, run.ok_detectors(), pair)
-    run.warnings.extend(pair_warnings)
+    not_scored += pair_warnings
+    run.warnings.extend('not scored: ' + line for line in pair_warnings)
     tables['pairs'] = pairs.pairs_table(run, tables, found_pairs, score_thresh)
     said = findings.findings(run, tables, tables['pairs'], score_thresh,
                              display_path(path) if path is not None else None)
