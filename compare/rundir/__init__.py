@@ -112,7 +112,9 @@ to load this time) is named in the warnings and not scored.
 ## Written by scoring
 
 - `<table>.csv` and `<table>.md` for each table of `TABLES`, rows sorted by
-  its keys, floats `%.6g` (`provenance.tables`); the per-detection tables
+  its keys (names and keys, never a float), each float rounded to its
+  column's step (`compare.rundir.precision`: boxes 0.1 px, scores 1e-4, IoU
+  1e-4, timings 0.001, other metrics 1e-6); the per-detection tables
   (`CSV_ONLY`) are CSV only.
 - `summary.md`, `report.html` (self-contained) and `figures/` (`*.png` charts,
   `*.jpg` pictures of detections)

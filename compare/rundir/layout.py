@@ -38,6 +38,8 @@ TABLES = {
     'decode_grid': ('detector', 'nms_thresh', 'score_thresh'),
     'classes': ('canonical',),
     'headline': ('position',),
+    'pairs': ('position',),
+    'findings': ('position',),
     'score_warnings': (),
 }
 #: Per-detection tables: CSV only (hundreds of KB of Markdown nobody reads).

@@ -2,21 +2,26 @@
 report.html, figures/."""
 import os
 
+from compare.rundir import precision
 from compare.rundir.layout import CSV_ONLY, FIGURES, TABLES
-from provenance.tables import FLOAT_FORMAT, sorted_frame, write_table
+from provenance.tables import frame_to_markdown, sorted_frame
 
 
 def write_score_table(run_dir, name, frame):
-    """Table ``name`` of :data:`TABLES` under ``run_dir``, sorted by its keys;
-    returns the sorted frame. CSV only for :data:`CSV_ONLY` (a stale ``.md``
-    of an older scoring is removed)."""
+    """Table ``name`` of :data:`TABLES` under ``run_dir``, sorted by its keys,
+    every float at its column's precision (:mod:`compare.rundir.precision`);
+    returns the sorted frame (unrounded). CSV only for :data:`CSV_ONLY` (a
+    stale ``.md`` of an older scoring is removed)."""
     stem = os.path.join(run_dir, name)
-    if name not in CSV_ONLY:
-        return write_table(frame, stem, TABLES[name])
     frame = sorted_frame(frame, TABLES[name])
-    frame.to_csv(stem + '.csv', index=False, float_format=FLOAT_FORMAT, lineterminator='\n')
-    if os.path.exists(stem + '.md'):
-        os.remove(stem + '.md')
+    shown = precision.formatted(frame)
+    shown.to_csv(stem + '.csv', index=False, lineterminator='\n')
+    if name in CSV_ONLY:
+        if os.path.exists(stem + '.md'):
+            os.remove(stem + '.md')
+    else:
+        with open(stem + '.md', 'w', encoding='utf-8', newline='\n') as f:
+            f.write(frame_to_markdown(shown))
     return frame
 
 

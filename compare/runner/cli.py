@@ -316,7 +316,7 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters, plan,
                            box_convention=args.box_convention, score_thresh=args.score_thresh,
                            log=log)
         log('scored: {}'.format(out))
-        lines = headline_lines(tables['headline'], os.path.join(out, rundir.REPORT))
+        lines = headline_lines(tables, os.path.join(out, rundir.REPORT))
         return problems, (lines[:-1] + skipped.headline_line(listed_skipped + counts['unreadable'])
                           + lines[-1:])
     return problems, []

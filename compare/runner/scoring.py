@@ -17,6 +17,7 @@ from compare.errors import EXIT_OK, EXIT_USER_ERROR, UserError, describe_os_erro
 from compare.rundir.lock import RunLock
 from compare.score.conventions import CONVENTIONS, DEFAULT, HELP
 from compare.score.headline import headline_lines
+from compare.score.pairs import parse_pair
 from compare.score.scorer import SCORE_THRESH, finish, score_tables
 from replicate.errors import one_line
 
@@ -45,10 +46,22 @@ def add_scoring_options(parser):
                              '%(default)s)')
     parser.add_argument('--box-convention', choices=sorted(CONVENTIONS), default=DEFAULT,
                         help=HELP)
+    parser.add_argument('--pair', action='append', default=None, metavar='A=B', type=_pair,
+                        help='a pair of detectors (names) the headline is about, repeatable '
+                             '(default: the pairs of the run, else inferred: a port beside '
+                             'its reference on the same model, such as ours=chainercv)')
+
+
+def _pair(text):
+    try:
+        parse_pair(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE_THRESH,
-              nms_thresh=None, decode_score_thresh=None, log=None):
+              nms_thresh=None, decode_score_thresh=None, log=None, pair=None):
     """Score ``run_dir`` and write its reports; returns ``{table name:
     DataFrame}`` as written. Arguments: :func:`compare.score.scorer.score_tables`.
 
@@ -58,7 +71,7 @@ def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE
     """
     scored = score_tables(run_dir, annotations, box_convention, score_thresh=score_thresh,
                           nms_thresh=nms_thresh, decode_score_thresh=decode_score_thresh,
-                          log=log)
+                          log=log, pair=pair)
     report.write_reports(scored)
     finish(scored, log)
     return scored.tables
@@ -85,14 +98,15 @@ def main(argv=None):
         with RunLock(args.run_dir, 'python -m compare.score'):
             tables = score_run(args.run_dir, args.annotations, args.box_convention,
                                score_thresh=args.score_thresh, nms_thresh=args.nms_thresh,
-                               decode_score_thresh=args.decode_score_thresh, log=_log)
+                               decode_score_thresh=args.decode_score_thresh, log=_log,
+                               pair=args.pair)
     except UserError as exc:
         _log('error: {}'.format(one_line(exc)))
         return EXIT_USER_ERROR
     except OSError as exc:
         _log('error: {}'.format(describe_os_error(exc)))
         return EXIT_USER_ERROR
-    print('\n'.join(headline_lines(tables['headline'],
+    print('\n'.join(headline_lines(tables,
                                    os.path.join(args.run_dir, rundir.REPORT))))
     return EXIT_OK
 

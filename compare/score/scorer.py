@@ -22,6 +22,9 @@ rerun diffs cleanly. The tables:
 - ``decode_grid``: the Chainer SSDs re-decoded from kept network outputs
   (:mod:`compare.score.redecode`);
 - ``headline``: one line per detector (:mod:`compare.score.headline`);
+- ``pairs``: the pairs the run is about, declared or inferred, and the
+  verdict for each (:mod:`compare.score.pairs`); ``findings``: the headline
+  in sentences (:mod:`compare.score.findings`);
 - ``classes``: each detector's (and the annotation's) spelling per canonical
   class (:mod:`compare.score.classes`);
 - ``score_warnings``: everything skipped, clipped or assumed.
@@ -49,7 +52,7 @@ import pandas as pd
 from compare import rundir
 from compare.errors import UserError
 from compare.paths import display_path
-from compare.score import conventions, diagnosis, headline, redecode
+from compare.score import conventions, diagnosis, findings, headline, pairs, redecode
 from compare.score.agreement import PAIR_COLUMNS, SUMMARY_COLUMNS, counts, pair_summary
 from compare.score.ap import classes_of, map_tables
 from compare.score.attach import attach
@@ -89,6 +92,7 @@ class Scored:
         not_scored: one line per thing that could not be scored.
         error: the UserError of annotations given explicitly that cannot be
             read, or None (:func:`finish` raises it).
+        findings: the headline, :class:`compare.score.findings.Finding` list.
     """
     run: object
     tables: dict
@@ -100,6 +104,7 @@ class Scored:
     grid: object = None
     not_scored: list = dataclasses.field(default_factory=list)
     error: object = None
+    findings: list = dataclasses.field(default_factory=list)
 
 
 def agreement_tables(run, score_thresh):
@@ -194,7 +199,7 @@ def check_thresh(value, option):
 
 
 def score_tables(run_dir, annotations=None, box_convention=None, score_thresh=SCORE_THRESH,
-                 nms_thresh=None, decode_score_thresh=None, log=None):
+                 nms_thresh=None, decode_score_thresh=None, log=None, pair=None):
     """Score ``run_dir``: write every table; returns the :class:`Scored` the
     report is made from (the tables as written in ``tables``). What could not
     be scored, and an error of ``annotations``, wait in it for :func:`finish`.
@@ -210,6 +215,8 @@ def score_tables(run_dir, annotations=None, box_convention=None, score_thresh=SC
             kept network outputs with these (None: the run's own), before
             scoring (:mod:`compare.score.redecode`).
         log: called with one line per thing that could not be scored.
+        pair: ``['A=B', ...]``, the pairs the headline speaks of (None:
+            meta.json's ``args.pair``, else inferred: :mod:`compare.score.pairs`).
 
     Raises:
         UserError: the run folder cannot be read (``annotations`` given
@@ -248,12 +255,19 @@ def score_tables(run_dir, annotations=None, box_convention=None, score_thresh=SC
         tables['decode_grid'] = grid.table
     tables['classes'] = class_table(run, vocabulary)
     tables['headline'] = headline.headline_table(run, tables, score_thresh)
+    found_pairs, pair_warnings = pairs.run_pairs(run.meta, run.ok_detectors(), pair)
+    not_scored += pair_warnings
+    run.warnings.extend('not scored: ' + line for line in pair_warnings)
+    tables['pairs'] = pairs.pairs_table(run, tables, found_pairs, score_thresh)
+    said = findings.findings(run, tables, tables['pairs'], score_thresh,
+                             display_path(path) if path is not None else None)
+    tables['findings'] = findings.findings_table(said)
     tables['score_warnings'] = pd.DataFrame({'warning': run.warnings}, columns=['warning'])
     rundir.remove_score_tables(run_dir, keep=tables)
     for name, frame in tables.items():
         tables[name] = rundir.write_score_table(run_dir, name, frame)
     return Scored(run, tables, curves, truths, path, images_dir, score_thresh, grid, not_scored,
-                  error)
+                  error, said)
 
 
 def finish(scored, log=None):

@@ -245,7 +245,7 @@ def merge_and_score(run_dir, folders, no_score=False, log=print, **scoring):
             return problems, []
         tables = score_run(run_dir, log=log, **scoring_options(meta, **scoring))
         log('scored: {}'.format(run_dir))
-        return problems, headline_lines(tables['headline'], os.path.join(run_dir, rundir.REPORT))
+        return problems, headline_lines(tables, os.path.join(run_dir, rundir.REPORT))
 
 
 def parser():
