@@ -6,7 +6,7 @@ import os
 import pytest
 from test_score_fakerun import det, entry, write_images, write_run, write_voc_xml
 
-from compare.score import score_run
+from compare.runner.scoring import score_run
 from compare.score.classes import canonical
 
 SIZES = {'a.png': (60, 80), 'b.png': (60, 80)}
