@@ -86,6 +86,13 @@ KINDS = {
     'chainercv': Kind(functools.partial(chainer_ssd.build, 'chainercv'), _CHAINER_ARG, _PRESET),
     # ours with the network run by ONNX Runtime (CPU): the fast path beside Chainer's
     'ours-onnx': Kind(functools.partial(chainer_ssd.build, 'ours-onnx'), _CHAINER_ARG, _PRESET),
+    # the same export run by OpenVINO (float32), and quantized to int8 at load
+    'ours-openvino': Kind(functools.partial(chainer_ssd.build, 'ours-openvino'), _CHAINER_ARG,
+                          _PRESET),
+    'ours-int8': Kind(functools.partial(chainer_ssd.build, 'ours-int8'), _CHAINER_ARG,
+                      _PRESET + ', engine=openvino|onnx (default openvino: NNCF + OpenVINO; '
+                      "onnx: ONNX Runtime's quantization tools); calibrated at load on 16 "
+                      'generated images'),
     'tf': Kind(build_tf, 'an OD API export folder (TF2, or TF1 holding saved_model/), its '
                'saved_model/ folder or a file in them; any input type', LABELS_OPTION + ', ' +
                DECODE_OPTION, takes_path=True, uses_tf=True),

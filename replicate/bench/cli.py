@@ -62,8 +62,18 @@ def parser():
                    help='also time our model exported to ONNX, run by ONNX Runtime (CPU only)')
     p.add_argument('--onnx-threads', type=int, help='ONNX Runtime intra-op threads '
                                                     '(default: its own, one per core)')
+    p.add_argument('--openvino', action='store_true',
+                   help='also time the same export run by OpenVINO in float32 (CPU only; the '
+                        'openvino extra)')
+    p.add_argument('--int8', action='store_true',
+                   help='also time the export quantized to int8, by ONNX Runtime\'s tools '
+                        '(ours-int8-onnx) and by NNCF for OpenVINO (ours-int8-openvino)')
+    p.add_argument('--calibration-images', type=int, default=16, metavar='N',
+                   help='generated images (seed 1, not the timed ones) calibrating --int8 '
+                        '(default 16)')
     p.add_argument('--floor', action='store_true',
-                   help='measure the matrix multiply floor in the same run (ratio_to_floor)')
+                   help="measure the cores' peak float32 and int8 rates in the same run "
+                        '(fraction_of_peak)')
     p.add_argument('--malloc', choices=('keep', 'default'), default='keep',
                    help='keep (default): glibc keeps freed memory for reuse instead of '
                         'returning it to the OS (replicate.memory), as a serving process '
@@ -72,8 +82,9 @@ def parser():
     p.add_argument('--targets', action='store_true',
                    help='the full report of reports/bench/: ours, the ONNX path and ChainerCV '
                         'on seeded and on untrained weights, post-processing alone, the floor, '
-                        'the ONNX agreement, and each speed target met or not (implies '
-                        '--against chainercv --onnx --floor; --device @numpy)')
+                        'the ONNX/OpenVINO/int8 agreement, and each speed target met or not '
+                        '(implies --against chainercv --onnx --openvino --int8 --floor; '
+                        '--device @numpy)')
     return p
 
 

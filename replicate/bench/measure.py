@@ -16,7 +16,8 @@ from replicate.bench.errors import BenchError
 
 COLUMNS = ('batch_size', 'pipeline', 'stage', 'repeats', 'median_s', 'p90_s',
            'median_per_image_s', 'p90_per_image_s', 'cpu_per_image_s', 'ratio_to_chainercv',
-           'ratio_to_floor', 'detections', 'same_as_chainercv')
+           'ratio_to_onnx', 'fraction_of_peak', 'fraction_of_peak_cpu', 'detections',
+           'same_as_chainercv')
 
 
 def default_stem(args):
@@ -54,8 +55,12 @@ def check_args(args):
     if args.budget_s is not None and args.budget_s <= 0:
         raise BenchError('--budget-s {}: give a positive number of seconds'
                          .format(args.budget_s))
-    if args.onnx and 'numpy' not in args.device:
-        raise BenchError('--onnx runs ONNX Runtime on the CPU: use it with --device @numpy')
+    for flag in ('onnx', 'openvino', 'int8'):
+        if getattr(args, flag, False) and 'numpy' not in args.device:
+            raise BenchError('--{} runs on the CPU: use it with --device @numpy'.format(flag))
+    if getattr(args, 'calibration_images', 1) < 1:
+        raise BenchError('--calibration-images {}: give at least 1'.format(
+            args.calibration_images))
 
 
 def images(args):
@@ -77,13 +82,16 @@ def summary_rows(rows):
         if row['stage'] in ('forward', 'total'):
             entry[row['stage'] + '_ratio_to_chainercv'] = row['ratio_to_chainercv']
         if row['stage'] == 'forward':
-            entry['forward_ratio_to_floor'] = row['ratio_to_floor']
+            entry['forward_ratio_to_onnx'] = row['ratio_to_onnx']
+            entry['forward_fraction_of_peak'] = row['fraction_of_peak']
+            entry['forward_fraction_of_peak_cpu'] = row['fraction_of_peak_cpu']
     return list(table.values())
 
 
 SUMMARY_COLUMNS = ('batch_size', 'pipeline') + tuple(s + '_s_per_image' for s in stages.STAGES) \
     + ('forward_cpu_s_per_image', 'forward_ratio_to_chainercv', 'total_ratio_to_chainercv',
-       'forward_ratio_to_floor', 'detections', 'same_as_chainercv')
+       'forward_ratio_to_onnx', 'forward_fraction_of_peak', 'forward_fraction_of_peak_cpu',
+       'detections', 'same_as_chainercv')
 
 EXPLANATION = (
     'Stages of one `predict`-equivalent call, timed separately after the device finished '
@@ -94,32 +102,68 @@ EXPLANATION = (
     'batch size and stage (below 1: faster); `forward_cpu_s_per_image`: CPU time of the '
     'process (all threads) in the forward, per image, which other processes\' load changes '
     'less than the wall clock; `same_as_chainercv`: bit-identical '
-    'detections. The load average at start and end is under Machine: timings taken '
-    'while other work ran are slower than on a quiet machine.\n')
+    'detections; `ratio_to_onnx`: median / the float32 ONNX Runtime path\'s (`ours-onnx`); '
+    '`fraction_of_peak`: the model\'s MACs per second in the forward over the cores\' peak '
+    'rate of its precision (float32 FMA or int8 dot products) measured in the same run '
+    '(`floor.*` under Provenance, `cpu_floor.md`); `fraction_of_peak_cpu`: the same per '
+    'CPU second over one core\'s peak, which load from other processes changes less. The '
+    'load average at start and end is under Machine: timings taken while other work ran '
+    'are slower than on a quiet machine.\n')
 
 
 def build_pipelines(args, device):
-    """``(pipelines, facts)``: ours, then the ONNX path and ChainerCV when
-    asked; ``facts`` describes the weights (and the floor with --floor)."""
+    """``(pipelines, facts)``: ours, then (as asked) the ONNX Runtime,
+    OpenVINO and int8 paths of one export and ChainerCV; ``facts`` describes
+    the weights, the engines and the MACs counted."""
+    from replicate.cpuinfo import cpu_facts
     ours, weights = models.ours(args, device)
-    pipelines, facts = [ours], {'weights': weights}
-    if args.floor:
-        from replicate.bench.floor import floor
-        facts.update(('floor.' + k, v) for k, v in floor(ours.model).items())
-    if args.onnx:
-        pipelines.append(models.ours_onnx(ours.model, args.onnx_threads))
-        facts['threads.onnxruntime'] = pipelines[-1].onnx_ssd.threads
+    pipelines, facts = [ours], dict(cpu_facts(), weights=weights)
+    from replicate.bench.floor import convolution_macs
+    from replicate.ssd.nms_compiled import backend
+    facts['macs_per_image'] = convolution_macs(ours.model)
+    facts['nms'] = backend()
+    if args.onnx or args.openvino or args.int8:
+        onnx = models.ours_onnx(ours.model, args.onnx_threads)
+        proto = onnx.onnx_ssd.proto
+        if args.onnx:
+            pipelines.append(onnx)
+            facts['threads.onnxruntime'] = onnx.onnx_ssd.threads
+        if args.openvino:
+            pipelines.append(models.ours_openvino(ours.model, proto, args.onnx_threads))
+        if args.int8:
+            inputs, facts['int8.calibration'] = models.calibration(
+                ours.model, args.calibration_images, args.image_size)
+            pipelines.append(models.ours_int8_onnx(ours.model, proto, inputs, args.onnx_threads))
+            pipelines.append(models.ours_int8_openvino(ours.model, proto, inputs,
+                                                       args.onnx_threads))
+        for pipeline in pipelines:
+            for key, value in getattr(pipeline, 'facts', {}).items():
+                facts['{}.{}'.format(pipeline.name, key)] = value
     if args.against:
         pipelines.append(models.chainercv(args, device))
     return pipelines, facts
 
 
-def add_floor_ratios(rows, facts):
-    """``ratio_to_floor``: forward seconds per image / the floor (``-`` elsewhere)."""
-    floor = facts.get('floor.floor_s_per_image')
+def add_peak_ratios(rows, facts, pipelines):
+    """``fraction_of_peak`` (wall) and ``fraction_of_peak_cpu`` of forward
+    rows against the peak of each pipeline's precision; ``ratio_to_onnx``
+    (median / ``ours-onnx``'s, same batch size and stage); ``-`` elsewhere."""
+    from replicate.bench.floor import fraction_of_peak
+    precision = {p.name: p.precision for p in pipelines}
+    macs = facts['macs_per_image']
+    onnx = {(r['batch_size'], r['stage']): r['median_s'] for r in rows
+            if r['pipeline'] == 'ours-onnx'}
     for row in rows:
-        row['ratio_to_floor'] = row['median_per_image_s'] / floor \
-            if floor and row['stage'] == 'forward' else '-'
+        key = (row['batch_size'], row['stage'])
+        row['ratio_to_onnx'] = row['median_s'] / onnx[key] if key in onnx else '-'
+        row['fraction_of_peak'] = row['fraction_of_peak_cpu'] = '-'
+        if row['stage'] == 'forward':
+            kind = precision[row['pipeline']]
+            row['fraction_of_peak'] = fraction_of_peak(
+                macs, row['median_per_image_s'], facts.get('floor.peak_{}_gmacs'.format(kind)))
+            row['fraction_of_peak_cpu'] = fraction_of_peak(
+                macs, row['cpu_per_image_s'],
+                facts.get('floor.peak_{}_gmacs_per_core'.format(kind)))
     return rows
 
 
@@ -130,10 +174,17 @@ def measure(args):
     state = machine.machine_state('start.')
     state['malloc'] = apply_malloc(args.malloc)
     pipelines, facts = build_pipelines(args, device)
+    floor_rows = []
+    if args.floor:
+        from replicate.bench import floor
+        peak_facts, floor_rows = floor.measure()
+        facts.update(peak_facts)
     rows = stages.run(pipelines, images(args), args.batch_sizes, synchronizer(device),
                       args.warmup, args.repeats, args.budget_s)
-    add_floor_ratios(rows, facts)
+    add_peak_ratios(rows, facts, pipelines)
     state.update(machine.machine_state('end.'))
+    # not a provenance entry: the floor table of the report (metadata drops it)
+    facts['_floor_rows'] = floor_rows
     return rows, facts, state, pipelines
 
 
@@ -143,6 +194,7 @@ def metadata(args, facts, state):
     settings = {k: (','.join(map(str, v)) if isinstance(v, (tuple, list)) else v)
                 for k, v in sorted(vars(args).items())}
     settings['image_size'] = '{}x{}'.format(*args.image_size)
+    facts = {k: v for k, v in facts.items() if not k.startswith('_')}
     return {'provenance': provenance(device=args.device, extra=facts),
             'machine': state, 'settings': {k: str(v) for k, v in settings.items()},
             'command': 'python -m replicate.bench ' + ' '.join(sys.argv[1:])}
@@ -158,8 +210,12 @@ def write_stages(args, rows, facts, state):
     meta = metadata(args, facts, state)
     stem = os.path.join(args.out, args.stem or default_stem(args))
     sections = [(None, EXPLANATION), ('Per image (medians)',
-                                      report.markdown_table(summary_rows(rows), SUMMARY_COLUMNS)),
-                settings_section(meta)]
+                                      report.markdown_table(summary_rows(rows), SUMMARY_COLUMNS))]
+    if facts.get('_floor_rows'):
+        from replicate.bench import floor
+        sections.append(('Floor: the peak rates of these cores, same run', floor.explanation(
+            facts) + report.markdown_table(facts['_floor_rows'], floor.COLUMNS)))
+    sections.append(settings_section(meta))
     report.write_report(stem, 'SSD300 speed by stage ({})'.format(meta['provenance']['device']),
                         sections, rows, COLUMNS, meta)
     print('report {}.md (load average start {}, end {})'.format(

@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from replicate.bench.cpu import cpu_flags
+from replicate.cpuinfo import cpu_flags
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'peak_kernels.c')
 

@@ -39,7 +39,7 @@ def backend():
 
 def _jit(fn):
     # error_model='numpy': 0 / 0 is nan (never suppresses), as in numpy
-    return numba.njit(error_model='numpy', nogil=True, cache=False)(fn) if AVAILABLE else fn
+    return numba.njit(error_model='numpy', nogil=True, cache=True)(fn) if AVAILABLE else fn
 
 
 @_jit
