@@ -68,12 +68,20 @@ def build(folder):
     error = ''
     # older compilers lack the AVX-VNNI target: build without that kernel then
     for extra in ([], ['-DPEAK_NO_AVXVNNI']):
-        done = subprocess.run([cc, '-O2', '-shared', '-fPIC', *extra, '-o', library, SOURCE],
-                              capture_output=True, text=True, timeout=120)
+        try:
+            done = subprocess.run([cc, '-O2', '-shared', '-fPIC', *extra, '-o', library,
+                                   SOURCE], capture_output=True, text=True, timeout=120)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise PeakUnavailable('running {} failed: {}'.format(cc, exc)) from exc
         if done.returncode == 0:
             version = subprocess.run([cc, '--version'], capture_output=True, text=True,
                                      timeout=30).stdout.splitlines()
-            return ctypes.CDLL(library), '{} -O2{}'.format(
+            try:
+                loaded = ctypes.CDLL(library)
+            except OSError as exc:  # e.g. a temporary folder mounted noexec
+                raise PeakUnavailable('loading the compiled kernels failed: {}'.format(
+                    exc)) from exc
+            return loaded, '{} -O2{}'.format(
                 version[0] if version else cc, ' ' + ' '.join(extra) if extra else '')
         error = (done.stderr.strip().splitlines() or ['exit {}'.format(done.returncode)])[-1]
     raise PeakUnavailable('compiling peak_kernels.c failed: {}'.format(error))

@@ -48,3 +48,23 @@ def test_fraction_of_peak():
     # 10 GMAC in 0.5 s at a 40 GMAC/s peak: half the peak
     assert floor.fraction_of_peak(10e9, 0.5, 40.0) == pytest.approx(0.5)
     assert floor.fraction_of_peak(10e9, 0.5, '-') == '-'
+
+
+def test_floor_falls_back_to_the_best_gemm(monkeypatch):
+    def unavailable(*args, **kwargs):
+        raise peak.PeakUnavailable('no C compiler (cc not on PATH)')
+    monkeypatch.setattr(peak, 'measure', unavailable)
+    monkeypatch.setattr(floor.gemm, 'measure', lambda size: [
+        {'gemm': 'numpy_fp32', 'kind': 'fp32', 'size': size, 'gmacs_best': 50.0, 'note': ''},
+        {'gemm': 'onnxruntime_fp32', 'kind': 'fp32', 'size': size, 'gmacs_best': 60.0,
+         'note': ''},
+        {'gemm': 'openvino_fp32', 'kind': 'fp32', 'size': size, 'gmacs_best': '-',
+         'note': 'not installed (openvino)'},
+        {'gemm': 'onnxruntime_int8', 'kind': 'int8', 'size': size, 'gmacs_best': 150.0,
+         'note': ''}])
+    facts, rows = floor.measure(threads=2, gemm_size=64)
+    assert facts['floor.peak_fp32_gmacs'] == 60.0
+    assert facts['floor.peak_fp32_from'] == 'gemm onnxruntime_fp32'
+    assert facts['floor.peak_int8_gmacs'] == 150.0
+    assert 'no C compiler' in facts['floor.peak_source']
+    assert len(rows) == 4
