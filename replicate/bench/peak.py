@@ -110,7 +110,7 @@ def _parallel_seconds(fn, iters, threads):
     return time.perf_counter() - start
 
 
-def rate(fn, macs_per_round, threads, seconds=0.05, trials=15):
+def rate(fn, macs_per_round, threads, seconds=0.01, trials=40):
     """``(best, median)`` GMAC/s of ``threads`` simultaneous calls of ``fn``.
 
     The round count is first doubled until one call takes ``seconds`` on
@@ -127,7 +127,7 @@ def rate(fn, macs_per_round, threads, seconds=0.05, trials=15):
     return float(max(rates)), float(np.median(rates))
 
 
-def measure(threads, seconds=0.05, trials=15, flags=None):
+def measure(threads, seconds=0.01, trials=40, flags=None):
     """Rows, one per runnable kernel: ``{'kernel', 'kind', 'threads',
     'gmacs_best', 'gmacs_median'}`` plus the compiler, as ``(rows, compiler)``.
 
