@@ -1,9 +1,29 @@
 """Compare object detectors on the same images: run -> run folder -> score -> report.
 
-The flow, and the module that owns each step::
+The packages, one per stage; each imports only those below it (the import
+contracts of pyproject.toml, checked by tests/test_imports.py)::
+
+    run.py, merge.py     the commands (python compare/run.py, python -m compare,
+                         ssd-compare; python -m compare.merge)
+    export/              python -m compare.export: a run folder as COCO files
+    shards/              N shards of one run: checked, merged, launched by MPI
+    runner/              the run in one process: options, per-image loop,
+                         resume, speed, then scoring and reports (scoring.py,
+                         also python -m compare.score)
+    report/              summary.md, report.html, figures/
+    score/ | adapters/   the tables, from saved outputs only | one adapter
+                         per kind of detector (neither imports the other, but
+                         the file kind reads a COCO JSON's ids with
+                         score/ground_truth.py)
+    images.py            read each image once, as displayed (EXIF applied)
+    rundir/              the run folder: every file's name, format, reading
+    detections.py, limits.py, paths.py, errors.py
+                         the common format, the bounds on user input, paths
+                         as recorded, one-line user errors and exit statuses
+
+The flow::
 
     python compare/run.py IMAGES -d SPEC ... --out RUN        compare.runner
-      images.py           read each image once, as displayed (EXIF applied)
       adapters/           one adapter per kind of detector, built from its
                           spec; each returns detections.py's common format
       runner/resume.py    which saved records a resumed run trusts
@@ -16,7 +36,7 @@ The flow, and the module that owns each step::
     RUN/ (the run folder)                                     compare.rundir
           |
           v
-    python -m compare.score RUN                               compare.score
+    python -m compare.score RUN                               compare.runner.scoring
       score/         tables: headline, detections and their verdicts, agreement,
                      speed, mAP, errors, sweep, confusion, decode grid, classes
       report/        summary.md, report.html, figures/

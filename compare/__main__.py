@@ -4,6 +4,6 @@ import sys
 from provenance.console import quiet_third_party
 
 quiet_third_party()
-from compare.runner.cli import main  # noqa: E402  (after quieting)
+from compare.run import main  # noqa: E402  (after quieting)
 
 sys.exit(main())

@@ -1,31 +1,22 @@
 """User-facing errors of the comparison harness, and the exit statuses.
 
-A :class:`UserError` is a problem the user can fix (a missing file, a bad
-argument, an unreadable image). Its message is one line naming the file and the
-fix; the CLI prints ``error: <message>`` on stderr and exits with status 2,
-without a traceback. An ``OSError`` that reaches a command (a folder that is
-read-only, a disk that is full, a path that is a file) is the same kind of
+A user error is a problem the user can fix (a missing file, a bad argument, an
+unreadable image): :class:`replicate.errors.UserError`, the suite's one such
+class, re-exported here beside the exit statuses. Its message is one line
+naming the file and the fix; the CLI prints ``error: <message>`` on stderr and
+exits with status 2, without a traceback. The model library raises the same
+class (missing pretrained weights, a weight file that does not fit), so one
+``except`` catches both. An ``OSError`` that reaches a command (a folder that
+is read-only, a disk that is full, a path that is a file) is the same kind of
 problem: :func:`describe_os_error` gives its one line. Anything else is a bug
 and keeps its traceback.
-
-It derives from :class:`replicate.errors.UserError`, so one ``except`` catches
-the harness's own errors and those of the model library it drives (missing
-pretrained weights, a weight file that does not fit).
 """
-from replicate.errors import UserError as ReplicateUserError
-
-
-class UserError(ReplicateUserError):
-    """A one-line, actionable problem caused by the user's input or setup."""
-
-    def __init__(self, message):
-        # One line: the CLI prints it after ``error: `` and nothing else.
-        super().__init__(' '.join(str(message).split('\n')))
+from replicate.errors import UserError, one_line
 
 
 def is_user_error(exc):
-    """Whether ``exc`` is a user error of the harness or of ``replicate``."""
-    return isinstance(exc, ReplicateUserError)
+    """Whether ``exc`` is a user error (of the harness or of ``replicate``)."""
+    return isinstance(exc, UserError)
 
 
 def describe_os_error(exc):
@@ -33,7 +24,7 @@ def describe_os_error(exc):
     path, and the usual fix."""
     where = ' -> '.join(printable_path(name) for name in (exc.filename, exc.filename2)
                         if name is not None)
-    reason = exc.strerror or ' '.join(str(exc).split()) or type(exc).__name__
+    reason = exc.strerror or one_line(exc) or type(exc).__name__
     return '{}{} ({}); check that the path exists, is of the right kind (file or folder), is ' \
         'writable, and that the disk has space'.format(where + ': ' if where else '', reason,
                                                       type(exc).__name__)

@@ -48,6 +48,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from compare.errors import UserError, is_text, printable_path
 from compare.limits import MAX_IMAGE_BYTES, mib
+from compare.rundir.layout import is_run_folder
+from replicate.errors import one_line
 
 #: File suffixes treated as images when walking a folder (lower case).
 IMAGE_SUFFIXES = ('.bmp', '.gif', '.jpeg', '.jpg', '.png', '.ppm', '.pgm', '.tif', '.tiff',
@@ -163,7 +165,7 @@ def decode_image(data, path):
             Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         # PIL names the in-memory file with its address: not part of the reason
         why = ('cannot identify image file' if isinstance(exc, UnidentifiedImageError)
-               else _one_line(exc))
+               else one_line(exc) or 'no details')
         raise UserError('cannot read image {}: {}: {}'.format(
             printable_path(path), type(exc).__name__, why)) from None
 
@@ -203,10 +205,6 @@ def _sixteen_to_eight(values):
     """16-bit samples ``[0, 65535]`` -> uint8 by ``round(v / 257)``."""
     values = np.clip(values.astype(np.float64), 0, 65535)
     return np.round(values / 257.0).astype(np.uint8)
-
-
-def _one_line(exc):
-    return ' '.join(str(exc).split()) or 'no details'
 
 
 def is_image_name(name):
@@ -293,8 +291,7 @@ def _folder_skipped(path, excluded):
         return 'link to a folder (not followed)'
     if os.path.realpath(path) in excluded:
         return RUN_FOLDER + ' (this run\'s output folder); not read as images'
-    if os.path.isfile(os.path.join(path, 'meta.json')) and os.path.isdir(
-            os.path.join(path, 'raw')):
+    if is_run_folder(path):
         return RUN_FOLDER + ' (meta.json and raw/); not read as images'
     return None
 

@@ -2,6 +2,15 @@
 
 Public names match ChainerCV's (``chainercv.links.SSD300`` ->
 ``replicate.SSD300``), and so do parameter names, so ChainerCV .npz files load.
+
+The paper's SSD300 is :mod:`replicate.ssd` (one file per idea). Beside it,
+each importing it and never the other way round: :mod:`replicate.train`
+(training), :mod:`replicate.odapi` (our port of the TF OD API's
+SSD-MobileNetV2), :mod:`replicate.parity` (the layer-by-layer proof),
+:mod:`replicate.bench` (speed), :mod:`replicate.datasets`,
+:mod:`replicate.ort` (ONNX Runtime). Shared small modules: errors, compat,
+npz, packaged, device, memory, tolerances. This package never imports
+:mod:`compare` (the harness that drives it).
 """
 # first: lets Chainer 7.8.1 import under numpy 2 (does nothing under numpy 1)
 import replicate.compat  # noqa: F401  isort: skip

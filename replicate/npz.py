@@ -18,7 +18,7 @@ import zlib
 
 import numpy as np
 
-from replicate.errors import UserError
+from replicate.errors import UserError, one_line
 
 #: The first bytes of a zip archive (an .npz is one).
 ZIP_MAGIC = b'PK\x03\x04'
@@ -61,8 +61,8 @@ def read_arrays(path, expected='an .npz of numeric arrays', prefix='cannot read'
                 return {key: loaded[key] for key in loaded.files}
         except ValueError as exc:
             reason = (PICKLED if 'allow_pickle' in str(exc)
-                      else 'corrupt .npz archive: {}'.format(' '.join(str(exc).split())))
+                      else 'corrupt .npz archive: {}'.format(one_line(exc)))
         except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
             reason = 'truncated or corrupt .npz (zip) archive: {}'.format(
-                ' '.join(str(exc).split()) or type(exc).__name__)
+                one_line(exc) or type(exc).__name__)
     raise error('{} {}: {}; expected {}'.format(prefix, path, reason, expected))

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 import replicate
-from compare.runner import cli as compare_cli
+from compare.run import main as run_compare
 from replicate.errors import WeightsError
 from replicate.parity import cli as parity_cli
 
@@ -64,7 +64,7 @@ def test_the_harness_refuses(evil, tmp_path, capsys, kind, start):
     images = tmp_path / 'images'
     images.mkdir()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(images / 'a.png')
-    code = compare_cli.main([str(images), '-d', '{}:{}'.format(kind, path), '--out',
+    code = run_compare([str(images), '-d', '{}:{}'.format(kind, path), '--out',
                              str(tmp_path / 'run'), '--no-progress'])
     err = capsys.readouterr().err
     assert code == 2

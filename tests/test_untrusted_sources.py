@@ -14,6 +14,7 @@ import ast
 import os
 
 import pytest
+from sourcefiles import python_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = ('replicate', 'compare', 'provenance', 'tools')
@@ -31,12 +32,7 @@ CHECKED_EXTRACTIONS = {
 
 
 def sources():
-    for package in PACKAGES:
-        for root, dirs, files in os.walk(os.path.join(ROOT, package)):
-            dirs[:] = sorted(d for d in dirs if not d.startswith(('.', '__')))
-            for name in sorted(files):
-                if name.endswith('.py'):
-                    yield os.path.relpath(os.path.join(root, name), ROOT)
+    return python_files(*PACKAGES)
 
 
 def calls(path):

@@ -235,7 +235,9 @@ class Check(object):
                 '--reference', in_repo(os.path.join(self.args.pack, gpu_pack.REFERENCE)),
                 '--device', '@numpy' if variant == 'hostcpu' else self.args.device, '--out', out]
         if variant == 'hostcpu':
-            argv += ['--rtol', '1e-4', '--rtol-reason', "the GPU run's bound, for comparison: "
+            tol = gpu_report.tolerances()
+            argv += ['--rtol', tol.spelled(tol.PARITY_GPU), '--rtol-reason',
+                     "the GPU run's bound, for comparison: "
                      "this machine's numpy/OpenBLAS sums in another order than the reference's"]
         elif self.args.rtol:
             argv += ['--rtol', str(self.args.rtol), '--rtol-reason', 'set by tools/gpu_check.py']

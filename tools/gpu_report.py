@@ -6,6 +6,7 @@ Written by ``tools/gpu_check.py`` from what its phases left: the environment
 before anything is known to import). Floats use the project's ``%.6g``.
 """
 import csv
+import importlib.util
 import json
 import os
 
@@ -18,6 +19,18 @@ RUNS = (('', 'FP32: `NVIDIA_TF32_OVERRIDE=0`, CuPy float32 GEMM compute type lef
         ('_tf32', 'TF32: CuPy float32 GEMMs set to `COMPUTE_TYPE_TF32` (tensor cores, '
                   '10-bit mantissa inputs), no override'))
 FLOAT = '%.6g'
+#: The suite's table of tolerances (it imports nothing: read by its path here,
+#: where importing ``replicate`` would need Chainer).
+TOLERANCES_PY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             'replicate', 'tolerances.py')
+
+
+def tolerances():
+    """:mod:`replicate.tolerances`, loaded from :data:`TOLERANCES_PY` alone."""
+    spec = importlib.util.spec_from_file_location('replicate_tolerances', TOLERANCES_PY)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _num(value):
@@ -106,6 +119,7 @@ def environment_rows(env):
 
 def summary_text(tag, env, runs, main_rows, detections, phases, manifest, device):
     """The whole Markdown page."""
+    tol = tolerances()
     stem = tag + '_random'
     main = runs[0] if runs and runs[0][0].startswith('[' + stem + ']') else None
     gpu = env.get('device', device) if env else device
@@ -132,7 +146,8 @@ def summary_text(tag, env, runs, main_rows, detections, phases, manifest, device
                 'max scaled_err, network', 'max scaled_err, decode/predict',
                 'first diverging'), runs) if runs else 'No parity run completed.\n',
         '## Why this tolerance', '',
-        'The GPU default is scaled_err <= 1e-4 (the CPU one 1e-6). ChainerCV is the '
+        'The GPU default is scaled_err <= {} (the CPU one {}). ChainerCV is the '.format(
+            tol.spelled(tol.PARITY_GPU), tol.spelled(tol.PARITY_CPU)) +
         'reference on the CPU; on the GPU the same float32 arithmetic is summed in another '
         "order (CuPy's cuBLAS GEMMs over im2col columns instead of OpenBLAS), which moves each "
         'sum by a few units in its last place, and these differences grow through 23 '

@@ -33,6 +33,7 @@ import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 
+from compare import rundir  # noqa: E402
 from provenance.stamp import provenance, provenance_markdown  # noqa: E402
 from provenance.tables import FLOAT_FORMAT, frame_to_markdown, write_table  # noqa: E402
 from replicate.train import experiments as X  # noqa: E402
@@ -43,8 +44,8 @@ CONFIG = ['--model', 'small', '--insize', '128', '--width', '8', '--ratios', 'ss
           '--iterations', '1500', '--seed', '0', '--no-augment']
 TARGET = 0.7
 #: Files of the harness's run folder copied to ``<out>/harness/``.
-HARNESS_FILES = ('summary.md', 'map_summary.csv', 'map_summary.md', 'map_per_class.csv',
-                 'map_per_class.md')
+HARNESS_FILES = ((rundir.SUMMARY,) + rundir.table_files('map_summary')
+                 + rundir.table_files('map_per_class'))
 
 
 def plot_log(log, path):
@@ -87,7 +88,7 @@ def harness_run(data, work, model_path):
 
     The harness takes a folder of images with VOC annotations beside it: a
     folder of links to the test split's images and annotations is made."""
-    from compare.runner import cli as compare_cli
+    from compare.run import main as run_compare
     split = os.path.join(work, 'test_split')
     for sub in ('JPEGImages', 'Annotations'):
         os.makedirs(os.path.join(split, sub), exist_ok=True)
@@ -99,11 +100,11 @@ def harness_run(data, work, model_path):
             if not os.path.lexists(link):
                 os.symlink(os.path.abspath(os.path.join(data, sub, image_id + ext)), link)
     run = os.path.join(work, 'compare')
-    code = compare_cli.main([os.path.join(split, 'JPEGImages'), '--out', run, '-d',
+    code = run_compare([os.path.join(split, 'JPEGImages'), '--out', run, '-d',
                              'trained:' + model_path, '--force', '--no-speed', '--no-progress'])
     if code != 0:
         raise RuntimeError('compare/run.py failed (exit {})'.format(code))
-    summary = pd.read_csv(os.path.join(run, 'map_summary.csv'))
+    summary = pd.read_csv(os.path.join(run, rundir.table_files('map_summary')[0]))
     return float(summary.loc[summary['detector'] == 'trained', 'map_voc07'].iloc[0]), run
 
 

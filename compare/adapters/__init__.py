@@ -20,9 +20,12 @@ input type: it composes :mod:`~compare.adapters.tf_locate`,
 :mod:`~compare.adapters.tf_saved_model`, :mod:`~compare.adapters.tf_frozen`,
 :mod:`~compare.adapters.tf_inputs`, :mod:`~compare.adapters.tf_common` and
 :mod:`~compare.adapters.label_map`), :mod:`~compare.adapters.tf_zoo`,
-:mod:`~compare.adapters.fake` (no model), :mod:`~compare.adapters.coco_results`
-(file: detections from a COCO results JSON). Frameworks are imported inside
-each adapter's ``load``, never at import time.
+:mod:`~compare.adapters.caffe_ssd` and :mod:`~compare.adapters.caffe_opencv`
+(caffe, opencv-dnn: a Caffe SSD in Chainer and in OpenCV's DNN, sharing
+:mod:`~compare.adapters.caffe_spec`), :mod:`~compare.adapters.fake` (no
+model), :mod:`~compare.adapters.coco_results` (file: detections from a COCO
+results JSON). Frameworks are imported inside each adapter's ``load``, never
+at import time.
 """
 import dataclasses
 import functools
@@ -31,7 +34,15 @@ import re
 import textwrap
 import typing
 
-from compare.adapters import chainer_odapi, chainer_ssd, chainer_trained
+from compare.adapters import (
+    caffe_opencv,
+    caffe_spec,
+    caffe_ssd,
+    chainer_odapi,
+    chainer_ssd,
+    chainer_trained,
+    packaged_models,
+)
 from compare.adapters.coco_results import build_file
 from compare.adapters.common_nms import variants
 from compare.adapters.declared import DeclaredRandom, parse_flag
@@ -54,38 +65,58 @@ class Kind:
         options: its own ``KEY=VALUE`` options, in words.
         takes_path: ARG is a file or folder, which must exist
             (:func:`check_paths`).
+        uses_tf: the detector runs or reads with TensorFlow (its version then
+            belongs in the run's provenance).
     """
     build: typing.Callable
     arg: str
     options: str
     takes_path: bool = False
+    uses_tf: bool = False
 
 
 _CHAINER_ARG = ('voc0712 | imagenet (cached, else downloaded) | PATH.npz | random[:SEED]; '
                 'default voc0712 if cached, else random:0 (said loudly)')
 _PRESET = ('preset=auto|visualize|evaluate (default: --preset; auto = evaluate for trained '
            'weights, visualize for random ones)')
+_PACKAGED = ', '.join(sorted(packaged_models.MODELS)) + ' (label map built in)'
+#: Kinds whose ARG may be a packaged model's short name.
+PACKAGED_KINDS = ('tf1', 'ours-odapi')
 #: kind -> :class:`Kind`; read-only.
 KINDS = {
     'ours': Kind(functools.partial(chainer_ssd.build, 'ours'), _CHAINER_ARG, _PRESET),
     'chainercv': Kind(functools.partial(chainer_ssd.build, 'chainercv'), _CHAINER_ARG, _PRESET),
     # ours with the network run by ONNX Runtime (CPU): the fast path beside Chainer's
     'ours-onnx': Kind(functools.partial(chainer_ssd.build, 'ours-onnx'), _CHAINER_ARG, _PRESET),
+    # the same export run by OpenVINO (float32), and quantized to int8 at load
+    'ours-openvino': Kind(functools.partial(chainer_ssd.build, 'ours-openvino'), _CHAINER_ARG,
+                          _PRESET),
+    'ours-int8': Kind(functools.partial(chainer_ssd.build, 'ours-int8'), _CHAINER_ARG,
+                      _PRESET + ', engine=openvino|onnx (default openvino: NNCF + OpenVINO; '
+                      "onnx: ONNX Runtime's quantization tools); calibrated at load on 16 "
+                      'generated images'),
     'tf': Kind(build_tf, 'an OD API export folder (TF2, or TF1 holding saved_model/), its '
                'saved_model/ folder or a file in them; any input type', LABELS_OPTION + ', ' +
-               DECODE_OPTION, takes_path=True),
+               DECODE_OPTION, takes_path=True, uses_tf=True),
     'tfzoo': Kind(build_tfzoo, 'a TF2 model zoo archive name, from --tf-zoo-dir or downloaded',
-                  'labels=PATH|coco (default coco), ' + DECODE_OPTION),
+                  'labels=PATH|coco (default coco), ' + DECODE_OPTION, uses_tf=True),
     'tf1': Kind(build_tf1, 'a TF1 OD API frozen_inference_graph.pb or the export folder '
-                'holding it', LABELS_OPTION + ', ' + DECODE_OPTION, takes_path=True),
+                'holding it, or a packaged model: ' + _PACKAGED, LABELS_OPTION + ', ' +
+                DECODE_OPTION, takes_path=True, uses_tf=True),
     'ours-odapi': Kind(chainer_odapi.build, 'an OD API TF2 export folder (pipeline.config, '
-                       'saved_model/ or checkpoint/) run by our Chainer port of its '
-                       'SSD-MobileNetV2', 'labels=PATH|coco (default: label_map.pbtxt in the '
-                       'export folder), device=@numpy|@cupy:N (default @numpy)', takes_path=True),
+                       'saved_model/ or checkpoint/) or a TF1 frozen_inference_graph.pb (or its '
+                       'folder) run by our Chainer port of its SSD-MobileNetV2 / SSDLite, or a '
+                       'packaged model: ' + _PACKAGED, 'labels=PATH|coco (default: '
+                       'label_map.pbtxt in the export folder), device=@numpy|@cupy:N (default '
+                       '@numpy)', takes_path=True,
+                       uses_tf=True),  # it reads the export's variables / graph with TF
     'trained': Kind(chainer_trained.build, 'the model.npz (or a snapshot_iter_N.npz) written by '
                     'python -m replicate.train; architecture and class names come from it',
                     'preset=auto|visualize|evaluate (default: --preset; auto = evaluate)',
                     takes_path=True),
+    # a Caffe SSD in Chainer (replicate.caffe), and the same files in OpenCV's DNN
+    'caffe': Kind(caffe_ssd.build, caffe_spec.ARG, caffe_spec.OPTIONS),
+    'opencv-dnn': Kind(caffe_opencv.build, caffe_spec.ARG, caffe_spec.OPTIONS),
     'fake': Kind(build_fake, 'a seed (synthetic detections, no model; default 0)',
                  'count=N (default 3), delay=SECONDS per image, fail=MESSAGE (load fails)'),
     'file': Kind(build_file, 'a COCO results JSON ([{image_id, category_id, bbox, score}]) '
@@ -126,6 +157,11 @@ def parse_spec(spec):
     return kind, arg.strip(), options
 
 
+def uses_tensorflow(spec):
+    """Whether the detector of ``spec`` runs or reads with TensorFlow."""
+    return KINDS[parse_spec(spec)[0]].uses_tf
+
+
 def build(spec, settings=None) -> Detector:
     """An adapter (not loaded) from a spec string.
 
@@ -149,7 +185,8 @@ def check_paths(spec):
     command checks every spec so before any detector loads (:func:`build`
     does not: an adapter can be built, and named, for a path elsewhere)."""
     kind, arg, options = parse_spec(spec)
-    if KINDS[kind].takes_path and arg and not os.path.lexists(arg):
+    if KINDS[kind].takes_path and arg and not os.path.lexists(arg) and not (
+            kind in PACKAGED_KINDS and packaged_models.named(arg)):
         raise UserError('{} does not exist (detector {!r}); {}:ARG takes {}'.format(
             arg, spec, kind, KINDS[kind].arg))
     labels = options.get('labels')

@@ -5,6 +5,9 @@ from the export's ``pipeline.config`` and filled, strictly by name, from its
 variables (``saved_model/variables`` or ``checkpoint/ckpt-N``); ``tf:EXPORT_DIR``
 runs the same export in TensorFlow. Given both, one run sets the two
 frameworks against each other on one network and one set of weights.
+``ours-odapi:GRAPH.pb`` (or its folder, or a packaged short name such as
+``ssdlite-person``) runs a TF1 frozen graph in the port
+(:mod:`compare.adapters.odapi_frozen`), the network ``tf1:`` runs in TensorFlow.
 
 # The port emits (``detect``): boxes normalized (y_min, x_min, y_max, x_max)
 # clipped to [0, 1], classes 0-based, scores by descending score, as the
@@ -34,7 +37,7 @@ import re
 
 import numpy as np
 
-from compare.adapters import tf_common, tf_finite
+from compare.adapters import odapi_frozen, packaged_models, tf_common, tf_finite
 from compare.adapters.protocol import StageTimer, check_finite, numpy_threads
 from compare.detections import DetectorInfo, Prediction
 from compare.errors import UserError
@@ -61,11 +64,10 @@ def _use_device(spec, owner):
     """The Chainer device of ``spec``, made current; UserError if unusable here."""
     import chainer
 
-    from replicate.errors import UserError as ReplicateUserError
     from replicate.parity.cli import check_device
     try:
         check_device(spec)
-    except ReplicateUserError as exc:  # it words the parity tool's flag; here it is an option
+    except UserError as exc:  # it words the parity tool's flag; here it is an option
         message = str(exc).replace('--device ', 'device=')
         raise UserError('detector {}: {}'.format(owner, message)) from None
     device = chainer.get_device(spec)
@@ -101,31 +103,46 @@ class ChainerODAPIAdapter:
         labels: label map option (``'coco'``, a path, or None: the export's
             ``label_map.pbtxt``).
         device: ``'@numpy'`` or ``'@cupy:N'``.
+        packaged: a :class:`compare.adapters.packaged_models.PackagedModel`
+            (then ``path`` is its short name until ``load`` finds the file).
     """
     order = 'score'
 
-    def __init__(self, name, path, labels=None, device='@numpy'):
+    def __init__(self, name, path, labels=None, device='@numpy', packaged=None):
         if not _DEVICE.match(device):
             raise UserError('device={} for detector {}: use device=@numpy or device=@cupy:N'
                             .format(device, name))
         self.name, self.path, self.labels, self.device_spec = name, path, labels, device
+        self.packaged, self.frozen, self.packaged_name = packaged, False, path
         self.model = self.device = self.synchronize = self.prefix = self.label_map_path = None
         self.weights_sha256 = self.saved_model_sha256 = self.config_sha256 = None
         self.label_names, self.described = {}, ('CPU (@numpy)' if device == '@numpy'
                                                 else device, None)
 
     def load(self):
-        if not os.path.isdir(self.path):
-            raise UserError('{} is not a folder: ours-odapi takes an OD API TF2 export folder '
-                            '(pipeline.config, saved_model/)'.format(self.path))
+        from replicate.odapi.frozen_ssd import is_frozen_graph
+        if self.packaged is not None:
+            self.path = packaged_models.path_of(self.packaged)
+        self.frozen = os.path.exists(self.path) and is_frozen_graph(self.path)
+        if not os.path.isdir(self.path) and not self.frozen:
+            raise UserError('{} is not a folder or a .pb file: ours-odapi takes an OD API '
+                            'TF2 export folder (pipeline.config, saved_model/) or a TF1 '
+                            'frozen_inference_graph.pb (or its folder)'.format(self.path))
+        folder = self.path if os.path.isdir(self.path) else os.path.dirname(self.path)
         self.label_map_path, label_map = tf_common.find_label_map(
-            self.labels, [os.path.abspath(self.path)], self.path)
+            self.labels, [os.path.abspath(folder)], self.path)
         self.label_names = label_map.names
-        tf = tf_common.import_tensorflow()  # the export's variables are read with TF's reader
+        tf = tf_common.import_tensorflow()  # TF's checkpoint reader / protobuf classes
         from replicate.bench.clock import synchronizer
         from replicate.odapi import SSDMobileNetV2, checkpoint
         self.device = _use_device(self.device_spec, self.name)
         self.synchronize = synchronizer(self.device)
+        if self.frozen:
+            self.model, self.prefix, self.weights_sha256, self.config_sha256 = \
+                odapi_frozen.load(self.path)
+            self.model.to_device(self.device)
+            self.described = _describe(self.device)
+            return
         model = SSDMobileNetV2.from_export(self.path)
         model.to_device(self.device)
         self.model = model
@@ -201,6 +218,11 @@ class ChainerODAPIAdapter:
             'stages': STAGES_NOTE,
             'batching': 'the whole batch in one forward',
         }
+        if self.frozen:
+            details.pop('saved_model_sha256')
+            details.update(odapi_frozen.details(self.model, self.weights_sha256))
+        if self.packaged is not None:
+            details['origin'] = 'packaged: ' + self.packaged.describe()
         if config is not None:
             pp = config.post_processing
             details.update({
@@ -212,16 +234,21 @@ class ChainerODAPIAdapter:
                 'max_detections_per_class': pp.max_detections_per_class,
                 'max_total_detections': pp.max_total_detections})
         return DetectorInfo(
-            self.name, display_path(self.prefix or self.path), self.weights_sha256, False,
+            self.name, self.packaged.label(self.packaged_name) if self.packaged else
+            display_path(self.prefix or self.path), self.weights_sha256, False,
             device, threads, tuple(self.label_names[k] for k in sorted(self.label_names)),
             details)
 
 
 def build(arg, options, settings):
-    """``ours-odapi:EXPORT_DIR[,labels=PATH|coco][,device=@numpy|@cupy:N][,name=NAME]``."""
+    """``ours-odapi:PATH[,labels=PATH|coco][,device=@numpy|@cupy:N][,name=NAME]``;
+    PATH: a TF2 export folder, a TF1 frozen graph or its folder, or a packaged
+    model's short name (:mod:`compare.adapters.packaged_models`)."""
     if not arg:
         raise UserError('ours-odapi detector needs an export folder: '
                         'ours-odapi:path/to/export')
-    name = options.pop('name', 'ours-odapi-' + tf_common.slug(arg))
-    return ChainerODAPIAdapter(name, arg, labels=options.pop('labels', None),
-                               device=options.pop('device', '@numpy'))
+    packaged = packaged_models.named(arg)
+    name = options.pop('name', 'ours-odapi-' + (arg if packaged else tf_common.slug(arg)))
+    labels = options.pop('labels', packaged.label_map if packaged else None)
+    return ChainerODAPIAdapter(name, arg, labels=labels, device=options.pop('device', '@numpy'),
+                               packaged=packaged)

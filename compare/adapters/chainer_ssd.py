@@ -1,7 +1,12 @@
 """Adapter for the two Chainer SSD300 implementations, ``ours`` and ``chainercv``,
 and for ``ours-onnx``: our SSD300 with its network run by ONNX Runtime on the
 CPU (:mod:`replicate.ort`: exported with onnx_chainer at load, the same weights;
-preprocessing, decoding and NMS stay ours), to see the fast path side by side.
+preprocessing, decoding and NMS stay ours), to see the fast path side by side;
+``ours-openvino``: the same export run by OpenVINO (:mod:`replicate.ov`); and
+``ours-int8``: that export quantized to int8 at load (static post-training
+quantization, calibrated on :data:`CALIBRATION` generated images, stated in
+the info), run by ``engine=openvino`` (NNCF + OpenVINO, the default: the faster
+int8 path measured in reports/bench/) or ``engine=onnx`` (ONNX Runtime's tools).
 
 Both expose ChainerCV's API: ``SSD300(n_fg_class=20)``, ``use_preset``,
 ``_prepare(chw_float_image)``, ``forward(x)``,
@@ -58,17 +63,15 @@ def _chainercv():
     return SSD300(n_fg_class=len(VOC_NAMES))
 
 
-def ssd300_coder():
-    """SSD300's box coder (:class:`replicate.ssd.coder.MultiboxCoder`, default
-    boxes equal to ChainerCV's), without building a model."""
-    from replicate.ssd.coder import MultiboxCoder
-    from replicate.ssd.ssd300 import ASPECT_RATIOS, SIZES, STEPS, VARIANCE
-    return MultiboxCoder((38, 19, 10, 5, 3, 1), ASPECT_RATIOS, STEPS, SIZES, VARIANCE)
-
-
 #: kind -> (module recorded as the library, model builder).
 MODELS = {'ours': ('replicate', _ours), 'chainercv': ('chainercv', _chainercv),
-          'ours-onnx': ('onnxruntime', _ours)}
+          'ours-onnx': ('onnxruntime', _ours), 'ours-openvino': ('openvino', _ours),
+          'ours-int8': ('openvino', _ours)}
+#: ``ours-int8`` engines; the first is the default.
+INT8_ENGINES = ('openvino', 'onnx')
+#: ``ours-int8`` calibration: this many generated images (seed 1, 375x500:
+#: noise and shapes alternately, replicate.parity.inputs.generated_images).
+CALIBRATION = 16
 
 
 def _onnx_runtime(model):
@@ -79,6 +82,35 @@ def _onnx_runtime(model):
     except ImportError as exc:
         raise UserError('ours-onnx needs onnx<1.19 and onnxruntime ({}: {}); the project pins '
                         'both'.format(type(exc).__name__, exc)) from exc
+
+
+def _engine_runtime(model, kind, engine):
+    """``(runtime, description)`` for ``ours-openvino`` / ``ours-int8``."""
+    try:
+        if kind == 'ours-openvino':
+            from replicate.ov.runtime import OpenVinoSSD
+            return OpenVinoSSD(model), 'OpenVINO float32 (export of ours, onnx_chainer)'
+        from replicate.ort.export import export_ssd
+        from replicate.ort.quantize import calibration_inputs
+        from replicate.parity.inputs import generated_images
+        proto = export_ssd(model)
+        inputs = calibration_inputs(model, generated_images(CALIBRATION, 1, ((375, 500),)))
+        if engine == 'onnx':
+            from replicate.ort.quantize import quantize
+            from replicate.ort.runtime import OnnxSSD
+            data, facts = quantize(proto, inputs)
+            runtime = OnnxSSD(model, proto=data)
+        else:
+            from replicate.ov.quantize import quantize
+            from replicate.ov.runtime import OpenVinoSSD
+            network, facts = quantize(OpenVinoSSD(model, network=proto).network, inputs)
+            runtime = OpenVinoSSD(model, network=network)
+    except ImportError as exc:
+        raise UserError('{} needs OpenVINO/NNCF or onnxruntime ({}: {}); install the '
+                        "project's openvino extra (pip install .[openvino])".format(
+                            kind, type(exc).__name__, exc)) from exc
+    return runtime, 'int8 ({}; {}; calibrated on {} generated images, seed 1)'.format(
+        engine, facts['tool'], facts['calibration_images'])
 
 
 class ChainerSSDAdapter:
@@ -95,10 +127,15 @@ class ChainerSSDAdapter:
     """
     order = 'class_then_score'
 
-    def __init__(self, name, kind, choice, preset='auto', keep_raw=False):
+    def __init__(self, name, kind, choice, preset='auto', keep_raw=False, engine=None):
         if preset not in PRESETS:
             raise UserError('preset {!r} for {}: use one of {}'.format(
                 preset, name, ', '.join(PRESETS)))
+        if engine is not None and (kind != 'ours-int8' or engine not in INT8_ENGINES):
+            raise UserError('engine={} for {}: only ours-int8 takes engine=, one of {}'.format(
+                engine, name, '|'.join(INT8_ENGINES)))
+        self.engine = engine or INT8_ENGINES[0]
+        self.runtime_note = None
         self.name, self.kind, self.choice, self.preset_option = name, kind, choice, preset
         self.keep_raw = keep_raw
         self.model = self.path = self.preset = self.params_sha256 = None
@@ -116,6 +153,9 @@ class ChainerSSDAdapter:
         self.params_sha256 = chainer_weights.params_sha256(self.model)
         if self.kind == 'ours-onnx':
             self.runtime = _onnx_runtime(self.model)
+        elif self.kind in ('ours-openvino', 'ours-int8'):
+            self.runtime, self.runtime_note = _engine_runtime(self.model, self.kind,
+                                                              self.engine)
 
     def predict(self, images):
         """``images``: list of ``(H, W, 3)`` uint8 RGB -> :class:`Prediction`
@@ -154,6 +194,7 @@ class ChainerSSDAdapter:
 
     def _coder(self):
         if getattr(self, '_replicate_coder', None) is None:
+            from replicate.ssd.ssd300 import ssd300_coder
             self._replicate_coder = ssd300_coder()
         return self._replicate_coder
 
@@ -191,7 +232,9 @@ class ChainerSSDAdapter:
         return DetectorInfo(
             name=self.name, weights=self.choice.weights, weights_sha256=self.weights_sha256,
             random_weights=self.choice.random_weights,
-            device='CPU (@numpy)' if self.runtime is None else 'CPU (ONNX Runtime)',
+            device='CPU (@numpy)' if self.runtime is None else 'CPU ({})'.format(
+                {'ours-onnx': 'ONNX Runtime', 'ours-openvino': 'OpenVINO'}.get(
+                    self.kind, 'int8, ' + self.engine)),
             threads=numpy_threads(), label_names=VOC_NAMES,
             info={'library': '{} {}'.format(library, getattr(loaded, '__version__',
                                                              '(this repository)')),
@@ -203,8 +246,8 @@ class ChainerSSDAdapter:
                   'weights_choice': self.choice.note, 'keep_raw': self.keep_raw,
                   'stages': 'preprocess=_prepare, inference={}, postprocess=decode+NMS'.format(
                       'forward' if self.runtime is None else
-                      'ONNX Runtime (export of ours, onnx_chainer), {} threads'.format(
-                          self.runtime.threads)),
+                      '{}, {} threads'.format(self.runtime_note or 'ONNX Runtime (export of '
+                                              'ours, onnx_chainer)', self.runtime.threads)),
                   'input': 'RGB, resized to 300x300, mean subtracted',
                   'model_info': self.model.info() if hasattr(self.model, 'info') else None,
                   'imagenet_note': (_IMAGENET_NOTE if self.choice.source == 'imagenet'
@@ -212,7 +255,9 @@ class ChainerSSDAdapter:
 
 
 def build(kind, arg, options, settings):
-    """``ours[:WEIGHTS][,preset=P]`` / ``chainercv[...]`` / ``ours-onnx[...]``."""
+    """``ours[:WEIGHTS][,preset=P]`` / ``chainercv[...]`` / ``ours-onnx[...]`` /
+    ``ours-openvino[...]`` / ``ours-int8[...][,engine=openvino|onnx]``."""
     return ChainerSSDAdapter(options.pop('name', kind), kind, chainer_weights.choose(arg),
                              options.pop('preset', settings.get('preset', 'auto')),
-                             keep_raw=bool(settings.get('keep_raw')))
+                             keep_raw=bool(settings.get('keep_raw')),
+                             engine=options.pop('engine', None) if kind == 'ours-int8' else None)

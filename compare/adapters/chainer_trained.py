@@ -59,16 +59,12 @@ class TrainedSSDAdapter:
         self.odapi = False
 
     def load(self):
-        from replicate.errors import UserError as ReplicateUserError
         from replicate.train.models import ODAPI
         from replicate.train.snapshot import load_model
         if not os.path.isfile(self.path):
             raise UserError('{} not found: trained:PATH takes the model.npz (or a snapshot) '
                             'of python -m replicate.train'.format(self.path))
-        try:
-            self.model, self.meta = load_model(self.path)
-        except ReplicateUserError as error:
-            raise UserError(str(error)) from None
+        self.model, self.meta = load_model(self.path)  # a bad file: a UserError naming it
         broken = _not_finite(self.model)
         if broken:
             raise UserError('{} holds NaN or Inf values in {} array(s): {}; the file is corrupt '

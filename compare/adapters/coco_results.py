@@ -26,7 +26,7 @@ The file is untrusted: read once, at most :data:`compare.limits.MAX_JSON_BYTES`,
 every field used checked (a one-line :class:`~compare.errors.UserError`
 naming the file and the entry, ``[12].bbox``), at most
 :data:`compare.limits.MAX_OBJECTS_PER_IMAGE` detections per image, never
-executed or unpickled. Identity (:mod:`compare.identity`): the SHA-256 of the
+executed or unpickled. Identity (:mod:`compare.rundir.identity`): the SHA-256 of the
 results file's bytes (``weights_sha256``) and of the images file
 (``images_sha256``), and the vocabulary: a run folder resumes this detector
 only on the same two files, and ``--force`` is needed otherwise, as for a
@@ -47,6 +47,7 @@ from compare.detections import Detections, DetectorInfo, Prediction
 from compare.errors import UserError
 from compare.limits import MAX_JSON_BYTES, MAX_OBJECTS_PER_IMAGE, mib
 from compare.paths import display_path
+from replicate.errors import one_line
 
 FORMAT = 'COCO results JSON'
 
@@ -86,7 +87,7 @@ def parse_results(data, path, images, categories):
         entries = json.loads(data.decode('utf-8'))
     except (ValueError, RecursionError) as exc:
         raise UserError('malformed COCO results JSON {}: {}: {}'.format(
-            path, type(exc).__name__, ' '.join(str(exc).split())[:200])) from None
+            path, type(exc).__name__, one_line(exc)[:200])) from None
     if not isinstance(entries, list):
         raise UserError('{}: the top level is a {}, expected a COCO results list '
                         '[{{"image_id", "category_id", "bbox", "score"}}, ...]'.format(

@@ -22,7 +22,10 @@ Candidates per detector (an adapter offers them through
   boxes) and the softmax of its logits, background column dropped;
 - TF OD API exports: ``raw_detection_boxes`` (normalized, before NMS) and
   ``raw_detection_scores`` (column 0 the background, column ``k`` the label
-  id ``k``), as the exporters write them for SSD models.
+  id ``k``), as the TF2 exporter writes them for SSD models; for a TF1 frozen
+  graph the same tensors inside its post-processor
+  (``Postprocessor/raw_box_locations``, ``Postprocessor/raw_box_scores``).
+  An export with neither fails at load (``check_candidates``).
 
 The variant runs the network again (its own call), so its times are those of
 a full call with this post-processing.
@@ -98,7 +101,12 @@ class CommonNMS:
         self.reads_files = getattr(base, 'reads_files', False)
 
     def load(self):
-        """Nothing of its own: it uses the base adapter's model."""
+        """Nothing of its own: it uses the base adapter's model, loaded just
+        before; a base that turns out to have no candidates (an export without
+        pre-NMS tensors) is refused here, at load, not on the first image."""
+        check = getattr(self.base, 'check_candidates', None)
+        if check is not None:
+            check()
 
     def predict(self, images):
         """``images``: list of ``(H, W, 3)`` uint8 RGB -> :class:`Prediction`."""
@@ -112,10 +120,13 @@ class CommonNMS:
 
     def info(self):
         info = self.base.info()
-        return dataclasses.replace(info, name=self.name, info=dict(
-            info.info, variant_of=self.base.name, common_nms=self.params.describe(),
-            preset='common_nms iou={:g} score={:g} cap={}'.format(
-                self.params.iou, self.params.score, self.params.cap)))
+        details = dict(info.info, variant_of=self.base.name, common_nms=self.params.describe(),
+                       preset='common_nms iou={:g} score={:g} cap={}'.format(
+                           self.params.iou, self.params.score, self.params.cap))
+        source = getattr(self.base, 'candidates_source', lambda: None)()
+        if source:
+            details['candidates'] = source
+        return dataclasses.replace(info, name=self.name, info=details)
 
 
 def variants(adapters, params):

@@ -43,6 +43,7 @@ import re
 
 from compare.errors import UserError
 from compare.limits import MAX_LABEL_MAP_BYTES, mib
+from replicate.errors import one_line
 
 #: The COCO label map of the TF model zoo (90 ids, 80 used), shipped as data.
 COCO_LABEL_MAP = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data',
@@ -112,7 +113,7 @@ def read_label_map(path):
     except text_format.ParseError as exc:
         where = 'line {} column {}'.format(exc.GetLine(), exc.GetColumn()) \
             if exc.GetLine() is not None else 'parse error'
-        detail = re.sub(r'^\d+:\d+ : ', '', ' '.join(str(exc).split()))
+        detail = re.sub(r'^\d+:\d+ : ', '', one_line(exc))
         raise UserError('label map {} {}: {} (the OD API refuses it too; fix the file)'.format(
             path, where, detail)) from None
     lines = item_lines(text)

@@ -17,6 +17,7 @@ from compare.adapters.label_map import COCO_LABEL_MAP, read_label_map
 from compare.detections import Detections
 from compare.errors import UserError
 from provenance.stamp import file_sha256
+from replicate.errors import one_line
 
 OUTPUT_KEYS = ('detection_boxes', 'detection_classes', 'detection_scores', 'num_detections')
 INSTALL_HINT = 'install with: uv pip install tensorflow==2.20.0 (or pip install tensorflow)'
@@ -28,7 +29,7 @@ def import_tensorflow():
         import tensorflow as tf
     except Exception as exc:  # ImportError, or a broken install raising anything
         raise UserError('tensorflow not importable: {}: {}; {}'.format(
-            type(exc).__name__, ' '.join(str(exc).split()), INSTALL_HINT)) from None
+            type(exc).__name__, one_line(exc), INSTALL_HINT)) from None
     return tf
 
 

@@ -15,6 +15,7 @@ import os
 import numpy as np
 
 from compare.errors import UserError
+from replicate.errors import one_line
 
 #: How many broken variables the message names.
 SHOWN = 5
@@ -37,7 +38,7 @@ def check_checkpoint(tf, prefix, what):
                   if dtype.is_floating and not _finite(reader.get_tensor(name))]
     except Exception as exc:  # tf.errors.DataLossError and friends: a corrupt checkpoint
         raise UserError('cannot read the variables of {}: {}: {}'.format(
-            what, type(exc).__name__, ' '.join(str(exc).split())[:200])) from None
+            what, type(exc).__name__, one_line(exc)[:200])) from None
     _refuse(broken, what, 'variables')
 
 

@@ -5,12 +5,19 @@ a ``tf.compat.v1.Session``: the input is the placeholder the TF1 exporter
 names after its input type (``image_tensor``, ``encoded_image_string_tensor``
 or ``tf_example``, see :mod:`compare.adapters.tf_inputs`); the outputs are
 ``detection_boxes:0``, ``detection_scores:0``, ``detection_classes:0``,
-``num_detections:0`` (same meaning as the TF2 outputs, see ``tf_common``).
+``num_detections:0`` (same meaning as the TF2 outputs, see ``tf_common``);
+for ``--common-nms``, the pre-NMS tensors of :data:`POSTPROCESSOR_RAW`.
 """
 from compare.adapters import tf_common, tf_finite, tf_inputs
 from compare.errors import UserError
+from replicate.errors import one_line
 
 FETCHES = tuple(key + ':0' for key in tf_common.OUTPUT_KEYS)
+#: The SSD post-processor's decoded boxes before NMS (normalized, not clipped)
+#: and its converted scores with the background column: ``ssd_meta_arch``
+#: names them so, and they are what the TF2 exporter returns as
+#: ``raw_detection_boxes`` / ``raw_detection_scores`` (TF1 exporters do not).
+POSTPROCESSOR_RAW = ('Postprocessor/raw_box_locations', 'Postprocessor/raw_box_scores')
 
 
 class LoadedFrozenGraph:
@@ -43,13 +50,18 @@ class LoadedFrozenGraph:
                 tf.compat.v1.import_graph_def(graph_def, name='')
         except Exception as exc:  # ValueError / InvalidArgumentError: not a valid graph
             raise UserError('{} is not a graph TF can import: {}: {}'.format(
-                path, type(exc).__name__, ' '.join(str(exc).split())[:200])) from None
+                path, type(exc).__name__, one_line(exc)[:200])) from None
         self.session = tf.compat.v1.Session(graph=graph)
         self.input = graph.get_tensor_by_name(self.spec.key)
         self.fetches = [graph.get_tensor_by_name(name) for name in FETCHES]
-        # pre-NMS outputs, when the export has them (--common-nms)
-        self.raw_fetches = ([graph.get_tensor_by_name(key + ':0') for key in tf_common.RAW_KEYS]
-                            if all(key in names for key in tf_common.RAW_KEYS) else None)
+        # pre-NMS outputs (--common-nms): the exporter's raw_detection_* when it
+        # wrote them, else the same tensors inside the SSD post-processor
+        self.raw_fetches = self.raw_source = None
+        for keys in (tf_common.RAW_KEYS, POSTPROCESSOR_RAW):
+            if all(key in names for key in keys):
+                self.raw_fetches = [graph.get_tensor_by_name(key + ':0') for key in keys]
+                self.raw_source = ', '.join(keys)
+                break
         self.where = path
 
     def call(self, value):
@@ -77,5 +89,5 @@ def _read_graph_def(path, tf):
     except Exception as exc:  # protobuf DecodeError and friends
         raise UserError('{} is not a TF GraphDef: {}: {} (pass a frozen_inference_graph.pb, '
                         'or the export folder)'.format(
-                            path, type(exc).__name__, ' '.join(str(exc).split()))) from None
+                            path, type(exc).__name__, one_line(exc))) from None
     return graph_def

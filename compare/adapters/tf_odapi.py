@@ -19,9 +19,9 @@ go in one call (:func:`compare.adapters.tf_inputs.groups`).
 """
 import os
 
-from compare.adapters import tf_common, tf_inputs, tf_locate
+from compare.adapters import packaged_models, tf_common, tf_inputs, tf_locate
 from compare.adapters.protocol import StageTimer
-from compare.adapters.tf_frozen import LoadedFrozenGraph
+from compare.adapters.tf_frozen import POSTPROCESSOR_RAW, LoadedFrozenGraph
 from compare.adapters.tf_saved_model import LoadedSavedModel
 from compare.detections import DetectorInfo, Prediction
 from compare.errors import UserError
@@ -93,10 +93,23 @@ class TFODAPIAdapter:
                         images[index].shape[:2], self.label_names)
         return Prediction(detections, timer.times)
 
+    def check_candidates(self):
+        """Raise UserError (at load, :mod:`compare.adapters.common_nms`) when
+        the loaded export has no pre-NMS tensors."""
+        if self.model.raw_fetches is None:
+            raise UserError('{} has no pre-NMS tensors ({}, or {} of a TF1 SSD graph): '
+                            '--common-nms cannot run on it; leave --common-nms out'.format(
+                                self.model.where, ', '.join(tf_common.RAW_KEYS),
+                                ', '.join(POSTPROCESSOR_RAW)))
+
+    def candidates_source(self):
+        """The tensors the candidates come from, in words (None before load)."""
+        return getattr(self.model, 'raw_source', None)
+
     def predict_candidates(self, images):
         """Pre-NMS boxes and scores (``raw_detection_boxes``,
-        ``raw_detection_scores``; :mod:`compare.adapters.common_nms`):
-        ``(list of Candidates, times)``."""
+        ``raw_detection_scores``, or a TF1 graph's post-processor tensors;
+        :mod:`compare.adapters.common_nms`): ``(list of Candidates, times)``."""
         timer, found = StageTimer(), [None] * len(images)
         for group in tf_inputs.groups(images, self.model.spec.max_batch):
             with timer('preprocess'):
@@ -126,7 +139,8 @@ class TFODAPIAdapter:
                     spec.max_batch) if spec.max_batch else 'images of one size per call'})
         model = self.located.model if self.located else self.path
         return DetectorInfo(
-            self.name, display_path(model), self.sha256, False, self.device, self.threads,
+            self.name, getattr(self, 'weights_label', None) or display_path(model), self.sha256,
+            False, self.device, self.threads,
             tuple(self.label_names[k] for k in sorted(self.label_names)), details)
 
 
@@ -142,9 +156,17 @@ def default_name(kind, arg):
 def _build(kind, prefer, arg, options):
     if not arg:
         raise UserError('{0} detector needs a path: {0}:path/to/export'.format(kind))
-    name = options.pop('name', default_name(kind, arg))
+    packaged = packaged_models.named(arg) if kind == 'tf1' else None
+    name = options.pop('name', '{}-{}'.format(kind, arg) if packaged else default_name(kind, arg))
     decode = tf_inputs.check_decode(options.pop('decode', None), '{}:{}'.format(kind, arg))
-    return TFODAPIAdapter(name, arg, prefer, labels=options.pop('labels', None), decode=decode)
+    labels = options.pop('labels', packaged.label_map if packaged else None)
+    adapter = TFODAPIAdapter(name, arg, prefer, labels=labels, decode=decode)
+    if packaged:
+        # the packaged file is found and verified by SHA-256 when the detector loads
+        adapter.note = 'packaged: ' + packaged.describe()
+        adapter.weights_label = packaged.label(arg)
+        adapter.prepare = lambda: setattr(adapter, 'path', packaged_models.path_of(packaged))
+    return adapter
 
 
 def build_tf(arg, options, settings):
@@ -155,5 +177,6 @@ def build_tf(arg, options, settings):
 
 def build_tf1(arg, options, settings):
     """``tf1:PATH[,labels=...][,decode=...][,name=NAME]``; PATH: a
-    frozen_inference_graph.pb or the TF1 export folder holding it."""
+    frozen_inference_graph.pb or the TF1 export folder holding it, or a
+    packaged model's short name (:mod:`compare.adapters.packaged_models`)."""
     return _build('tf1', tf_locate.FROZEN, arg, options)

@@ -10,6 +10,7 @@ cannot be split from outside.
 """
 from compare.adapters import tf_common, tf_finite, tf_inputs
 from compare.errors import UserError
+from replicate.errors import one_line
 
 SIGNATURE = 'serving_default'
 EXPECTED = ('an OD API detection signature: serving_default with one input (input_tensor: '
@@ -37,7 +38,7 @@ class LoadedSavedModel:
                 meta_graph = tf.compat.v1.saved_model.load(self.session, ['serve'], model_dir)
         except Exception as exc:
             raise UserError('cannot load SavedModel {}: {}: {}'.format(
-                model_dir, type(exc).__name__, ' '.join(str(exc).split())[:300])) from None
+                model_dir, type(exc).__name__, one_line(exc)[:300])) from None
         signature, self.spec = _check_signature(meta_graph, model_dir, tf)
         self.input = graph.get_tensor_by_name(signature.inputs[self.spec.key].name)
         self.fetches = [graph.get_tensor_by_name(signature.outputs[key].name)

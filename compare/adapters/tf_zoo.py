@@ -32,6 +32,7 @@ from compare.adapters import tf_inputs, tf_locate
 from compare.adapters.tf_odapi import TFODAPIAdapter
 from compare.errors import UserError, is_user_error
 from compare.limits import MAX_ARCHIVE_BYTES, MAX_ARCHIVE_MEMBERS, mib
+from replicate.errors import one_line
 from replicate.ssd.pretrained import download
 
 DEFAULT_BASE_URL = 'http://download.tensorflow.org/models/object_detection/tf2/20200711/'
@@ -92,7 +93,7 @@ def _extract(archive, folder, name):
         os.replace(source, target)
     except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
         raise UserError('cannot extract {}: {}; delete it and retry'.format(
-            archive, ' '.join(str(exc).split()))) from None
+            archive, one_line(exc))) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -5,6 +5,7 @@ import sys
 from compare.errors import EXIT_OK, EXIT_USER_ERROR, UserError, describe_os_error
 from compare.export.coco import export
 from compare.score.conventions import CONVENTIONS, DEFAULT, HELP
+from replicate.errors import one_line
 
 DESCRIPTION = '''\
 Write a run folder's detections as COCO results JSON, one file per detector
@@ -36,7 +37,7 @@ def main(argv=None):
                            args.detector, log=_log):
             print(path)
     except UserError as exc:
-        _log('error: {}'.format(' '.join(str(exc).split())))
+        _log('error: {}'.format(one_line(exc)))
         return EXIT_USER_ERROR
     except OSError as exc:
         _log('error: {}'.format(describe_os_error(exc)))

@@ -84,25 +84,52 @@ def pr_class_figure(name, curves):
 
 
 def speed_accuracy_figure(points, metric):
-    """Milliseconds per image (log axis) against mAP.
+    """Milliseconds per image (log axis) against mAP: one labelled point per
+    detector family (a detector and its variants share its point).
 
     Args:
-        points: list of ``(detector, position, batch_size, ms_per_image, map)``.
+        points: list of ``(label, position, ms_per_image, map, random)``;
+            ``random``: drawn hollow (random weights: its mAP means nothing).
         metric: axis name of the mAP (its convention).
     """
-    figure = Figure(figsize=(6.4, 4.0))
-    axes = _axes(figure, 'speed against accuracy', 'ms per image (p50 of total, log scale)',
-                 metric)
-    markers = {}
-    for detector, position, batch, ms, accuracy in points:
-        marker = markers.setdefault(batch, 'osD^vP*X'[len(markers) % 8])
-        axes.scatter([ms], [accuracy], color=detector_colour(position), marker=marker, s=42,
-                     label='{} (batch {})'.format(detector, batch), zorder=3)
+    figure = Figure(figsize=(7.2, 4.4))
+    axes = _axes(figure, 'speed against accuracy (batch 1; hollow: random weights)',
+                 'ms per image (p50 of the whole call, log scale)', metric)
     axes.set_xscale('log')
-    axes.set_ylim(-0.02, 1.02)
-    axes.legend(fontsize=7, loc='center left', bbox_to_anchor=(1.01, 0.5))
+    low, high = min(p[2] for p in points), max(p[2] for p in points)
+    axes.set_xlim(low / 2, high * 2)
+    axes.set_ylim(-0.08, 1.08)
+    axes.tick_params(labelsize=9)
+    for _, position, ms, accuracy, random in points:
+        colour = detector_colour(position)
+        axes.scatter([ms], [accuracy], s=70, zorder=3, linewidths=1.8, edgecolors=colour,
+                     facecolors='none' if random else colour)
     figure.tight_layout()
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    taken = []
+    for label, position, ms, accuracy, _ in sorted(points, key=lambda p: (p[2], p[3], p[0])):
+        _label_point(axes, renderer, taken, label, (ms, accuracy), detector_colour(position))
     return figure
+
+
+#: Offsets (points) tried for a point's label, in order.
+_LABEL_OFFSETS = ((8, 6), (8, -14), (-8, 6), (-8, -14), (0, 14), (0, -22), (14, -4), (-14, -4),
+                  (0, 26), (0, -34))
+
+
+def _label_point(axes, renderer, taken, label, xy, colour):
+    """Write ``label`` beside the point ``xy`` at the first offset where it
+    overlaps no label written before (``taken``: their extents); the last
+    offset when none is free."""
+    for k, (dx, dy) in enumerate(_LABEL_OFFSETS):
+        text = axes.annotate(label, xy, xytext=(dx, dy), textcoords='offset points',
+                             ha='left' if dx > 0 else 'right' if dx < 0 else 'center',
+                             fontsize=9, color=colour)
+        box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+        if k == len(_LABEL_OFFSETS) - 1 or not any(box.overlaps(other) for other in taken):
+            taken.append(box)
+            return
+        text.remove()
 
 
 def sweep_figure(rows, order):

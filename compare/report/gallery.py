@@ -7,13 +7,15 @@
   name), one panel per detector (:data:`MAX_BOXES` highest scores at or above
   the operating point; variants such as ``.common_nms`` left out), ground
   truth drawn (:mod:`compare.report.overlays`);
-- ``disagreement``: ``dis_<NNN>_<a>_<b>.jpg``, per pair of the first detector
-  with each other (variants left out), only the boxes one of the two has and
+- ``disagreement``: ``dis_<NNN>_<a>_<b>.jpg``, per pair of the headline
+  (:mod:`compare.score.pairs`; without pairs, the first detector with each
+  other; variants left out), only the boxes one of the two has and
   the other lacks at the operating point, on the first :data:`MAX_DISAGREEMENT`
   images drawn where there are any;
 - ``pr``: ``pr_<class>.png``, one per annotated class, every detector with
   its VOC area AP in the legend;
-- ``speed_accuracy``: ms per image (log) against VOC07 mAP;
+- ``speed_accuracy``: ms per image (log) against VOC07 mAP, one labelled
+  point per detector family at batch 1;
 - ``sweep``, ``errors``, ``confusion`` (``confusion_<detector>.png``),
   ``grid``: see :mod:`compare.report.figures`.
 """
@@ -102,15 +104,25 @@ def draw_overlays(scored, gallery):
             _draw_disagreement(scored, gallery, number, image, pixels, truth_boxes)
 
 
+def _disagreement_pairs(scored, names):
+    """The pairs of the headline (``pairs`` table, variants left out), else the
+    first detector with each other; each as sorted ``(a, b)``."""
+    table = scored.tables.get('pairs')
+    if table is not None and not table.empty:
+        chosen = [(a, b) for a, b in zip(table['detector_a'], table['detector_b'], strict=True)
+                  if a in names and b in names]
+    else:
+        chosen = [(names[0], other) for other in names[1:]]
+    return [tuple(sorted(pair)) for pair in chosen]
+
+
 def _draw_disagreement(scored, gallery, number, image, pixels, truth_boxes):
     run, pairs = scored.run, scored.tables['agreement_pairs']
     names = _drawn_detectors(run)
     if len(names) < 2 or pairs.empty:
         return
     kept = run.detections[run.detections['score'] >= scored.score_thresh]
-    first = names[0]
-    for other in names[1:]:
-        a, b = sorted((first, other))
+    for a, b in _disagreement_pairs(scored, names):
         mine = pairs[(pairs['detector_a'] == a) & (pairs['detector_b'] == b) &
                      (pairs['image'] == image) & (pairs['status'] != 'matched')]
         if mine.empty:
@@ -154,16 +166,19 @@ def draw_pr(scored, gallery):
 
 
 def draw_speed_accuracy(scored, gallery):
+    """One point per detector family (its variants left out) at batch 1."""
     speed, summary = scored.tables['speed'], scored.tables.get('map_summary')
     if summary is None or summary.empty or speed.empty:
         gallery.notes.append('no speed-against-accuracy chart: needs both timings and mAP')
         return
     accuracy = dict(zip(summary['detector'], summary['map_voc07'], strict=True))
     order = scored.run.run_order()
-    points = [(row.detector, order.index(row.detector), row.batch_size,
-               row.total_p50_ms_per_image, accuracy[row.detector])
-              for row in speed.itertuples() if row.detector in accuracy
-              and row.total_p50_ms_per_image > 0]
+    batch1 = speed[(speed['batch_size'] == 1) & (speed['total_p50_ms_per_image'] > 0)]
+    points = [(row.detector, order.index(row.detector), row.total_p50_ms_per_image,
+               accuracy[row.detector], bool(scored.run.detectors[row.detector].random_weights))
+              for row in batch1.itertuples() if row.detector in accuracy and
+              VARIANT_MARK not in row.detector and accuracy[row.detector] ==
+              accuracy[row.detector]]
     if points:
         path = _save(scored, figures.speed_accuracy_figure(points, 'mAP (VOC07 11-point)'),
                      'speed_accuracy.png')

@@ -3,7 +3,8 @@ self-contained page (figures embedded as base64, no request leaves it).
 
 Tables are written here (escaped): numeric columns right-aligned, text
 columns left-aligned, each table in a box that scrolls sideways when wider
-than the page. Pictures of detections are shown side by side at 360 px and
+than the page. Pictures of detections are shown side by side at
+:data:`compare.report.overlays.SHOWN` px (their text >= 12 px there) and
 enlarge on click (a few lines of inline script). The page has no date of its
 own, so re-scoring a run gives the same bytes.
 """
@@ -14,8 +15,9 @@ import re
 
 import pandas as pd
 
+from compare.report.overlays import SHOWN
 from compare.report.sections import banners, sections
-from provenance.tables import FLOAT_FORMAT
+from compare.rundir.precision import cell as precise
 
 STYLE = """
 body { font-family: sans-serif; margin: 1.5em; }
@@ -27,22 +29,26 @@ th, td { border: 1px solid #bbb; padding: 2px 6px; text-align: left; vertical-al
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #eee; }
 .caption { font-size: 13px; margin: 0.6em 0 0.2em; }
-.banner { background: #c00; color: #fff; font-weight: bold; padding: 0.6em; margin: 0.3em 0; }
+.banner { background: #c00; color: #fff; font-weight: bold; padding: 0.4em 0.6em; margin: 0.3em 0;
+          font-size: 14px; }
 .note { color: #333; font-size: 13px; max-width: 70em; overflow-wrap: anywhere; }
-.headline li { font-family: monospace; font-size: 13px; margin: 0.2em 0;
-               overflow-wrap: anywhere; }
+.headline { font-size: 15px; line-height: 1.45; max-width: 72em; padding-left: 1.2em; }
+.headline li { margin: 0.35em 0; overflow-wrap: anywhere; }
+.headline li.random_weights { color: #6a4a00; }
+.headline ul { font-size: 14px; }
+.lines li { font-family: monospace; font-size: 13px; overflow-wrap: anywhere; }
 .chart { display: flex; flex-wrap: wrap; gap: 8px; }
 .chart figure { margin: 0; max-width: 100%; }
 .chart img { max-width: 100%; border: 1px solid #ddd; }
 .gallery { display: flex; flex-wrap: wrap; gap: 8px; }
-.gallery figure { width: 360px; margin: 0; }
+.gallery figure { width: %dpx; margin: 0; }
 .gallery img { width: 100%; border: 1px solid #ddd; cursor: zoom-in; }
 figcaption { font-size: 12px; overflow-wrap: anywhere; }
 #zoom { display: none; position: fixed; inset: 0; background: rgba(0,0,0,0.85);
         align-items: center; justify-content: center; cursor: zoom-out; z-index: 10; }
 #zoom img { width: min(96vw, 960px); max-height: 96vh; object-fit: contain; }
 nav { font-size: 13px; }
-"""
+""".replace('%dpx', '{}px'.format(SHOWN))
 
 SCRIPT = """
 <div id="zoom" onclick="this.style.display='none'"><img alt="enlarged"></div>
@@ -58,9 +64,9 @@ document.querySelectorAll('.gallery img').forEach(function (img) {
 """
 
 
-def _cell(value):
+def _cell(column, value):
     if isinstance(value, float):
-        return '' if value != value else FLOAT_FORMAT % value
+        return '' if value != value else precise(column, value)
     return html.escape(str(value))
 
 
@@ -72,12 +78,25 @@ def table_html(frame):
                pd.api.types.is_bool_dtype(frame[c]) for c in frame.columns]
     head = ''.join('<th>{}</th>'.format(html.escape(str(c))) for c in frame.columns)
     rows = []
+    columns = list(frame.columns)
     for values in frame.itertuples(index=False, name=None):
         rows.append('<tr>{}</tr>'.format(''.join(
-            '<td class="num">{}</td>'.format(_cell(v)) if num else '<td>{}</td>'.format(_cell(v))
-            for v, num in zip(values, numeric, strict=True))))
+            '<td class="num">{}</td>'.format(_cell(c, v)) if num else
+            '<td>{}</td>'.format(_cell(c, v))
+            for c, v, num in zip(columns, values, numeric, strict=True))))
     return '<div class="scroll"><table><thead><tr>{}</tr></thead><tbody>{}</tbody></table></div>' \
         .format(head, ''.join(rows))
+
+
+def findings_html(findings):
+    """The headline's sentences: a list, the sentences under one nested."""
+    items = []
+    for finding in findings:
+        inner = ''.join('<li>{}</li>'.format(inline_markdown(c)) for c in finding.children)
+        items.append('<li class="{}">{}{}</li>'.format(
+            html.escape(finding.topic), inline_markdown(finding.text),
+            '<ul>{}</ul>'.format(inner) if inner else ''))
+    return '<ul class="headline" id="findings">{}</ul>'.format(''.join(items))
 
 
 def image_html(run_dir, path, alt):
@@ -117,8 +136,10 @@ def _section(run_dir, section):
     parts += ['<p class="note">{}</p>'.format(inline_markdown(n))
               for n in section.notes + section.html_notes]
     if section.lines:
-        parts.append('<ul class="headline">{}</ul>'.format(''.join(
+        parts.append('<ul class="lines">{}</ul>'.format(''.join(
             '<li>{}</li>'.format(html.escape(line)) for line in section.lines)))
+    if section.findings:
+        parts.append(findings_html(section.findings))
     for caption, frame in section.tables:
         if caption:
             parts.append('<p class="caption">{}</p>'.format(inline_markdown(caption)))

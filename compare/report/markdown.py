@@ -1,12 +1,14 @@
 """summary.md: the sections of :mod:`compare.report.sections` as Markdown.
 
 Banners first, one paragraph each (so a Markdown viewer shows one per line),
-then the headline as a list, then every section's notes and tables; charts
+then the headline (its sentences as a list), then every section's notes and
+tables (floats at the tables' precision, :mod:`compare.rundir.precision`); charts
 are linked (``figures/...``), the drawn detections are in report.html only.
 Nothing here depends on the clock: the only date is the run's own provenance
 from meta.json, so re-scoring a run gives the same file.
 """
 from compare.report.sections import banners, sections
+from compare.rundir.precision import formatted
 from provenance.tables import frame_to_markdown
 
 
@@ -15,7 +17,10 @@ def _section(section):
     for note in section.notes:
         lines += [note, '']
     lines += ['- ' + line for line in section.lines]
-    if section.lines:
+    for finding in section.findings:
+        lines.append('- ' + finding.text)
+        lines += ['  - ' + child for child in finding.children]
+    if section.lines or section.findings:
         lines.append('')
     for caption, frame in section.tables:
         if caption:
@@ -23,7 +28,7 @@ def _section(section):
         if frame is None or frame.empty:
             lines += ['(none)', '']
         else:
-            lines += [frame_to_markdown(frame).rstrip('\n'), '']
+            lines += [frame_to_markdown(formatted(frame)).rstrip('\n'), '']
     if section.markdown_figures:
         lines += ['![{}]({})'.format(caption, path) for caption, path in section.figures]
     elif section.figures:
@@ -40,7 +45,7 @@ def summary_markdown(scored, gallery):
         lines += ['> **{}**'.format(banner[0]), '>'] + sum(
             (['> - {}'.format(line)] for line in banner[1:]), [])
         lines += ['>'] if len(banner) == 1 else ['']
-    if lines[-1] == '>':
+    while lines[-1] == '>':
         lines.pop()
     for section in sections(scored, gallery):
         lines += _section(section)

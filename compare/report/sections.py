@@ -9,15 +9,12 @@ Notes use two inline forms, `code` and **bold**.
 """
 import dataclasses
 import json
-import os
 
 import pandas as pd
 
-from compare import rundir
 from compare.images import NOT_AN_IMAGE
 from compare.paths import display_path
 from compare.score.diagnosis import confusion_matrix
-from compare.score.headline import headline_lines
 from compare.score.speed import NOISY_RATIO
 
 SPEED_SHOWN = ('detector', 'batch_size', 'repeats', 'preprocess_p50_ms_per_image',
@@ -25,13 +22,10 @@ SPEED_SHOWN = ('detector', 'batch_size', 'repeats', 'preprocess_p50_ms_per_image
                'total_p50_ms_per_image', 'total_p90_ms_per_image', 'images_per_s',
                'p90_over_p50', 'load_avg_max', 'cpu_count', 'peak_rss_mib', 'noisy', 'device',
                'threads')
-AGREEMENT_SHOWN = ('detector_a', 'detector_b', 'score_thresh', 'images', 'shared_classes',
-                   'matched', 'only_a', 'only_b', 'unshared_a', 'unshared_b', 'agreement',
-                   'mean_iou', 'min_iou', 'max_abs_score_diff')
 #: Thresholds of the sweep shown in the text (all of them: sweep.csv).
 SWEEP_SHOWN = (0.1, 0.3, 0.5, 0.7, 0.9)
-#: Worst images listed per detector.
-WORST = 5
+#: Worst images listed per detector (and as many best ones).
+WORST = 3
 
 MATCHING_RULE = (
     'Detections with score >= the operating point ({thresh:g}) are matched within one image '
@@ -130,7 +124,10 @@ class Section:
         markdown_figures: whether summary.md links the figures too; when not,
             it says that the pictures are in report.html.
         html_notes: paragraphs of report.html only (about its pictures).
-        lines: plain lines shown as a list (the headline).
+        lines: plain lines shown as a list.
+        findings: the headline's sentences
+            (:class:`compare.score.findings.Finding`), shown as a list with
+            the sentences under each nested.
     """
     title: str
     notes: list = dataclasses.field(default_factory=list)
@@ -140,20 +137,21 @@ class Section:
     lines: list = dataclasses.field(default_factory=list)
     anchor: str = ''
     html_notes: list = dataclasses.field(default_factory=list)
+    findings: list = dataclasses.field(default_factory=list)
 
 
 def banners(run):
     """Loud warnings, each a list of lines: an unfinished run, the detectors
-    with random weights (one banner, one line per detector), failed detectors."""
+    with random weights (one line: the headline names them), failed detectors."""
     found = []
     if run.meta.state != 'complete':
         found.append(['⚠ RUN {}: meta.json says the run did not finish; tables cover the '
                       'images done so far'.format(run.meta.state.upper())])
-    random = ['{} (weights: {})'.format(name, entry.weights)
-              for name, entry in run.detectors.items() if entry.random_weights]
+    random = [name for name, entry in run.detectors.items() if entry.random_weights]
     if random:
-        found.append(['⚠ RANDOM WEIGHTS: detections and mAP from these detectors are '
-                      'meaningless, the run only exercises the pipeline:'] + random)
+        found.append(['⚠ RANDOM WEIGHTS: {} of the {} detectors hold untrained weights (named '
+                      'in the headline): their detections and mAP measure nothing'.format(
+                          len(random), len(run.detectors))])
     found += [['⚠ FAILED: {}: {}'.format(name, entry.status)]
               for name, entry in run.detectors.items() if entry.status != 'ok']
     return found
@@ -230,13 +228,45 @@ def noisy_note(speed):
                             noisy['cpu_count'].max(), noisy['p90_over_p50'].max())]
 
 
-def _worst(per_image):
-    """The :data:`WORST` images with most errors (fp + fn) per detector."""
+def best_and_worst(per_image, order, count=WORST):
+    """Per detector (in ``order``), its ``count`` images with most errors
+    (fp + fn) and, of the others, its ``count`` with fewest; ties by image
+    name. Cells read ``image (errors)``."""
     if per_image is None or per_image.empty:
         return per_image
-    ordered = per_image.sort_values(['detector', 'errors', 'image'],
-                                    ascending=[True, False, True], kind='mergesort')
-    return ordered.groupby('detector', sort=True).head(WORST).reset_index(drop=True)
+    rows = []
+    for name in [n for n in order if n in set(per_image['detector'])]:
+        mine = per_image[per_image['detector'] == name]
+        worst = mine.sort_values(['errors', 'image'], ascending=[False, True],
+                                 kind='mergesort').head(count)
+        rest = mine[~mine['image'].isin(set(worst['image']))]
+        best = rest.sort_values(['errors', 'image'], kind='mergesort').head(count)
+
+        def cells(frame):
+            return '; '.join('{} ({})'.format(r.image, int(r.errors))
+                             for r in frame.itertuples())
+        rows.append({'detector': name, 'worst (errors = fp + fn)': cells(worst),
+                     'best': cells(best) or '-'})
+    return pd.DataFrame(rows)
+
+
+def agreement_matrix(summary, order):
+    """The agreement of every pair at the operating point as a square table:
+    row ``k. name``, column ``k``; ``n/a`` where the two share no class,
+    ``-`` where neither has a detection to compare."""
+    names = [n for n in order if n in set(summary['detector_a']) | set(summary['detector_b'])]
+    cells = {}
+    for row in summary.itertuples():
+        text = ('n/a' if row.shared_classes == 0 else '-' if row.agreement != row.agreement
+                else '{:.3f}'.format(row.agreement))
+        cells[(row.detector_a, row.detector_b)] = cells[(row.detector_b, row.detector_a)] = text
+    rows = []
+    for k, name in enumerate(names, 1):
+        row = {'detector': '{}. {}'.format(k, name)}
+        for j, other in enumerate(names, 1):
+            row[str(j)] = '·' if other == name else cells.get((name, other), '')
+        rows.append(row)
+    return pd.DataFrame(rows, columns=['detector'] + [str(j) for j in range(1, len(names) + 1)])
 
 
 def _sweep_shown(sweep):
@@ -266,9 +296,11 @@ def accuracy_sections(scored, gallery):
                      _figures(gallery, 'pr'))]
     diagnosis = Section('Errors against the ground truth', [DIAGNOSIS_NOTE.format(
         thresh=thresh)], [('', tables['diagnosis']),
-                          ('Worst images first (errors = fp + fn), {} per detector; all: '
-                           'diagnosis_per_image.csv'.format(WORST),
-                           _worst(tables['diagnosis_per_image']))],
+                          ('Worst and best images per detector (errors = fp + fn at the '
+                           'operating point), {} of each; all: diagnosis_per_image.csv'.format(
+                               WORST),
+                           best_and_worst(tables['diagnosis_per_image'],
+                                          scored.run.run_order()))],
         _figures(gallery, 'errors'), anchor='errors')
     tide = Section('TIDE: the AP each error type costs', [TIDE_NOTE],
                    [('', tables.get('tide'))], anchor='tide')
@@ -286,16 +318,18 @@ def accuracy_sections(scored, gallery):
 def sections(scored, gallery):
     """Every section, in order."""
     run, tables, thresh = scored.run, scored.tables, scored.score_thresh
-    report = display_path(os.path.join(run.run_dir, rundir.REPORT))
-    found = [Section('Headline', [inputs_line(scored)],
-                     lines=headline_lines(tables['headline'], report), anchor='headline'),
-             Section('What ran', [DECODING_NOTE], [('', detectors_frame(run, thresh))])]
+    found = [Section('Headline', [], findings=scored.findings, anchor='headline'),
+             Section('What ran', [inputs_line(scored), DECODING_NOTE],
+                     [('', detectors_frame(run, thresh))])]
+    summary = tables['agreement_summary']
     found.append(Section('Agreement between detectors', [MATCHING_RULE.format(thresh=thresh)],
-                         [('', tables['agreement_summary'][[
-                             c for c in AGREEMENT_SHOWN
-                             if c in tables['agreement_summary'].columns]]),
-                          ('Per class', tables['agreement_per_class'])],
-                         _figures(gallery, 'disagreement'), markdown_figures=False))
+                         [('Agreement of every pair at the operating point (matched / '
+                           '(matched + only_a + only_b)); all counts: agreement_summary.csv, '
+                           'per class: agreement_per_class.csv', agreement_matrix(
+                               summary, run.run_order())),
+                          ('The pairs of the headline', tables.get('pairs'))],
+                         _figures(gallery, 'disagreement'), markdown_figures=False,
+                         anchor='agreement'))
     found += accuracy_sections(scored, gallery)
     if 'decode_grid' in tables:
         found.append(Section('NMS and score thresholds of the Chainer SSDs', [GRID_NOTE],

@@ -1,4 +1,5 @@
-"""What makes two runs of a detector the same detector.
+"""What makes two runs of a detector the same detector, and
+``raw/<detector>.identity.json``, which says who wrote its records.
 
 A run folder resumes a detector's saved records only when the detector about
 to run is the one that wrote them: the same name, the same weights (their
@@ -15,6 +16,11 @@ it is listed here): a spurious refusal asks for ``--force``, a missing key
 would mix two models' outputs under one name.
 """
 import json
+import os
+
+from compare.errors import UserError
+from compare.rundir.files import load_json, write_json
+from compare.rundir.layout import identity_file
 
 #: ``info`` keys that do not change what a detector outputs.
 NOT_IDENTITY = ('weights_path', 'label_map', 'origin', 'weights_choice', 'delay', 'keep_raw')
@@ -47,3 +53,24 @@ def differences(saved, current):
     found += sorted('settings.' + key for key in set(old) | set(new)
                     if old.get(key) != new.get(key))
     return found
+
+
+def write_identity(run_dir, detector, identity):
+    """``raw/<detector>.identity.json`` (atomically): who wrote the records."""
+    write_json(identity_file(run_dir, detector), identity)
+
+
+def read_identity(run_dir, detector):
+    """The saved identity of ``detector`` (a dict), or None when absent.
+
+    Raises:
+        UserError: the file is not a JSON object.
+    """
+    path = identity_file(run_dir, detector)
+    if not os.path.lexists(path):
+        return None
+    data = load_json(path, 'rerun with --force to redo that detector, or delete the file')
+    if not isinstance(data, dict):
+        raise UserError('{} is not an identity of this harness (a {}); rerun with --force to '
+                        'redo that detector'.format(path, type(data).__name__))
+    return data

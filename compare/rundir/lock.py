@@ -20,8 +20,8 @@ import json
 import os
 import socket
 
-from compare import rundir
 from compare.errors import UserError
+from compare.rundir.layout import LOCK
 
 _NOT_SUPPORTED = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
 
@@ -40,7 +40,7 @@ class RunLock:
     """
 
     def __init__(self, run_dir, command, fix='wait for it to end or pass another --out'):
-        self.path = os.path.join(run_dir, rundir.LOCK)
+        self.path = os.path.join(run_dir, LOCK)
         self.command = command
         self.fix = fix
         self.fd = None

@@ -1,9 +1,11 @@
-"""The run command: ``python compare/run.py IMAGES [...]`` (also ``python -m compare``).
+"""The run of ``python compare/run.py IMAGES [...]`` in one process: its options
+(:func:`parser`), checked before anything loads, and :func:`run` (the command
+itself, which may also launch the run under MPI, is :func:`compare.run.main`).
 
 Steps: list images -> build and load detectors -> per-image loop
 (:mod:`compare.runner.loop`: raw/*.jsonl, resumable) -> speed benchmark
-(:mod:`compare.runner.benchmark`: raw/timings.csv) -> meta.json -> scoring
-(:func:`compare.score.score_run`). Every file it writes is written through
+(:mod:`compare.runner.benchmark`: raw/timings.csv) -> meta.json -> scoring and
+reports (:func:`compare.runner.scoring.score_run`). Every file it writes is written through
 :mod:`compare.rundir`.
 """
 import argparse
@@ -14,7 +16,7 @@ import sys
 import textwrap
 
 from compare import limits, rundir
-from compare.adapters import build_all, check_paths, kinds_help, parse_spec
+from compare.adapters import build_all, check_paths, kinds_help, uses_tensorflow
 from compare.adapters.common_nms import SUFFIX, NMSParams
 from compare.adapters.protocol import is_timed
 from compare.errors import UserError
@@ -22,12 +24,12 @@ from compare.images import list_images, read_image
 from compare.paths import display_path, from_run
 from compare.rundir.lock import RunLock
 from compare.runner import benchmark, command, loop, resume, shard, skipped
-from compare.score.__main__ import add_scoring_options
+from compare.runner.scoring import add_scoring_options, score_run
 from provenance.stamp import provenance
+from replicate.errors import one_line
 
 #: What runs when no --detector is given.
 DEFAULT_DETECTORS = ('ours', 'chainercv')
-TF_KINDS = ('tf', 'tfzoo', 'tf1', 'ours-odapi')  # ours-odapi reads variables with TF
 
 DESCRIPTION = '''\
 Run object detectors on a folder of images, then score them.
@@ -275,7 +277,7 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters, plan,
     done = resume.prepare(out, adapters, statuses, args.images, images, args.force, log)
     # adapters: one per spec, in order, each followed by its .common_nms variant if any
     built = [a for a in adapters if getattr(a, 'base', None) is None]
-    uses_tf = any(parse_spec(spec)[0] in TF_KINDS and a.name in loaded
+    uses_tf = any(uses_tensorflow(spec) and a.name in loaded
                   for spec, a in zip(specs, built, strict=True))
     record = recorded_args(args, specs)
     images_info = rundir.ImagesInfo(display_path(args.images), from_run(args.images, out),
@@ -310,15 +312,14 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters, plan,
         _quietly(lambda: write('failed', counts))
         raise
     _report_failures(adapters, statuses)
-    problems = problems_of(statuses, readable, args.images)
+    problems = command.problems_of(statuses, readable, args.images)
     if plan.scores and not args.no_score:
-        from compare.score import score_run
         from compare.score.headline import headline_lines
         tables = score_run(out, annotations=args.annotations,
                            box_convention=args.box_convention, score_thresh=args.score_thresh,
                            log=log, iou=args.iou, coco_evaluator=args.coco_evaluator)
         log('scored: {}'.format(out))
-        lines = headline_lines(tables['headline'], os.path.join(out, rundir.REPORT))
+        lines = headline_lines(tables, os.path.join(out, rundir.REPORT))
         return problems, (lines[:-1] + skipped.headline_line(listed_skipped + counts['unreadable'])
                           + lines[-1:])
     return problems, []
@@ -339,15 +340,6 @@ def _quietly(action):
         action()
     except Exception:  # the original error is what the user needs to see
         pass
-
-
-def problems_of(statuses, readable, images_dir):
-    """What was asked but not done: failed detectors, no readable image."""
-    problems = ['detector {} {}'.format(name, status) for name, status in statuses.items()
-                if status != 'ok']
-    if not readable:
-        problems.append('no image of {} could be read (see raw/skipped.csv)'.format(images_dir))
-    return problems
 
 
 def _meta(args, adapters, statuses, loaded, images_info, state, counts, uses_tf):
@@ -424,7 +416,7 @@ def _earlier_timings(out):
     try:
         return rundir.read_timings(out) or [], rundir.read_benchmarks(out)
     except UserError as exc:
-        log('speed: earlier timings not reused: {}'.format(' '.join(str(exc).split())))
+        log('speed: earlier timings not reused: {}'.format(one_line(exc)))
         return [], []
 
 
@@ -461,18 +453,11 @@ def _report_failures(adapters, statuses):
             log('WARNING: detector {} {}'.format(adapter.name, statuses[adapter.name]))
 
 
-def main(argv=None):
-    """The command; returns the exit status (:mod:`compare.errors`: 0 done, 2
-    a user error, 3 incomplete, 130 interrupted by Ctrl-C or SIGTERM)."""
-    args = parser().parse_args(argv)
-    from compare.shards import mpi_launch
-    if mpi_launch.wanted(args):
-        return mpi_launch.main(args)
-    return run_command(args)
-
-
 def run_command(args):
-    """:func:`run` with the command's messages; returns the exit status."""
+    """:func:`run` with the command's messages; returns the exit status
+    (:mod:`compare.errors`: 0 done, 2 a user error, 3 incomplete, 130
+    interrupted by Ctrl-C or SIGTERM). The command, which also chooses an MPI
+    launch, is :func:`compare.run.main`."""
     def action():
         with sigterm_interrupts():
             return run(args)

@@ -14,6 +14,7 @@ from compare.errors import (
     describe_os_error,
     is_user_error,
 )
+from replicate.errors import one_line
 
 
 def call(action, log, interrupted):
@@ -39,8 +40,19 @@ def call(action, log, interrupted):
     except Exception as exc:
         if not is_user_error(exc):
             raise
-        log('error: {}'.format(' '.join(str(exc).split())))
+        log('error: {}'.format(one_line(exc)))
         return None, EXIT_USER_ERROR
+
+
+def problems_of(statuses, readable, images_dir):
+    """What a run was asked but did not do: failed detectors (``statuses``:
+    ``{name: 'ok' or 'failed: ...'}``), no readable image (``readable``: how
+    many images of ``images_dir`` could be read); one string each."""
+    problems = ['detector {} {}'.format(name, status) for name, status in statuses.items()
+                if status != 'ok']
+    if not readable:
+        problems.append('no image of {} could be read (see raw/skipped.csv)'.format(images_dir))
+    return problems
 
 
 def finish(out, problems, headline, log, what=''):

@@ -20,6 +20,7 @@ from compare import rundir
 from compare.adapters.protocol import inputs_for
 from compare.errors import UserError, is_user_error
 from compare.images import read_image
+from replicate.errors import one_line
 
 
 def load_adapters(adapters, run_dir, log=print):
@@ -54,9 +55,9 @@ def _describe(exc, name, run_dir):
     """One line for meta.json; for non-user errors (bugs, library failures)
     the full traceback goes to raw/<name>.error.txt."""
     if is_user_error(exc):
-        return ' '.join(str(exc).split())
+        return one_line(exc)
     path = rundir.write_error(run_dir, name, traceback.format_exc())
-    return '{}: {} (traceback in {})'.format(type(exc).__name__, ' '.join(str(exc).split()), path)
+    return '{}: {} (traceback in {})'.format(type(exc).__name__, one_line(exc), path)
 
 
 def run_images(adapters, images_dir, images, run_dir, statuses, done, progress=True):

@@ -25,11 +25,9 @@ import os
 import re
 
 from compare.errors import UserError
+from compare.rundir.layout import shard_folder
 
-#: Sub-folder of RUN holding the shard folders.
-SHARDS = 'shards'
 _SPEC = re.compile(r'^\s*(\d+)\s*/\s*(\d+)\s*$')
-_FOLDER = re.compile(r'^(\d+)-of-(\d+)$')
 
 
 def parse(text):
@@ -57,17 +55,6 @@ def interleave(slices):
     total = sum(len(part) for part in slices)
     n = len(slices)
     return [slices[i % n][i // n] for i in range(total)]
-
-
-def folder(run_dir, k, n):
-    """``RUN/shards/K-of-N``."""
-    return os.path.join(run_dir, SHARDS, '{}-of-{}'.format(k, n))
-
-
-def folder_shard(path):
-    """``(k, n)`` from a shard folder's name ``K-of-N``, or None."""
-    match = _FOLDER.match(os.path.basename(os.path.normpath(path)))
-    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def listing_sha256(images_dir, images):
@@ -117,7 +104,7 @@ class Plan:
 
     def folder(self, run_dir):
         """Where this run writes: ``run_dir``, or its shard folder."""
-        return folder(run_dir, self.k, self.n) if self.sharded else run_dir
+        return shard_folder(run_dir, self.k, self.n) if self.sharded else run_dir
 
     def select(self, images):
         return select(images, self.k, self.n) if self.sharded else images

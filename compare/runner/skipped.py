@@ -8,6 +8,7 @@ Files skipped on purpose (no image suffix, a run folder among the images)
 are not warned about.
 """
 from compare.images import NOT_AN_IMAGE, RUN_FOLDER
+from replicate.errors import one_line
 
 #: Warning lines printed before "and N more".
 MAX_LINES = 10
@@ -23,7 +24,7 @@ def needs_action(skipped):
 def short_reason(image, reason):
     """``reason`` without the leading ``cannot read image <path>:`` (the line
     names the image already), on one line."""
-    reason = ' '.join(str(reason).split())
+    reason = one_line(reason)
     marker = str(image) + ': '
     at = reason.find(marker)
     if reason.startswith('cannot read image ') and at >= 0:

@@ -1,6 +1,6 @@
 """Scoring: the tables of a run folder, from its saved outputs only.
 
-:func:`score_run` (``python -m compare.score RUN_DIR``) reads the run folder
+:func:`compare.score.scorer.score_tables` reads the run folder
 (:mod:`compare.rundir`, arranged into tables by :mod:`~compare.score.inputs`)
 and computes, one module each:
 
@@ -22,15 +22,10 @@ and computes, one module each:
 - :mod:`~compare.score.speed`: percentiles of the benchmark, and how far to
   trust them;
 - :mod:`~compare.score.headline`: one line per detector;
-- :mod:`~compare.score.scorer`: all of it, then :mod:`compare.report`.
+- :mod:`~compare.score.scorer`: all of it.
+
+Scoring imports neither :mod:`compare.report` (which reads what it scored:
+the commands call one, then the other, :mod:`compare.runner.scoring`) nor
+:mod:`compare.adapters` (the detectors that wrote the run folder).
+``python -m compare.score RUN_DIR`` is :func:`compare.runner.scoring.main`.
 """
-
-
-def __getattr__(name):
-    """``compare.score.score_run``, imported on first use: the run command
-    reads annotations (:mod:`compare.score.ground_truth`) before any image
-    without importing pandas, matplotlib and the evaluators."""
-    if name == 'score_run':
-        from compare.score.scorer import score_run
-        return score_run
-    raise AttributeError('module {!r} has no attribute {!r}'.format(__name__, name))

@@ -1,89 +1,12 @@
-"""``python -m compare.score RUN_DIR [options]``: score a run folder again."""
-import argparse
-import os
+"""``python -m compare.score RUN_DIR [options]``: score a run folder again.
+
+The command scores, then writes the reports, so it lives above both
+(:func:`compare.runner.scoring.main`); this file only keeps its module path.
+"""
 import sys
 
-if __name__ == '__main__':  # the command: before anything imports ChainerCV or TensorFlow
-    from provenance.console import quiet_third_party
-    quiet_third_party()
-
-from compare import rundir  # noqa: E402
-from compare.errors import EXIT_OK, EXIT_USER_ERROR, UserError, describe_os_error  # noqa: E402
-from compare.rundir.lock import RunLock  # noqa: E402
-from compare.score import score_run  # noqa: E402
-from compare.score.coco_eval import DEFAULT as COCO_DEFAULT  # noqa: E402
-from compare.score.coco_eval import EVALUATORS  # noqa: E402
-from compare.score.coco_eval import HELP as COCO_HELP  # noqa: E402
-from compare.score.conventions import CONVENTIONS, DEFAULT, HELP, IOU_HELP  # noqa: E402
-from compare.score.headline import headline_lines  # noqa: E402
-from compare.score.scorer import SCORE_THRESH  # noqa: E402
-
-DESCRIPTION = '''\
-Score a run folder written by compare/run.py, from its saved outputs only
-(meta.json, raw/): no detector runs. Writes into RUN_DIR the tables (*.csv,
-and *.md except detections and agreement_pairs), summary.md, report.html and
-figures/, replacing those of an earlier scoring. Every table that can be
-written is; what could not be scored is printed ("not scored: ..."). Prints
-the headline. Exit status: 0 scored; 2 a user error (one line, "error: ..."),
-including --annotations that cannot be read (the other tables are written
-first).'''
-
-
-def add_scoring_options(parser):
-    """The scoring options, shared with compare/run.py."""
-    parser.add_argument('--annotations', default=None,
-                        help='VOC Annotations folder / XML, or COCO JSON, for mAP; none: no '
-                             'mAP, nothing looked up (default: annotations.json or '
-                             'Annotations/ found beside the images; one that cannot be read '
-                             'there is reported and skipped)')
-    parser.add_argument('--score-thresh', type=float, default=SCORE_THRESH,
-                        help='the operating point: detections with score >= this are '
-                             'compared across detectors (agreement, precision, recall, F1, '
-                             'errors, confusion); mAP uses every detection (default: '
-                             '%(default)s)')
-    parser.add_argument('--box-convention', choices=sorted(CONVENTIONS), default=DEFAULT,
-                        help=HELP)
-    parser.add_argument('--iou', type=float, default=0.5, help=IOU_HELP)
-    parser.add_argument('--coco-evaluator', choices=sorted(EVALUATORS), default=COCO_DEFAULT,
-                        help=COCO_HELP)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m compare.score', description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('run_dir', help='run folder written by compare/run.py')
-    add_scoring_options(parser)
-    parser.add_argument('--nms-thresh', type=float, default=None,
-                        help='re-decode the Chainer SSDs from their kept network outputs '
-                             '(run with --keep-raw) with this NMS IoU threshold (default: '
-                             'the run\'s own)')
-    parser.add_argument('--decode-score-thresh', type=float, default=None,
-                        help='the same, with this score threshold for decoding (default: the '
-                             'run\'s own, i.e. the preset\'s)')
-    args = parser.parse_args(argv)
-    try:
-        if not os.path.isdir(args.run_dir):
-            raise UserError('{} is not a folder: pass a run folder written by compare/run.py'
-                            .format(args.run_dir))
-        with RunLock(args.run_dir, 'python -m compare.score'):
-            tables = score_run(args.run_dir, args.annotations, args.box_convention,
-                               score_thresh=args.score_thresh, nms_thresh=args.nms_thresh,
-                               decode_score_thresh=args.decode_score_thresh, log=_log,
-                               iou=args.iou, coco_evaluator=args.coco_evaluator)
-    except UserError as exc:
-        _log('error: {}'.format(' '.join(str(exc).split())))
-        return EXIT_USER_ERROR
-    except OSError as exc:
-        _log('error: {}'.format(describe_os_error(exc)))
-        return EXIT_USER_ERROR
-    print('\n'.join(headline_lines(tables['headline'],
-                                   os.path.join(args.run_dir, rundir.REPORT))))
-    return EXIT_OK
-
-
-def _log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
 if __name__ == '__main__':
+    from provenance.console import quiet_third_party
+    quiet_third_party()  # before anything imports ChainerCV or TensorFlow
+    from compare.runner.scoring import main
     sys.exit(main())

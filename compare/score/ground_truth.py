@@ -40,6 +40,7 @@ import numpy as np
 
 from compare.errors import UserError
 from compare.limits import MAX_JSON_BYTES, MAX_OBJECTS_PER_IMAGE, MAX_XML_BYTES, mib
+from replicate.errors import one_line
 
 #: ``--annotations none``: no mAP, and no annotations looked up beside the images.
 NO_ANNOTATIONS = 'none'
@@ -177,7 +178,7 @@ def parse_xml_safely(path):
                             path, type(exc).__name__)) from None
     except (ElementTree.ParseError, ValueError, LookupError, RecursionError) as exc:
         raise UserError('malformed XML in {}: {} (fix or remove the file)'.format(
-            path, ' '.join(str(exc).split())[:200])) from None
+            path, one_line(exc)[:200])) from None
 
 
 def read_voc_xml(path, rel, shift=-1.0):
@@ -322,7 +323,7 @@ def _json(path):
     except (ValueError, RecursionError) as exc:
         raise UserError('malformed COCO JSON {}: {}: {} (needs images, categories and '
                         'annotations)'.format(path, type(exc).__name__,
-                                              ' '.join(str(exc).split())[:200])) from None
+                                              one_line(exc)[:200])) from None
     if not isinstance(data, dict):
         raise UserError('{}: the top level is a {}, expected a COCO object with images, '
                         'categories and annotations'.format(path, type(data).__name__))

@@ -12,6 +12,8 @@ the first detector of the run; empty for the first itself).
 """
 import pandas as pd
 
+from compare.score import findings
+
 COLUMNS = ('position', 'detector', 'weights', 'random_weights', 'images', 'detections',
            'detections_at_thresh', 'score_thresh', 'map_voc07', 'coco_ap', 'f1',
            'p50_ms_per_image_b1', 'agreement_with_first')
@@ -62,8 +64,15 @@ def _number(value, form):
 
 
 def headline_lines(table, report_path):
-    """The headline as plain text lines (console, and the same words in the
-    reports)."""
+    """The headline as plain text lines for the console.
+
+    Args:
+        table: the scored tables (a dict): the sentences of ``findings``
+            (:func:`compare.score.findings.lines`); or the headline table
+            alone: one line per detector.
+    """
+    if isinstance(table, dict):
+        return findings.lines(table['findings'], report_path)
     if table.empty:
         return ['no detector produced results', 'report: {}'.format(report_path)]
     first = table['detector'].iloc[0]

@@ -10,6 +10,7 @@ import pandas as pd
 
 from compare import rundir
 from compare.detections import BOX_KEYS, STAGES
+from compare.rundir import precision
 from compare.score.classes import canonical
 
 #: Columns of the detections table, in order.
@@ -30,7 +31,7 @@ class Run:
             or raw/, sorted by name.
         detections: one row per detection, columns :data:`DETECTION_COLUMNS`,
             boxes ``(y_min, x_min, y_max, x_max)`` pixels; ``rank`` is 1 for
-            the highest score of a (detector, image), ties in file order.
+            the highest score of a (detector, image) (:func:`rank_key`).
         images: one row per (detector, image) processed, :data:`IMAGE_COLUMNS`.
         timings: :class:`compare.rundir.Timing` rows (``[]`` without a benchmark).
         skipped: ``raw/skipped.csv`` as a table (image, reason).
@@ -84,10 +85,22 @@ def detection_frame(rows):
     return frame.reset_index(drop=True)
 
 
+def rank_key(score, box):
+    """The sort key of a detection within its (detector, image): highest
+    score first AT THE PRECISION THE TABLES ARE WRITTEN (scores 1e-5, boxes
+    0.01 px: :mod:`compare.rundir.precision`), then by its rounded box. Two
+    detections whose scores differ only by float noise between machines thus
+    keep their order on every machine (ties at that precision go by the box,
+    then by the detector's own order)."""
+    decimals = precision.DECIMALS
+    return (-round(float(score), decimals['scores']),) + tuple(
+        round(float(v), decimals['pixels']) for v in box)
+
+
 def detection_rows(detector, image, found):
     """Rows of one image's :class:`compare.detections.Detections`, rank 1 =
-    highest score (ties keep the given order)."""
-    order = sorted(range(len(found)), key=lambda i: -float(found.scores[i]))
+    highest score (:func:`rank_key`; full ties keep the given order)."""
+    order = sorted(range(len(found)), key=lambda i: rank_key(found.scores[i], found.boxes[i]))
     return [[detector, image, rank] + [float(v) for v in found.boxes[i]] +
             [int(found.labels[i]), found.names[i], canonical(found.names[i]),
              float(found.scores[i])] for rank, i in enumerate(order, 1)]

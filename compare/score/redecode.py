@@ -24,13 +24,13 @@ import numpy as np
 import pandas as pd
 
 from compare import rundir
-from compare.adapters.chainer_ssd import ssd300_coder
 from compare.detections import Detections
 from compare.score.ap import classes_of
 from compare.score.classes import canonical_set
 from compare.score.conventions import CONVENTIONS, DEFAULT
 from compare.score.evaluators import build_eval_set, voc_ap
 from compare.score.inputs import detection_frame, detection_rows
+from replicate.ssd.ssd300 import ssd300_coder
 
 GRID_NMS = (0.3, 0.45, 0.6)
 GRID_SCORE = (0.01, 0.3, 0.6)

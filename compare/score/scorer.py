@@ -1,6 +1,7 @@
-"""Score a run folder: every table, then summary.md, report.html, figures/.
+"""Score a run folder: every table (summary.md, report.html and figures/ are
+:mod:`compare.report`'s, written after it by :func:`compare.runner.scoring.score_run`).
 
-:func:`score_run` reads only the run's saved files (:mod:`compare.rundir`),
+:func:`score_tables` reads only the run's saved files (:mod:`compare.rundir`),
 so it can be re-run; every table is written through
 :func:`compare.rundir.write_score_table` (sorted, fixed float format) so a
 rerun diffs cleanly. The tables:
@@ -14,13 +15,18 @@ rerun diffs cleanly. The tables:
 - ``map_summary`` / ``map_per_class`` / ``coco_summary``: when annotations are
   given or found (:mod:`compare.score.ap`), over every detection kept, under
   the box convention of ``--box-convention`` (:mod:`compare.score.conventions`),
-  which ``map_conventions`` states per metric;
+  which ``map_conventions`` states per metric; ``metric_names``: the OD API and
+  pycocotools names of their columns (:mod:`compare.score.metric_names`);
+  ``tide``: TIDE's AP and dAP per error type (:mod:`compare.score.tide`);
 - ``diagnosis`` / ``diagnosis_per_image`` / ``sweep`` / ``confusion``: counts
   at the operating point and over a range of thresholds
   (:mod:`compare.score.diagnosis`);
 - ``decode_grid``: the Chainer SSDs re-decoded from kept network outputs
   (:mod:`compare.score.redecode`);
 - ``headline``: one line per detector (:mod:`compare.score.headline`);
+- ``pairs``: the pairs the run is about, declared or inferred, and the
+  verdict for each (:mod:`compare.score.pairs`); ``findings``: the headline
+  in sentences (:mod:`compare.score.findings`);
 - ``classes``: each detector's (and the annotation's) spelling per canonical
   class (:mod:`compare.score.classes`);
 - ``score_warnings``: everything skipped, clipped or assumed.
@@ -45,10 +51,19 @@ import os
 
 import pandas as pd
 
-from compare import report, rundir
+from compare import rundir
 from compare.errors import UserError
 from compare.paths import display_path
-from compare.score import coco_eval, conventions, diagnosis, headline, metric_names, redecode
+from compare.score import (
+    coco_eval,
+    conventions,
+    diagnosis,
+    findings,
+    headline,
+    metric_names,
+    pairs,
+    redecode,
+)
 from compare.score.agreement import PAIR_COLUMNS, SUMMARY_COLUMNS, counts, pair_summary
 from compare.score.ap import classes_of, map_tables
 from compare.score.attach import attach
@@ -86,6 +101,10 @@ class Scored:
         images_dir: the images folder from meta.json.
         score_thresh: the operating point.
         grid: :class:`compare.score.redecode.Grid` or None.
+        not_scored: one line per thing that could not be scored.
+        error: the UserError of annotations given explicitly that cannot be
+            read, or None (:func:`finish` raises it).
+        findings: the headline, :class:`compare.score.findings.Finding` list.
     """
     run: object
     tables: dict
@@ -95,6 +114,9 @@ class Scored:
     images_dir: str
     score_thresh: float = SCORE_THRESH
     grid: object = None
+    not_scored: list = dataclasses.field(default_factory=list)
+    error: object = None
+    findings: list = dataclasses.field(default_factory=list)
 
 
 def agreement_tables(run, score_thresh):
@@ -188,10 +210,12 @@ def check_thresh(value, option):
     return float(value)
 
 
-def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE_THRESH,
-              nms_thresh=None, decode_score_thresh=None, log=None, iou=None,
-              coco_evaluator=None):
-    """Score ``run_dir``; returns ``{table name: DataFrame}`` as written.
+def score_tables(run_dir, annotations=None, box_convention=None, score_thresh=SCORE_THRESH,
+                 nms_thresh=None, decode_score_thresh=None, log=None, pair=None, iou=None,
+                 coco_evaluator=None):
+    """Score ``run_dir``: write every table; returns the :class:`Scored` the
+    report is made from (the tables as written in ``tables``). What could not
+    be scored, and an error of ``annotations``, wait in it for :func:`finish`.
 
     Args:
         run_dir: a run folder (meta.json, raw/).
@@ -204,14 +228,16 @@ def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE
             kept network outputs with these (None: the run's own), before
             scoring (:mod:`compare.score.redecode`).
         log: called with one line per thing that could not be scored.
+        pair: ``['A=B', ...]``, the pairs the headline speaks of (None:
+            meta.json's ``args.pair``, else inferred: :mod:`compare.score.pairs`).
         iou: the true-positive IoU of the VOC metrics, the verdicts, TIDE and
             ``ap_coco_iou`` (None: 0.5; :mod:`compare.score.conventions`).
         coco_evaluator: ``'pycocotools'`` (None: the default) or
             ``'faster-coco-eval'`` (:mod:`compare.score.coco_eval`).
 
     Raises:
-        UserError: the run folder cannot be read; or, after every other table
-            is written, ``annotations`` given explicitly cannot be read.
+        UserError: the run folder cannot be read (``annotations`` given
+            explicitly that cannot be read are raised by :func:`finish`).
     """
     convention = conventions.get(box_convention, iou)
     coco_evaluator = coco_eval.check(coco_evaluator)
@@ -251,17 +277,35 @@ def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE
         tables['decode_grid'] = grid.table
     tables['classes'] = class_table(run, vocabulary)
     tables['headline'] = headline.headline_table(run, tables, score_thresh)
+    found_pairs, pair_warnings = pairs.run_pairs(run.meta, run.ok_detectors(), pair)
+    not_scored += pair_warnings
+    run.warnings.extend('not scored: ' + line for line in pair_warnings)
+    tables['pairs'] = pairs.pairs_table(run, tables, found_pairs, score_thresh)
+    said = findings.findings(run, tables, tables['pairs'], score_thresh,
+                             display_path(path) if path is not None else None,
+                             iou=convention.iou)
+    tables['findings'] = findings.findings_table(said)
     tables['score_warnings'] = pd.DataFrame({'warning': run.warnings}, columns=['warning'])
     rundir.remove_score_tables(run_dir, keep=tables)
     for name, frame in tables.items():
         tables[name] = rundir.write_score_table(run_dir, name, frame)
-    report.write_reports(Scored(run, tables, curves, truths, path, images_dir, score_thresh,
-                                grid))
-    for line in not_scored:
+    return Scored(run, tables, curves, truths, path, images_dir, score_thresh, grid, not_scored,
+                  error, said)
+
+
+def finish(scored, log=None):
+    """What :func:`score_tables` deferred, once the reports are written too: one
+    line per thing that could not be scored, then the error of annotations
+    given explicitly that cannot be read.
+
+    Raises:
+        UserError: that error, saying the other tables were written.
+    """
+    for line in scored.not_scored:
         (log or LOG.warning)('not scored: ' + line)
-    if error is not None:
-        raise UserError('{} (the other tables were written to {})'.format(error, run_dir))
-    return tables
+    if scored.error is not None:
+        raise UserError('{} (the other tables were written to {})'.format(
+            scored.error, scored.run.run_dir))
 
 
 def unscored_detectors(summary):

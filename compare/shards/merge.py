@@ -44,6 +44,8 @@ from compare.errors import UserError
 from compare.paths import display_path, from_run
 from compare.rundir.lock import RunLock
 from compare.runner import command, shard
+from compare.runner.scoring import add_scoring_options, score_run
+from compare.score.headline import headline_lines
 from compare.shards.check import check, read_shard
 
 COMMAND = 'python -m compare.merge'
@@ -61,14 +63,14 @@ def shard_folders(run_dir, given=None):
     """The folders to merge: ``given``, else ``RUN/shards/*-of-*`` (sorted by K)."""
     if given:
         return list(given)
-    found = [path for path in glob.glob(os.path.join(run_dir, shard.SHARDS, '*'))
-             if shard.folder_shard(path) is not None]
+    found = [path for path in glob.glob(os.path.join(run_dir, rundir.SHARDS, '*'))
+             if rundir.shard_of_folder(path) is not None]
     if not found:
         raise UserError('{} has no shard folders ({}/K-of-N); run `python compare/run.py '
                         'IMAGES --out {} --shard K/N` for K = 1..N first, or pass the shard '
                         'folders with --shards'.format(run_dir, os.path.join(
-                            run_dir, shard.SHARDS), run_dir))
-    return sorted(found, key=shard.folder_shard)
+                            run_dir, rundir.SHARDS), run_dir))
+    return sorted(found, key=rundir.shard_of_folder)
 
 
 def _lock_shards(stack, folders):
@@ -90,7 +92,8 @@ def merge(run_dir, folders):
     Returns:
         ``(meta, problems)``: the merged :class:`compare.rundir.RunMeta`, and
         what the run was asked but did not do, as :func:`compare.runner.cli.run`
-        says it (a detector that failed in some shard, no readable image).
+        says it (:func:`compare.runner.command.problems_of`: a detector that failed
+        in some shard, no readable image).
 
     Raises:
         UserError: the shards do not make one run (:mod:`compare.shards.check`),
@@ -132,16 +135,15 @@ def _write(run_dir, ordered):
     _merge_errors(ordered, run_dir)
     meta = _merged_meta(ordered, run_dir, listing)
     rundir.write_meta(run_dir, meta)
-    from compare.runner.cli import problems_of
     readable = len(listing) - len({image for image, _ in skipped if image in position})
-    return meta, problems_of({e.name: e.status for e in meta.detectors}, readable,
+    return meta, command.problems_of({e.name: e.status for e in meta.detectors}, readable,
                              meta.images.folder)
 
 
 def _clear(run_dir):
     """Remove what an earlier merge wrote under raw/ (the shards still hold it)."""
-    for pattern in ('*.jsonl', '*.identity.json', '*.error.txt'):
-        for path in glob.glob(rundir.raw_path(run_dir, pattern)):
+    for pattern in rundir.detector_files(run_dir):
+        for path in glob.glob(pattern):
             os.remove(path)
     netout = rundir.raw_path(run_dir, rundir.NETOUT)
     if os.path.isdir(netout) and not os.path.islink(netout):
@@ -152,12 +154,9 @@ def _clear(run_dir):
 
 def _copy_netout(folder, run_dir, name):
     """The kept network outputs of detector ``name`` in shard ``folder``."""
-    source = rundir.raw_path(folder, os.path.join(rundir.NETOUT, name))
-    for path in sorted(glob.glob(os.path.join(glob.escape(source), '*.npz'))):
-        if not os.path.isfile(path) or os.path.islink(path):
-            continue  # the merge copies only what the shard run wrote: regular files
-        target = rundir.raw_path(run_dir, os.path.join(rundir.NETOUT, name,
-                                                       os.path.basename(path)))
+    # the merge copies only what the shard run wrote: regular files
+    for file_name, path in rundir.kept_files(folder, name):
+        target = rundir.kept_path(run_dir, name, file_name)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         try:
             os.link(path, target)
@@ -171,7 +170,7 @@ def _merge_errors(ordered, run_dir):
     found = {}
     for one in ordered:
         for entry in one.meta.detectors:
-            path = rundir.raw_path(one.folder, entry.name + '.error.txt')
+            path = rundir.error_file(one.folder, entry.name)
             if entry.status == 'ok' or not os.path.isfile(path):
                 continue
             with open(path, encoding='utf-8', errors='replace') as f:
@@ -211,11 +210,13 @@ def _merged_meta(ordered, run_dir, listing):
     return rundir.RunMeta(first.provenance, args, images, 'complete', tuple(entries))
 
 
-def scoring_options(meta, annotations=None, score_thresh=None, box_convention=None):
+def scoring_options(meta, annotations=None, score_thresh=None, box_convention=None, iou=None,
+                    coco_evaluator=None):
     """The scoring options: those given, else those the shards were run with."""
     pick = lambda given, key: given if given is not None else meta.args.get(key)  # noqa: E731
     options = {'annotations': pick(annotations, 'annotations'),
-               'box_convention': pick(box_convention, 'box_convention')}
+               'box_convention': pick(box_convention, 'box_convention'),
+               'iou': pick(iou, 'iou'), 'coco_evaluator': pick(coco_evaluator, 'coco_evaluator')}
     thresh = pick(score_thresh, 'score_thresh')
     if thresh is not None:
         options['score_thresh'] = thresh
@@ -244,15 +245,12 @@ def merge_and_score(run_dir, folders, no_score=False, log=print, **scoring):
             '; failed: ' + ', '.join(failed) if failed else ''))
         if no_score:
             return problems, []
-        from compare.score import score_run
-        from compare.score.headline import headline_lines
         tables = score_run(run_dir, log=log, **scoring_options(meta, **scoring))
         log('scored: {}'.format(run_dir))
-        return problems, headline_lines(tables['headline'], os.path.join(run_dir, rundir.REPORT))
+        return problems, headline_lines(tables, os.path.join(run_dir, rundir.REPORT))
 
 
 def parser():
-    from compare.score.__main__ import add_scoring_options
     p = argparse.ArgumentParser(prog='python -m compare.merge', description=DESCRIPTION,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('run_dir', metavar='RUN', help='the run folder to write (the --out of the '
@@ -276,7 +274,8 @@ def main(argv=None):
     result, code = command.call(lambda: merge_and_score(
         args.run_dir, shard_folders(args.run_dir, args.shards), args.no_score, log,
         annotations=args.annotations, score_thresh=args.score_thresh,
-        box_convention=args.box_convention), log,
+        box_convention=args.box_convention, iou=args.iou,
+        coco_evaluator=args.coco_evaluator), log,
         'interrupted: run the same command again (the shards are left as they are)')
     return code if result is None else command.finish(args.run_dir, *result, log)
 

@@ -29,6 +29,7 @@ import os
 import time
 import traceback
 
+from compare import rundir
 from compare.errors import (
     EXIT_INTERRUPTED,
     EXIT_USER_ERROR,
@@ -36,8 +37,9 @@ from compare.errors import (
     describe_os_error,
     is_user_error,
 )
-from compare.runner import command, shard
+from compare.runner import cli, command, shard
 from compare.shards import merge
+from replicate.errors import one_line
 
 #: Environment variables holding the job size: Open MPI, then MPICH / Intel MPI (PMI).
 SIZE_VARIABLES = ('OMPI_COMM_WORLD_SIZE', 'PMI_SIZE')
@@ -144,12 +146,12 @@ def _message(exc):
     if isinstance(exc, KeyboardInterrupt):
         return 'interrupted'
     if is_user_error(exc):
-        return ' '.join(str(exc).split())
+        return one_line(exc)
     if isinstance(exc, OSError):
         return describe_os_error(exc)
     traceback.print_exc()
     return '{}: {} (traceback above, from that rank)'.format(type(exc).__name__,
-                                                             ' '.join(str(exc).split()))
+                                                             one_line(exc))
 
 
 def _report(failures, size, log):
@@ -171,7 +173,6 @@ def _report(failures, size, log):
 
 def main(args, log=None):
     """One rank of ``compare/run.py`` under MPI; returns its exit status."""
-    from compare.runner import cli
     log = log or cli.log
     try:
         comm = communicator()
@@ -204,7 +205,7 @@ def main(args, log=None):
         return code
     if rank != 0:
         return 0
-    folders = [shard.folder(run_dir, k, size) for k in range(1, size + 1)]
+    folders = [rundir.shard_folder(run_dir, k, size) for k in range(1, size + 1)]
     result, code = command.call(lambda: merge.merge_and_score(
         run_dir, folders, args.no_score, log, annotations=args.annotations,
         score_thresh=args.score_thresh, box_convention=args.box_convention), log,
@@ -216,5 +217,4 @@ def main(args, log=None):
 
 def _alone(args):
     """``--mpi`` with one process: the ordinary run."""
-    from compare.runner import cli
     return cli.run_command(args)

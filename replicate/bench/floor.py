@@ -1,24 +1,33 @@
-"""The hardware floor: how fast could SSD300 run here at best?
+"""The floor: how fast could SSD300's network run on these cores at best?
 
-SSD300 is almost all convolution, i.e. matrix multiplication: its cost is
-its multiply-accumulates (MACs). The machine's float32 matrix multiply speed
-(numpy's BLAS on large square matrices, all cores) turns them into a lower
-bound on the forward time per image: ``2 * MACs / (FLOP/s)``. It is measured
-in the same run as the timings it is compared with, since a shared machine
-is slower at some moments than at others.
+SSD300 is almost all convolution: its cost is its multiply-accumulates
+(MACs), counted on the model (:func:`convolution_macs`; SSD300 with 20
+classes: 31.4 G per 300x300 image). The cores' peak rates, measured in the
+same run as the paths (:mod:`replicate.bench.peak`: float32 FMA and int8 dot
+products, best trial on all cores), turn them into the fastest possible
+forward per image, ``MACs / peak``; a path's ``fraction_of_peak`` is that
+floor over its own time (1.0: the path runs at the peak rate). float32 paths
+are measured against the float32 peak, int8 paths against the int8 one.
+
+Without a C compiler the peak falls back to the best matrix multiply among
+numpy, ONNX Runtime and OpenVINO (:mod:`replicate.bench.gemm`, measured
+always, reported beside the peak); the facts say which was used.
 """
-import time
-
 import chainer
 import numpy as np
 
+from replicate.bench import gemm, peak
+from replicate.bench.machine import usable_cores
 from replicate.ssd.channels_last import Convolution2D
+
+#: The columns of the floor table (one row per kernel or GEMM).
+COLUMNS = ('measure', 'kind', 'threads', 'gmacs_best', 'gmacs_median', 'note')
 
 
 def convolution_macs(model):
     """Multiply-accumulates of one image through ``model``'s convolutions:
     for each, output elements x (input channels x kernel area), counted on a
-    real forward of one zero image (SSD300 with 20 classes: 27.1 G)."""
+    real forward of one zero image (SSD300 with 20 classes: 31.4 G)."""
     outputs = []
 
     class Hook(chainer.LinkHook):
@@ -35,26 +44,67 @@ def convolution_macs(model):
     return sum(outputs)
 
 
-def matmul_gflops(size=2048, repeats=5):
-    """``(median, best)`` GFLOP/s of numpy float32 ``size x size`` matrix
-    products, after one untimed product."""
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((size, size), dtype=np.float32)
-    b = rng.standard_normal((size, size), dtype=np.float32)
-    np.dot(a, b)
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        np.dot(a, b)
-        rates.append(2.0 * size ** 3 / (time.perf_counter() - start) / 1e9)
-    return float(np.median(rates)), float(max(rates))
+def _best(rows, kind, field='gmacs_best'):
+    found = [r for r in rows if r['kind'] == kind and isinstance(r[field], float)]
+    return max(found, key=lambda r: r[field]) if found else None
 
 
-def floor(model, size=2048, repeats=5):
-    """A dict (the report's ``floor.*`` entries): MACs per image, matmul
-    GFLOP/s (median and best of ``repeats``), and the floor in seconds per
-    image at the median speed."""
-    macs = convolution_macs(model)
-    median, best = matmul_gflops(size, repeats)
-    return {'macs_per_image': macs, 'matmul_size': size, 'matmul_gflops_median': median,
-            'matmul_gflops_best': best, 'floor_s_per_image': 2.0 * macs / (median * 1e9)}
+def measure(threads=None, gemm_size=2048):
+    """``(facts, rows)``: the peak rates (``floor.peak_<kind>_gmacs``, per
+    core ``floor.peak_<kind>_gmacs_per_core``) and where they come from
+    (``floor.peak_source``), and the table rows (:data:`COLUMNS`)."""
+    threads = threads or usable_cores()
+    rows, facts = [], {'floor.threads': threads}
+    try:
+        per_core, _ = peak.measure(1)
+        kernels, compiler = peak.measure(threads)
+        for row in per_core + kernels:
+            rows.append({'measure': 'peak ' + row['kernel'], 'kind': row['kind'],
+                         'threads': row['threads'], 'gmacs_best': row['gmacs_best'],
+                         'gmacs_median': row['gmacs_median'], 'note': compiler})
+        source = 'microbenchmark'
+    except peak.PeakUnavailable as exc:
+        facts['floor.peak_unavailable'] = str(exc)
+        per_core, kernels, source = [], [], 'gemm'
+    for row in gemm.measure(gemm_size):
+        rows.append({'measure': 'gemm ' + row['gemm'], 'kind': row['kind'], 'threads': threads,
+                     'gmacs_best': row['gmacs_best'], 'gmacs_median': '-',
+                     'note': row['note'] or '{0}x{0}x{0}'.format(gemm_size)})
+    pool = [r for r in rows if r['measure'].startswith('peak' if source == 'microbenchmark'
+                                                       else 'gemm')
+            and r['threads'] == threads]
+    for kind in ('fp32', 'int8'):
+        best = _best(pool, kind)
+        facts['floor.peak_{}_gmacs'.format(kind)] = best['gmacs_best'] if best else '-'
+        facts['floor.peak_{}_from'.format(kind)] = best['measure'] if best else 'not measured'
+        core = _best([r for r in rows if r['threads'] == 1], kind)
+        facts['floor.peak_{}_gmacs_per_core'.format(kind)] = core['gmacs_best'] if core else '-'
+    facts['floor.peak_source'] = {
+        'microbenchmark': 'peak_kernels.c (FMA / int8 dot-product loops), best trial',
+        'gemm': 'best GEMM (no microbenchmark: {})'.format(facts.get('floor.peak_unavailable'))
+    }[source]
+    return facts, rows
+
+
+def fraction_of_peak(macs, seconds_per_image, peak_gmacs):
+    """``MACs / seconds / peak``: the share of the peak rate a path reaches
+    (``'-'`` where the peak is unknown)."""
+    if not isinstance(peak_gmacs, float) or seconds_per_image <= 0:
+        return '-'
+    return macs / seconds_per_image / (peak_gmacs * 1e9)
+
+
+def explanation(facts):
+    """Markdown lines stating the MACs, the peaks and their source."""
+    def rate(kind):
+        value = facts.get('floor.peak_{}_gmacs'.format(kind))
+        if not isinstance(value, float):
+            return 'not measured'
+        return '{:.1f} GMAC/s ({}), {:.3f} s per image at {:.2f} GMAC'.format(
+            value, facts['floor.peak_{}_from'.format(kind)],
+            facts['macs_per_image'] / value / 1e9, facts['macs_per_image'] / 1e9)
+    return ('MACs per image, counted on the model\'s convolutions: {:,}. Peak float32: {}. '
+            'Peak int8: {}. Source: {}. Rows: each kernel (`peak ...`, best and median '
+            'trial, on one core and on all) and each library\'s matrix multiply (`gemm ...`); '
+            'rates in GMAC/s (a float32 GFLOP/s is 2 GMAC/s).\n\n'.format(
+                facts['macs_per_image'], rate('fp32'), rate('int8'), facts['floor.peak_source']))

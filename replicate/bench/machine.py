@@ -2,6 +2,8 @@
 timings comparable or not. A benchmark records them at its start and end."""
 import os
 
+from replicate.errors import one_line
+
 #: Environment variables that set thread counts of the numeric libraries.
 THREAD_VARIABLES = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS',
                     'NUMEXPR_NUM_THREADS')
@@ -55,8 +57,8 @@ def machine_state(prefix):
     try:
         with open('/proc/meminfo') as f:
             fields = dict(line.split(':', 1) for line in f)
-        state[prefix + 'memory_available'] = ' '.join(fields['MemAvailable'].split())
-        state['memory_total'] = ' '.join(fields['MemTotal'].split())
+        state[prefix + 'memory_available'] = one_line(fields['MemAvailable'])
+        state['memory_total'] = one_line(fields['MemTotal'])
     except (OSError, KeyError, ValueError):
         pass
     return state

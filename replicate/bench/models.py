@@ -10,7 +10,7 @@ import chainer
 import numpy as np
 
 from replicate.bench.errors import BenchError
-from replicate.bench.pipelines import ChainerCVPipeline, OursChainer, OursOnnx
+from replicate.bench.pipelines import ChainerCVPipeline, OursChainer, OursEngine, OursOnnx
 from replicate.device import check_device
 from replicate.errors import UserError
 
@@ -47,7 +47,7 @@ def _weights(model, args):
 def ours(args, device):
     """``(OursChainer pipeline, weights description)``; the model is
     ``pipeline.model``."""
-    from replicate import SSD300
+    from replicate.ssd.ssd300 import SSD300
     try:
         model = SSD300(n_fg_class=args.n_fg_class, resize_backend=args.resize_backend)
     except ValueError as exc:  # e.g. resize backend cv2 without OpenCV
@@ -71,6 +71,62 @@ def ours_onnx(model, threads=None):
         raise BenchError('--onnx: {} ({}); install onnx<1.19 and onnxruntime (the project '
                          'pins both), or leave out --onnx'.format(exc, type(exc).__name__)) \
             from exc
+
+
+#: Seed of the generated calibration images: not the benchmark's own images.
+CALIBRATION_SEED = 1
+
+
+def calibration(model, count, image_size, seed=CALIBRATION_SEED):
+    """``(inputs, description)``: ``count`` generated images (alternately
+    noise and shapes, :func:`replicate.parity.inputs.generated_images`, seed
+    :data:`CALIBRATION_SEED`), prepared as network inputs."""
+    from replicate.ort.quantize import calibration_inputs
+    from replicate.parity.inputs import generated_images
+    images = generated_images(count, seed, (image_size,))
+    return calibration_inputs(model, images), (
+        '{} generated images {}x{} (replicate.parity.inputs.generated_images, seed {}: '
+        'noise and shapes alternately; not the timed images)'.format(
+            count, image_size[0], image_size[1], seed))
+
+
+def _openvino_error(exc, flag):
+    return BenchError('{}: OpenVINO/NNCF are not importable ({}); install the project\'s '
+                      'openvino extra (pip install .[openvino]) or leave out {}'.format(
+                          flag, exc, flag))
+
+
+def ours_openvino(model, proto, threads=None):
+    """Our export run by OpenVINO in float32, as a pipeline ``ours-openvino``."""
+    try:
+        from replicate.ov.runtime import OpenVinoSSD
+        runner = OpenVinoSSD(model, threads, proto)
+    except ImportError as exc:
+        raise _openvino_error(exc, '--openvino') from exc
+    return OursEngine('ours-openvino', runner, 'fp32', {'threads': runner.threads})
+
+
+def ours_int8_onnx(model, proto, inputs, threads=None):
+    """Our export quantized by ONNX Runtime's tools, run by ONNX Runtime:
+    ``ours-int8-onnx``."""
+    from replicate.ort.quantize import quantize
+    from replicate.ort.runtime import OnnxSSD
+    data, facts = quantize(proto, inputs)
+    runner = OnnxSSD(model, threads, data)
+    return OursEngine('ours-int8-onnx', runner, 'int8', dict(facts, threads=runner.threads))
+
+
+def ours_int8_openvino(model, proto, inputs, threads=None):
+    """Our export quantized by NNCF, run by OpenVINO: ``ours-int8-openvino``."""
+    try:
+        from replicate.ov.quantize import quantize
+        from replicate.ov.runtime import OpenVinoSSD
+        fp32 = OpenVinoSSD(model, threads, proto)
+        network, facts = quantize(fp32.network, inputs)
+        runner = OpenVinoSSD(model, threads, network)
+    except ImportError as exc:
+        raise _openvino_error(exc, '--int8') from exc
+    return OursEngine('ours-int8-openvino', runner, 'int8', dict(facts, threads=runner.threads))
 
 
 def chainercv(args, device):

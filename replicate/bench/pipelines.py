@@ -7,6 +7,9 @@ model's ``predict`` does:
 * ``forward(x) -> (mb_locs, mb_confs)``: device arrays (B, K, 4), (B, K, C);
 * ``postprocess(outputs, sizes) -> (bboxes, labels, scores)``: lists of numpy
   arrays per image, boxes (y_min, x_min, y_max, x_max) in image pixels.
+
+and a ``precision`` (``'fp32'`` or ``'int8'``: the peak rate its forward is
+measured against, :mod:`replicate.bench.floor`).
 """
 import chainer
 from chainer.backends import cuda
@@ -22,6 +25,7 @@ class OursChainer:
     """``replicate.SSD300`` in Chainer: the stages ``predict`` is made of."""
 
     name = 'ours-chainer'
+    precision = 'fp32'
 
     def __init__(self, model):
         self.model = model
@@ -41,6 +45,7 @@ class OursOnnx:
     around the network are the Chainer model's (:class:`replicate.ort.runtime.OnnxSSD`)."""
 
     name = 'ours-onnx'
+    precision = 'fp32'
 
     def __init__(self, onnx_ssd):
         self.onnx_ssd = onnx_ssd
@@ -55,6 +60,23 @@ class OursOnnx:
         return self.onnx_ssd.model.postprocess(outputs[0], outputs[1], sizes)
 
 
+class OursEngine(OursOnnx):
+    """Our SSD300 with its network run by another engine or in int8
+    (:class:`replicate.ov.runtime.OpenVinoSSD`, or :class:`replicate.ort.runtime.OnnxSSD`
+    on a quantized model): anything with ``forward(x)`` and ``model``.
+
+    Args:
+        name: the pipeline's name, e.g. ``ours-openvino``, ``ours-int8-onnx``.
+        runner: the engine's SSD.
+        precision: ``'fp32'`` or ``'int8'``.
+        facts: dict of strings describing it (quantization, threads), for reports.
+    """
+
+    def __init__(self, name, runner, precision, facts=None):
+        super().__init__(runner)
+        self.name, self.precision, self.facts = name, precision, dict(facts or {})
+
+
 class ChainerCVPipeline:
     """``chainercv.links.SSD300``: its ``predict`` (ChainerCV 0.13.1) cut at
     the same two points, calling its own methods in its own order.
@@ -66,6 +88,7 @@ class ChainerCVPipeline:
     """
 
     name = 'chainercv'
+    precision = 'fp32'
 
     def __init__(self, model, resize_backend):
         self.model = model

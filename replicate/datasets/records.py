@@ -4,7 +4,7 @@ import dataclasses
 import numpy as np
 from PIL import Image
 
-from replicate.errors import UserError
+from replicate.errors import UserError, one_line
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +32,7 @@ def load_image(path):
             array = np.asarray(image.convert('RGB'), dtype=np.float32)
     except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise UserError('cannot read image {}: {} (replace the file or remove it from '
-                        'the split)'.format(path, ' '.join(str(error).split()))) from None
+                        'the split)'.format(path, one_line(error))) from None
     # (H, W, 3) -> (3, H, W)
     return array.transpose(2, 0, 1)
 

@@ -18,9 +18,18 @@ field) and its variables (strictly, by name). One file per idea:
   the resizer and normalization, score conversion and per-class NMS;
 * :mod:`~replicate.odapi.checkpoint`: the strict weight loader;
 * :mod:`~replicate.odapi.ssd`: the composition;
-* :mod:`replicate.odapi.parity`: ``python -m replicate.odapi.parity EXPORT_DIR``,
-  the layer-by-layer proof against TensorFlow running the export.
+* TF1 frozen graphs (``SlimSSDMobileNetV2.from_frozen_graph(PATH)``, SSDLite
+  included): :mod:`~replicate.odapi.frozen_graph` (the graph read as data),
+  :mod:`~replicate.odapi.const_eval` (its anchors computed from its constants),
+  :mod:`~replicate.odapi.graph_config` (the configuration read from the graph),
+  :mod:`~replicate.odapi.slim_mobilenet_v2`, :mod:`~replicate.odapi.slim_feature_maps`
+  (the TF1 slim extractor), :mod:`~replicate.odapi.ssdlite_predictor` (SSDLite's
+  depthwise heads), :mod:`~replicate.odapi.frozen_weights` (weights from the
+  graph's constants, strictly), :mod:`~replicate.odapi.frozen_ssd` (the composition);
+* :mod:`replicate.odapi.parity`: ``python -m replicate.odapi.parity EXPORT_DIR``
+  (or a frozen graph), the layer-by-layer proof against TensorFlow running the export.
 """
 from replicate.odapi.config import SSDConfig, read_pipeline  # noqa: F401
 from replicate.odapi.errors import ConfigError, ExportError, ExportWeightsError  # noqa: F401
+from replicate.odapi.frozen_ssd import SlimSSDMobileNetV2  # noqa: F401
 from replicate.odapi.ssd import SSDMobileNetV2  # noqa: F401

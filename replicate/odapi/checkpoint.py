@@ -56,9 +56,9 @@ def find_variables(export_dir):
             return os.path.join(ckpt_dir, indexes[-1][:-len('.index')])
     if os.path.isfile(os.path.join(export_dir, 'frozen_inference_graph.pb')):
         raise ExportError('{} is a TF1 frozen-graph export: its weights are constants inside '
-                          'frozen_inference_graph.pb, not variables; this port loads TF2 exports '
-                          '(saved_model/ or checkpoint/ from exporter_main_v2.py)'.format(
-                              export_dir))
+                          'frozen_inference_graph.pb, not variables; load it with '
+                          'replicate.odapi.SlimSSDMobileNetV2.from_frozen_graph (in the harness: '
+                          'ours-odapi:{})'.format(export_dir, export_dir))
     raise ExportError('{} holds no saved_model/variables/variables.index and no checkpoint/'
                       'ckpt-*.index: pass an OD API TF2 export folder'.format(export_dir))
 

@@ -24,6 +24,8 @@ from replicate.odapi.errors import ConfigError
 
 #: The feature extractor this port builds (TF2 Keras MobileNetV2).
 FEATURE_EXTRACTOR = 'ssd_mobilenet_v2_keras'
+#: The TF1 (slim) extractor, built for frozen graphs (:mod:`replicate.odapi.frozen_ssd`).
+SLIM_FEATURE_EXTRACTOR = 'ssd_mobilenet_v2'
 #: Activations of ``conv_hyperparams.activation`` the port applies.
 ACTIVATIONS = ('NONE', 'RELU', 'RELU_6', 'SWISH')
 SCORE_CONVERTERS = ('SIGMOID', 'SOFTMAX')
@@ -76,12 +78,19 @@ class FeatureExtractor:
     #: base (Keras MobileNetV2) layers use ``conv_hyperparams`` too; else
     #: Keras' own: batch norm with gamma and beta, epsilon 1e-3, ReLU6
     override_base_hyperparams: bool
+    type: str = FEATURE_EXTRACTOR       # or SLIM_FEATURE_EXTRACTOR (TF1 frozen graphs)
+    #: extra layers as depthwise 3x3 + 1x1 (SSDLite); slim extractor only
+    use_depthwise: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
 class BoxPredictor:
     kernel_size: int
     box_code_size: int
+    #: heads as depthwise kxk + batch norm + activation, then a 1x1 (SSDLite); TF1 only
+    use_depthwise: bool = False
+    #: batch norm and activation of the depthwise head layers (None: unread)
+    conv_hyperparams: ConvHyperparams = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -257,20 +266,27 @@ def _hyperparams(fields):
     return out
 
 
-def _feature_extractor(ssd):
+def _feature_extractor(ssd, frozen=False):
     fe = ssd.sub('feature_extractor', required=True)
     kind = fe.scalar('type', str, '')
-    if kind == 'ssd_mobilenet_v2':
-        fe.refuse('type', "'ssd_mobilenet_v2' is the TF1 (slim) extractor; this port "
-                  "builds the TF2 Keras one, '{}'".format(FEATURE_EXTRACTOR))
-    fe.require('type', kind, (FEATURE_EXTRACTOR,), 'this port builds ' + FEATURE_EXTRACTOR)
+    if kind == SLIM_FEATURE_EXTRACTOR and not frozen:
+        fe.refuse('type', "'ssd_mobilenet_v2' is the TF1 (slim) extractor: this port builds it "
+                  "from a TF1 frozen graph (frozen_inference_graph.pb), not from a TF2 export's "
+                  "variables; for those it builds '{}'".format(FEATURE_EXTRACTOR))
+    known = (FEATURE_EXTRACTOR, SLIM_FEATURE_EXTRACTOR) if frozen else (FEATURE_EXTRACTOR,)
+    fe.require('type', kind, known, 'this port builds ' + ' or '.join(known))
+    if frozen and kind != SLIM_FEATURE_EXTRACTOR:
+        fe.refuse('type', '{!r} is a TF2 extractor: a TF1 frozen graph holds the slim '
+                  "'{}'".format(kind, SLIM_FEATURE_EXTRACTOR))
     for name in ('fpn', 'bifpn'):
         if fe.one(name) is not None:
             fe.refuse(name, 'feature pyramids are not supported')
     fe.require('spaghettinet_arch_name', fe.scalar('spaghettinet_arch_name', str, ''), ('',),
                'not a MobileNetV2 option')
-    fe.require('use_depthwise', fe.scalar('use_depthwise', bool, False), (False,),
-               'depthwise extra layers (SSDLite) are not built')
+    use_depthwise = fe.require('use_depthwise', fe.scalar('use_depthwise', bool, False),
+                               (False, True) if frozen else (False,),
+                               'depthwise extra layers (SSDLite) are built for TF1 frozen '
+                               'graphs only')
     fe.require('pad_to_multiple', fe.scalar('pad_to_multiple', int, 1), (1,),
                'inputs are not padded')
     fe.values('replace_preprocessor_with_placeholder')  # a TF1 export option
@@ -281,7 +297,8 @@ def _feature_extractor(ssd):
         use_explicit_padding=fe.scalar('use_explicit_padding', bool, False),
         conv_hyperparams=_hyperparams(fe),
         override_base_hyperparams=fe.scalar('override_base_feature_extractor_hyperparams',
-                                            bool, False))
+                                            bool, False),
+        type=kind, use_depthwise=use_depthwise)
     if not 2 <= out.num_layers <= 6:
         fe.refuse('num_layers', '{} is not supported: MobileNetV2 gives 2 base maps and '
                   'up to 4 extra ones'.format(out.num_layers))
@@ -310,19 +327,23 @@ def _image_size(ssd):
     return size
 
 
-def _box_predictor(ssd):
+def _box_predictor(ssd, frozen=False):
     bp = ssd.sub('box_predictor', required=True)
     bp.oneof(('convolutional_box_predictor', 'mask_rcnn_box_predictor', 'rfcn_box_predictor',
               'weight_shared_convolutional_box_predictor'), ('convolutional_box_predictor',))
-    conv = bp.sub('convolutional_box_predictor',
-                  training_only=_TRAINING_ONLY['box_predictor'] + ('conv_hyperparams',))
+    # the heads' own convolutions have a bias and no batch norm: conv_hyperparams
+    # shape only SSDLite's depthwise head layers, built for frozen graphs
+    conv = bp.sub('convolutional_box_predictor', training_only=_TRAINING_ONLY['box_predictor'] +
+                  (() if frozen else ('conv_hyperparams',)))
     layers = conv.scalar('num_layers_before_predictor', int, 0)
     depth = max(conv.scalar('min_depth', int, 0), conv.scalar('max_depth', int, 0))
     if layers > 0 and depth > 0:
         conv.refuse('num_layers_before_predictor', 'shared 1x1 layers before the heads '
                     'are not built (set it to 0 or max_depth and min_depth to 0)')
-    conv.require('use_depthwise', conv.scalar('use_depthwise', bool, False), (False,),
-                 'depthwise heads (SSDLite) are not built')
+    use_depthwise = conv.require('use_depthwise', conv.scalar('use_depthwise', bool, False),
+                                 (False, True) if frozen else (False,),
+                                 'depthwise heads (SSDLite) are built for TF1 frozen graphs only')
+    hyperparams = _hyperparams(conv) if frozen and 'conv_hyperparams' in conv.message else None
     conv.require('apply_sigmoid_to_scores', conv.scalar('apply_sigmoid_to_scores', bool, False),
                  (False,), 'the score converter applies the sigmoid')
     if conv.one('box_encodings_clip_range') is not None:
@@ -330,7 +351,10 @@ def _box_predictor(ssd):
     out = BoxPredictor(kernel_size=conv.scalar('kernel_size', int, 1),
                        box_code_size=conv.require('box_code_size',
                                                   conv.scalar('box_code_size', int, 4), (4,),
-                                                  'boxes are (ty, tx, th, tw)'))
+                                                  'boxes are (ty, tx, th, tw)'),
+                       use_depthwise=use_depthwise, conv_hyperparams=hyperparams)
+    if use_depthwise and hyperparams is None:
+        conv.refuse('conv_hyperparams', 'missing (the depthwise heads need it)')
     if out.kernel_size < 1 or out.kernel_size % 2 == 0:
         conv.refuse('kernel_size', '{} is not supported: an odd size >= 1'.format(
             out.kernel_size))
@@ -458,8 +482,12 @@ def _background(ssd):
         ssd.refuse('mask_head_config', 'mask heads are not built')
 
 
-def from_message(message, source='<text>'):
+def from_message(message, source='<text>', frozen=False):
     """An :class:`SSDConfig` from a parsed pipeline (see :mod:`textproto`).
+
+    Args:
+        frozen (bool): the config of a TF1 frozen graph: the slim extractor
+            and SSDLite's depthwise layers are built too.
 
     Raises:
         ConfigError: the first field this port does not build, by path.
@@ -474,14 +502,15 @@ def from_message(message, source='<text>'):
     if num_classes < 1:
         ssd.refuse('num_classes', 'must be >= 1')
     _background(ssd)
-    feature_extractor = _feature_extractor(ssd)
+    feature_extractor = _feature_extractor(ssd, frozen)
     anchors = _anchors(ssd)
     if anchors.num_layers != feature_extractor.num_layers:
         ssd.refuse('anchor_generator.ssd_anchor_generator.num_layers',
                    '{} anchor layers for {} feature maps'.format(
                        anchors.num_layers, feature_extractor.num_layers))
     out = SSDConfig(num_classes=num_classes, image_size=_image_size(ssd),
-                    feature_extractor=feature_extractor, box_predictor=_box_predictor(ssd),
+                    feature_extractor=feature_extractor,
+                    box_predictor=_box_predictor(ssd, frozen),
                     anchors=anchors, scale_factors=_scale_factors(ssd),
                     post_processing=_post_processing(ssd), matcher=_matcher(ssd),
                     source=source)
@@ -491,14 +520,17 @@ def from_message(message, source='<text>'):
     return out
 
 
-def read_pipeline(path):
+def read_pipeline(path, frozen=False):
     """Read and check an OD API ``pipeline.config`` (text format).
+
+    Args:
+        frozen (bool): see :func:`from_message`.
 
     Raises:
         ConfigError: unreadable file, or a field this port does not build.
     """
     try:
-        return from_message(textproto.read(path), path)
+        return from_message(textproto.read(path), path, frozen)
     except ConfigError as exc:
         if str(exc).startswith(path):
             raise

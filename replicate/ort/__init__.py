@@ -9,6 +9,6 @@
 
 The same weights give the same detections up to float32 rounding: ONNX
 Runtime sums in another order than Chainer's BLAS calls (outputs agree to
-about 1e-6 of their largest value; ``tests/replicate/test_ort.py`` states
-the tolerance).
+about 1e-6 of their largest value; the bound is
+:data:`replicate.tolerances.ONNX`, checked by ``tests/replicate/test_ort.py``).
 """

@@ -15,9 +15,10 @@ import sys
 
 from provenance.stamp import provenance
 from replicate.device import check_device as _check_device
-from replicate.errors import UserError
+from replicate.errors import UserError, one_line
 from replicate.parity import capture, inputs, metrics, models, report
 from replicate.parity.errors import ParityError
+from replicate.tolerances import PARITY_CPU, PARITY_GPU, spelled
 
 #: Most input images (--batch): every layer's outputs of both models are
 #: kept in memory.
@@ -27,9 +28,8 @@ MAX_FG_CLASS = 1000
 
 #: Where a run writes without ``--out``: not the committed reports/parity/.
 DEFAULT_OUT = os.path.join('reports', 'parity-latest')
-GPU_RTOL = 1e-4
 GPU_NOTE = (
-    'Tolerance {rtol:g} on scaled_err (GPU default, looser than the CPU 1e-6): cuDNN chooses '
+    'Tolerance {rtol:g} on scaled_err (GPU default, looser than the CPU {cpu}): cuDNN chooses '
     'convolution algorithms (implicit GEMM, Winograd, FFT) that sum in another order than the '
     "CPU's im2col + BLAS; float32 reordering over reductions of up to 4608 terms (3x3x512) gives "
     'differences of order 1e-6 to 1e-5 of a layer\'s scale, compounding over 23 convolutions. '
@@ -66,8 +66,10 @@ def parser():
     p.add_argument('--device', default='@numpy',
                    help='where ours runs: @numpy or @cupy:N (default: %(default)s)')
     p.add_argument('--rtol', type=float,
-                   help='tolerance on scaled_err (default 1e-6 on the CPU, 1e-4 on a GPU)')
-    p.add_argument('--rtol-reason', help='required justification for --rtol above 1e-6')
+                   help='tolerance on scaled_err (default {} on the CPU, {} on a GPU)'.format(
+                       spelled(PARITY_CPU), spelled(PARITY_GPU)))
+    p.add_argument('--rtol-reason', help='required justification for --rtol above {}'.format(
+        spelled(PARITY_CPU)))
     p.add_argument('--preset', choices=('visualize', 'evaluate'), default='evaluate',
                    help="predict's thresholds, use_preset (default: %(default)s)")
     p.add_argument('--resize-backend', choices=('cv2', 'PIL'), default='cv2',
@@ -99,11 +101,11 @@ def tolerance(args):
     """``(rtol, note)``: the tolerance on scaled_err and its justification."""
     gpu = 'cupy' in args.device
     if args.rtol is None:
-        rtol = GPU_RTOL if gpu else report.DEFAULT_RTOL
-        return rtol, (GPU_NOTE if gpu else CPU_NOTE).format(rtol=rtol)
-    if args.rtol > report.DEFAULT_RTOL and not args.rtol_reason:
-        raise ParityError('--rtol {:g} is looser than 1e-6: say why with --rtol-reason'
-                          .format(args.rtol))
+        rtol = PARITY_GPU if gpu else PARITY_CPU
+        return rtol, (GPU_NOTE if gpu else CPU_NOTE).format(rtol=rtol, cpu=spelled(PARITY_CPU))
+    if args.rtol > PARITY_CPU and not args.rtol_reason:
+        raise ParityError('--rtol {:g} is looser than {}: say why with --rtol-reason'
+                          .format(args.rtol, spelled(PARITY_CPU)))
     note = CPU_NOTE.format(rtol=args.rtol)
     return args.rtol, note + (' Reason given: ' + args.rtol_reason if args.rtol_reason else '')
 
@@ -244,7 +246,7 @@ def main(argv=None):
             return save_reference_run(args)
         return compare_run(args)
     except UserError as exc:  # ParityError, and the weights' and pretrained files' errors
-        print('error: {}'.format(' '.join(str(exc).split())), file=sys.stderr)
+        print('error: {}'.format(one_line(exc)), file=sys.stderr)
         return 2
     except OSError as exc:  # --out a file or read-only, a full disk
         print('error: {}: {}; check that the path is a writable folder'.format(

@@ -34,7 +34,7 @@ def build_ours(kind, n_fg_class):
     """Our model: ``kind`` is ``'replicate'`` or ``'chainercv'``."""
     if kind == 'chainercv':
         return build_reference(n_fg_class)
-    from replicate import SSD300
+    from replicate.ssd.ssd300 import SSD300
     return SSD300(n_fg_class=n_fg_class, pretrained_model=None)
 
 

@@ -14,9 +14,6 @@ from provenance.tables import frame_to_markdown, write_table
 from replicate.parity import metrics
 from replicate.ssd.pretrained import PRETRAINED
 
-#: The default tolerance on ``scaled_err`` for a CPU float32 run.
-DEFAULT_RTOL = 1e-6
-
 
 def report_stem(out_dir, device, weights, ours):
     """``<out>/[selfcheck_]<cpu|gpu>_<weights>``; weights is ``random``, a

@@ -9,11 +9,21 @@ are computed once, vectorised (:func:`replicate.ssd.overlap.suppression_graph`),
 and the greedy pass only looks them up; with many classes the graph is
 shared by all of them. The kept set and its order are the same: a candidate
 is dropped exactly when one of its graph neighbours was kept before it.
+
+Where numba is installed, :func:`suppress_all` (the NMS of
+:func:`multiclass_nms`) runs both passes compiled
+(:mod:`replicate.ssd.nms_compiled`; the same selection); :data:`COMPILED`
+says whether it does.
 """
 import numpy as np
 from chainer.backends import cuda
 
+from replicate.ssd import nms_compiled
 from replicate.ssd.overlap import suppression_graph, suppression_matrix
+
+#: :func:`suppress_all` uses the compiled passes (numba installed). Tests set
+#: it False to compare them with the numpy passes.
+COMPILED = nms_compiled.AVAILABLE
 
 #: Up to this many boxes, one class's NMS uses a dense IoU matrix; above it,
 #: the pairs that suppress each other are found first (a sparse graph).
@@ -180,7 +190,11 @@ def suppress_all(bbox, orders, thresh):
     subset = np.unique(np.concatenate(orders))
     if sum(len(o) ** 2 for o in orders) >= len(subset) ** 2:
         graph = _embed(suppression_graph(bbox[subset], thresh), subset, len(bbox))
+        if COMPILED:
+            return nms_compiled.greedy_graph(graph, orders, len(bbox))
         return [greedy(order, graph) for order in orders]
+    if COMPILED:
+        return nms_compiled.greedy_lists(bbox, orders, thresh)
     kept = list(orders)
     for pack in _packs(orders, PACK):
         for i, result in zip(pack, nms_of_short_lists(bbox, [orders[i] for i in pack], thresh),

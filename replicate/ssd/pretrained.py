@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import chainer
 
-from replicate.errors import PretrainedModelError
+from replicate.errors import PretrainedModelError, one_line
 
 #: Seconds to wait for a download server before giving up.
 TIMEOUT_S = 30
@@ -121,6 +121,6 @@ def fetch(name, table=None):
         raise PretrainedModelError(
             'pretrained weights {!r} ({}) are not in {} and cannot be downloaded ({}): '
             'download {} and place it in that folder, or pass the path of an .npz '
-            'instead'.format(name, entry.file, models_dir(), ' '.join(str(reason).split()),
+            'instead'.format(name, entry.file, models_dir(), one_line(reason),
                              entry.url)) from None
     return path

@@ -1,6 +1,7 @@
 """SSD300: the builder that fixes the paper's numbers for 300x300 inputs."""
 import numpy as np
 
+from replicate.ssd.coder import MultiboxCoder
 from replicate.ssd.multibox import Multibox
 from replicate.ssd.pretrained import PRETRAINED
 from replicate.ssd.ssd import SSD
@@ -16,6 +17,14 @@ SIZES = (30, 60, 111, 162, 213, 264, 315)
 VARIANCE = (0.1, 0.2)
 #: ImageNet mean, RGB, (3, 1, 1).
 MEAN = np.array((123, 117, 104), dtype=np.float32).reshape(3, 1, 1)
+
+
+def ssd300_coder():
+    """SSD300's box coder, without building a model: the one its model builds
+    (:class:`replicate.ssd.coder.MultiboxCoder` from the extractor's grids,
+    :data:`ASPECT_RATIOS`, :data:`STEPS`, :data:`SIZES`, :data:`VARIANCE`;
+    default boxes equal to ChainerCV's), e.g. to decode kept network outputs."""
+    return MultiboxCoder(VGG16Extractor300.grids, ASPECT_RATIOS, STEPS, SIZES, VARIANCE)
 
 
 def _n_fg_class(n_fg_class, pretrained_model, table=PRETRAINED):

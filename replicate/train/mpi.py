@@ -5,7 +5,7 @@ ChainerMN ships inside Chainer 7 and needs mpi4py and an MPI library
 or this project's ``mpi`` extra). Only the 'naive' communicator works without
 a GPU; the others need CuPy and NCCL.
 """
-from replicate.errors import UserError
+from replicate.errors import UserError, one_line
 
 COMMUNICATORS = ('naive', 'flat', 'hierarchical', 'two_dimensional', 'single_node',
                  'non_cuda_aware', 'pure_nccl')
@@ -27,4 +27,4 @@ def make_communicator(name):
         return chainermn.create_communicator(name)
     except Exception as error:  # ChainerMN raises bare errors for missing CuPy/NCCL
         raise UserError('--communicator {} failed: {}: {} (on CPUs use naive)'.format(
-            name, type(error).__name__, ' '.join(str(error).split()))) from None
+            name, type(error).__name__, one_line(error))) from None

@@ -34,7 +34,7 @@ import os
 
 from chainer.serializers import DictionarySerializer, NpzDeserializer
 
-from replicate.errors import UserError
+from replicate.errors import UserError, one_line
 
 #: The prefix of an export source in ``--finetune-from``.
 PREFIX = 'tf:'
@@ -118,7 +118,7 @@ def load_export(model, source):
     except Exception as error:  # ImportError, or a broken install raising anything
         raise UserError('--finetune-from {}: reading an OD API export needs TensorFlow '
                         '({}: {}; pip install tensorflow)'.format(
-                            source, type(error).__name__, ' '.join(str(error).split()))
+                            source, type(error).__name__, one_line(error))
                         ) from None
     from replicate.odapi import SSDMobileNetV2
     exported = _arrays(SSDMobileNetV2.from_export(folder))

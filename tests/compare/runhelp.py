@@ -5,7 +5,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from compare.runner import cli
+from compare.run import main as run_compare
 
 #: Options of a run that only detects (no progress bar, no timing, no scoring).
 QUICK = ['--no-progress', '--no-speed', '--no-score']
@@ -23,7 +23,7 @@ def make_images(folder, count=3, seed=0):
 
 def main(capsys, *args):
     """``(exit status, stderr)`` of ``compare/run.py args`` in-process; never a traceback."""
-    code = cli.main([str(a) for a in args])
+    code = run_compare([str(a) for a in args])
     err = capsys.readouterr().err
     assert 'Traceback' not in err, err
     return code, err

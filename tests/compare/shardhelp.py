@@ -13,6 +13,9 @@ DETECTORS = ['-d', 'fake:1,count=4', '-d', 'fake:2,count=3,name=other']
 OPTIONS = DETECTORS + ['--repeats', '1', '--warmup', '0', '--no-progress']
 #: Tables made of timings: compared only for their rows, not their values.
 TIMING_TABLES = ('speed.csv',)
+#: Tables whose text quotes timings (the headline's sentences): compared for
+#: their rows and topics.
+TIMING_TEXT = ('findings.csv',)
 #: Columns of other tables that hold timings.
 TIMING_COLUMNS = ('p50_ms_per_image_b1',)
 
@@ -50,6 +53,8 @@ def tables(run_dir):
         frame = pd.read_csv(os.path.join(run_dir, name), keep_default_na=False)
         if name in TIMING_TABLES:
             frame = frame[['detector', 'batch_size', 'repeats', 'cpu_count', 'device', 'threads']]
+        if name in TIMING_TEXT:
+            frame = frame.drop(columns=['text'])
         frame = frame.drop(columns=[c for c in TIMING_COLUMNS if c in frame.columns])
         found[name] = frame
     return found

@@ -136,3 +136,14 @@ def test_ours_odapi(real_port):
             model.config = config
     check_contract(real_port, contract_images(), nothing)
 
+
+
+@pytest.mark.parametrize('kind', ['caffe', 'opencv-dnn'])
+def test_caffe_kinds_on_the_packaged_face_detector(kind):
+    import os
+
+    from PIL import Image
+    folder = os.path.join(os.path.dirname(__file__), '..', '..', 'images')
+    images = [np.asarray(Image.open(os.path.join(folder, name)).convert('RGB').resize(size))
+              for name, size in (('astronaut.jpg', (160, 150)), ('grace_hopper.jpg', (128, 150)))]
+    check_contract(loaded(kind + ':res10-face'), images)

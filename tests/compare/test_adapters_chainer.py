@@ -11,6 +11,7 @@ from compare.adapters import build, chainer_weights
 from compare.errors import UserError
 from replicate import PretrainedModelError
 from replicate.ssd import pretrained
+from replicate.tolerances import DETECTIONS_BOX_PX, DETECTIONS_SCORE
 
 
 @pytest.fixture
@@ -128,8 +129,8 @@ def test_ours_onnx_beside_ours(chainer_adapters, chainer_predictions):
     expected = chainer_predictions['ours'][0].detections
     for a, b in zip(got, expected, strict=True):
         assert len(a) == len(b) > 0 and list(a.labels) == list(b.labels)
-        np.testing.assert_allclose(a.boxes, b.boxes, atol=1e-3)
-        np.testing.assert_allclose(a.scores, b.scores, atol=1e-5)
+        np.testing.assert_allclose(a.boxes, b.boxes, atol=DETECTIONS_BOX_PX)
+        np.testing.assert_allclose(a.scores, b.scores, atol=DETECTIONS_SCORE)
     info = fast.info()
     assert info.device == 'CPU (ONNX Runtime)' and info.info['library'].startswith('onnxruntime')
     assert info.info['params_sha256'] == chainer_adapters['ours'].info().info['params_sha256']

@@ -8,7 +8,15 @@ import tarfile
 import numpy as np
 import pytest
 
-from compare.adapters import KINDS, build, build_all, parse_spec, tf_common, tf_zoo
+from compare.adapters import (
+    KINDS,
+    build,
+    build_all,
+    parse_spec,
+    tf_common,
+    tf_zoo,
+    uses_tensorflow,
+)
 from compare.errors import UserError
 
 
@@ -30,6 +38,16 @@ def test_unknown_option_and_bad_option_are_errors():
         build('fake:1,colour=red')
     with pytest.raises(UserError, match='KEY=VALUE'):
         build('fake:1,novalue')
+
+
+def test_the_registry_says_which_kinds_use_tensorflow():
+    # what puts TensorFlow's version into a run's provenance (compare.runner.cli)
+    assert uses_tensorflow('tf:export,labels=coco') and uses_tensorflow('tf1:graph.pb')
+    assert uses_tensorflow('tfzoo:name') and uses_tensorflow('ours-odapi:export')
+    assert not any(uses_tensorflow(kind) for kind in ('ours', 'chainercv', 'ours-onnx',
+                                                      'trained:m.npz', 'fake'))
+    with pytest.raises(UserError, match='unknown detector kind'):
+        uses_tensorflow('pytorch:x')
 
 
 def test_duplicate_names_need_name_option():

@@ -14,7 +14,7 @@ from conftest import REAL_EXPORT, REAL_FROZEN
 
 from compare.adapters import build
 from compare.errors import UserError
-from compare.runner import cli
+from compare.run import main as run_compare
 
 pytestmark = pytest.mark.tf
 
@@ -116,7 +116,7 @@ def test_cli_runs_tf_and_records_tensorflow(artifacts, tmp_path):
     for i, image in enumerate(_images()):
         Image.fromarray(image).save(images / '{}.png'.format(i))
     out = tmp_path / 'run'
-    code = cli.main([str(images), '--out', str(out), '--no-score', '--no-progress',
+    code = run_compare([str(images), '--out', str(out), '--no-score', '--no-progress',
                      '-d', 'tf:' + artifacts['export'], '-d', 'fake:0',
                      '--repeats', '2', '--batch-sizes', '1,2'])
     assert code == 0

@@ -10,7 +10,7 @@ from PIL import Image
 
 from compare.adapters import build
 from compare.errors import UserError
-from compare.runner import cli
+from compare.run import main as run_compare
 from replicate.datasets.synthetic import generate
 from replicate.train import cli as train_cli
 from replicate.train.snapshot import load_model
@@ -58,7 +58,7 @@ def test_predict_is_the_models_predict(trained):
 def test_a_compare_run_scores_it_on_its_classes(trained, tmp_path):
     root, path = trained
     out = tmp_path / 'run'
-    assert cli.main([os.path.join(root, 'JPEGImages'), '--out', str(out), '-d',
+    assert run_compare([os.path.join(root, 'JPEGImages'), '--out', str(out), '-d',
                      'trained:' + path, '--no-speed', '--no-progress']) == 0
     summary = pd.read_csv(out / 'map_summary.csv')
     row = summary[summary['detector'] == 'trained'].iloc[0]

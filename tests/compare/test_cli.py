@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from compare.adapters import KINDS
+from compare.run import main as run_compare
 from compare.runner import cli
 from replicate.ssd import pretrained
 
@@ -57,8 +58,8 @@ def test_unknown_detector_lists_valid_kinds(tmp_path):
 
 
 def main_error(capsys, *args):
-    """``cli.main(args)`` in-process: exit 2 and the one ``error:`` line of stderr."""
-    assert cli.main([str(a) for a in args]) == 2
+    """``run_compare(args)`` in-process: exit 2 and the one ``error:`` line of stderr."""
+    assert run_compare([str(a) for a in args]) == 2
     err = capsys.readouterr().err
     error_lines = [line for line in err.splitlines() if line.startswith('error: ')]
     assert len(error_lines) == 1 and 'Traceback' not in err, err
@@ -81,7 +82,7 @@ def test_bad_batch_sizes(tmp_path, capsys):
 
 def test_help_shows_defaults_outputs_and_every_kind(capsys):
     with pytest.raises(SystemExit):
-        cli.main(['--help'])
+        run_compare(['--help'])
     text = ' '.join(capsys.readouterr().out.split())
     assert 'raw/<detector>.jsonl, raw/timings.csv, raw/skipped.csv' in text
     assert 'summary.md, report.html and figures/' in text
@@ -166,7 +167,7 @@ def test_keyboard_interrupt_in_process_exits_130(tmp_path, capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
     monkeypatch.setattr(cli.loop, 'run_images', interrupted)
-    code = cli.main([str(images), '--out', str(tmp_path / 'o'), '-d', 'fake:0',
+    code = run_compare([str(images), '--out', str(tmp_path / 'o'), '-d', 'fake:0',
                      '--no-progress'])
     assert code == 130
     assert 'add --force to start over' in capsys.readouterr().err.splitlines()[-1]
@@ -176,20 +177,20 @@ def test_resume_refuses_other_weights(tmp_path, capsys):
     images = make_images(tmp_path / 'i', 2)
     base = [str(images), '--out', str(tmp_path / 'o'), '--no-score', '--no-speed',
             '--no-progress']
-    assert cli.main(base + ['-d', 'fake:0']) == 0
-    assert cli.main(base + ['-d', 'fake:1']) == 2
+    assert run_compare(base + ['-d', 'fake:0']) == 0
+    assert run_compare(base + ['-d', 'fake:1']) == 2
     assert 'other weights' in capsys.readouterr().err
-    assert cli.main(base + ['-d', 'fake:1', '--force']) == 0
+    assert run_compare(base + ['-d', 'fake:1', '--force']) == 0
 
 
 def test_no_speed_leaves_no_older_timings(tmp_path):
     images = make_images(tmp_path / 'i', 1)
     base = [str(images), '--out', str(tmp_path / 'o'), '-d', 'fake:0', '--no-score',
             '--no-progress']
-    assert cli.main(base + ['--repeats', '1', '--warmup', '0']) == 0
+    assert run_compare(base + ['--repeats', '1', '--warmup', '0']) == 0
     timings = tmp_path / 'o' / 'raw' / 'timings.csv'
     assert len(timings.read_text().splitlines()) == 1 + 4
-    assert cli.main(base + ['--no-speed']) == 0
+    assert run_compare(base + ['--no-speed']) == 0
     assert not timings.exists()
 
 

@@ -8,11 +8,11 @@ import pytest
 from test_cli import make_images
 
 from compare import rundir
-from compare.runner import cli
+from compare.run import main as run_compare
 
 
 def run(capsys, *args):
-    status = cli.main([str(a) for a in args])
+    status = run_compare([str(a) for a in args])
     return status, capsys.readouterr().err
 
 
@@ -61,11 +61,14 @@ def test_timings_are_reused_per_detector_and_the_headline_ends_the_console(tmp_p
     (bench_a, bench_b) = rundir.read_benchmarks(str(tmp_path / 'o'))
     assert (bench_a.detector, bench_b.detector) == ('a', 'b') and bench_a.repeats == 2
     lines = err.rstrip('\n').splitlines()
-    assert lines[-4] == 'HEADLINE'
-    assert lines[-3].startswith('a: none (synthetic, seed 0) [RANDOM WEIGHTS]; 2 images, 6 '
-                                'detections (')
-    assert lines[-2].endswith('agreement with a: 0.000') and lines[-2].startswith('b: ')
-    assert lines[-1] == 'report: {}'.format(os.path.join(str(tmp_path / 'o'), 'report.html'))
+    headline = lines[lines.index('HEADLINE') + 1:]
+    assert headline[0] == ('Random weights, so their detections and mAP measure nothing (they '
+                           'check the pipeline and the pairs under this line): a, b.')
+    assert headline[1] == 'Accuracy: no annotations, so no mAP.'
+    assert headline[2].startswith('Speed, ms per image (p50 of the whole call, batch 1): a ')
+    assert ', b ' in headline[2] and 'noisy' in headline[2] or 'quiet' in headline[2]
+    assert headline[3].startswith('Operating point: score >= 0.5 ')
+    assert headline[-1] == 'report: {}'.format(os.path.join(str(tmp_path / 'o'), 'report.html'))
     status, err = run(capsys, *base, '-d', 'fake:0,name=a,delay=0.001', '--repeats', 3)
     assert 'earlier run reused' not in err   # retimed: other repeats
     assert len(timings_of(tmp_path / 'o', 'a')) == 12
@@ -87,9 +90,10 @@ def test_keep_raw_then_rescore_without_a_network(tmp_path, capsys):
     assert [d.name for d in meta.detectors] == ['ours', 'ours.common_nms']
     assert meta.detectors[1].info['common_nms'].startswith('common NMS: per class, IoU >= 0.45')
     assert np.isfinite(confs).all()
-    from compare.score.__main__ import main
+    from compare.runner.scoring import main
     assert main([str(out), '--nms-thresh', '0.3']) == 0
     text = open(os.path.join(str(out), 'summary.md')).read()
     assert '## NMS and score thresholds of the Chainer SSDs' in text
     assert 'ours: re-decoded from kept network outputs with NMS IoU 0.3' in text
-    assert '- ours.common_nms: random (seed 0) [RANDOM WEIGHTS]; 1 images' in text
+    assert ('(they check the pipeline and the pairs under this line): `ours`, and their '
+            '`.common_nms` variants.') in text

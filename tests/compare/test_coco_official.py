@@ -18,12 +18,12 @@ from pycocotools.cocoeval import COCOeval
 from test_score_fakerun import det, entry, write_images, write_run
 
 from compare.errors import UserError
-from compare.score import score_run
 from compare.score.ap import COCO_STATS
 from compare.score.attach import attach
 from compare.score.classes import canonical
 from compare.score.evaluators import build_eval_set, coco_ap
 from compare.score.ground_truth import read_coco_json
+from compare.score.scorer import finish, score_tables
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'fixtures', 'published')
 CATEGORIES = [{'id': 2, 'name': 'cat'}, {'id': 5, 'name': 'dog'}]
@@ -96,7 +96,9 @@ def scored(tmp_path, dataset, sizes, outputs, **options):
         json.dump(dataset, f)
     run_dir = write_run(str(tmp_path / 'run'), {'d': outputs}, sizes,
                         [entry('d', ['cat', 'dog'])], images_dir=images)
-    return score_run(run_dir, **options)
+    found = score_tables(run_dir, **options)  # the tables only: no reports needed
+    finish(found)
+    return found.tables
 
 
 @pytest.mark.parametrize('evaluator', ['pycocotools', 'faster-coco-eval'])

@@ -12,7 +12,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 from test_score_fakerun import det, entry, write_images, write_run
 
-from compare.score import score_run
+from compare.runner.scoring import score_run
 from compare.score.ap import COCO_STATS
 
 SIZES = {'a.png': (120, 160), 'b.png': (100, 100), 'c.png': (80, 90), 'none.png': (50, 50)}

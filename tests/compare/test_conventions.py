@@ -14,7 +14,8 @@ import pytest
 from test_score_fakerun import det, entry, write_images, write_run, write_voc_xml
 
 from compare.errors import UserError
-from compare.score import conventions, score_run
+from compare.runner.scoring import score_run
+from compare.score import conventions
 from compare.score.evaluators import EvalSet, coco_ap, voc_ap
 from compare.score.ground_truth import load_annotations
 

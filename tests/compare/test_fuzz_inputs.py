@@ -186,14 +186,14 @@ def test_fuzzed_run_folders(tmp_path, capsys):
     result or a one-line error (exit 0, 2 or 3), never a traceback."""
     import shutil
 
+    from compare.run import main as run_compare
     from compare.rundir import read_run
-    from compare.runner import cli
     images = tmp_path / 'images'
     images.mkdir()
     for k in range(3):
         Image.fromarray(np.full((12, 16, 3), 40 * k, np.uint8)).save(images / 'i{}.png'.format(k))
     template = str(tmp_path / 'template')
-    assert cli.main([str(images), '-d', 'fake', '-d', 'fake:1,name=b', '--out', template,
+    assert run_compare([str(images), '-d', 'fake', '-d', 'fake:1,name=b', '--out', template,
                      '--no-progress', '--repeats', '1', '--warmup', '0', '--no-score']) == 0
     files = sorted(os.path.relpath(os.path.join(root, name), template)
                    for root, _, names in os.walk(template) for name in names
@@ -209,12 +209,12 @@ def test_fuzzed_run_folders(tmp_path, capsys):
             f.write(mutate(data, rng))
         check_case(read_run, run_dir)
         with deadline(CASE_TIMEOUT_S * 3, target):
-            code = cli.main([str(images), '-d', 'fake', '-d', 'fake:1,name=b', '--out', run_dir,
+            code = run_compare([str(images), '-d', 'fake', '-d', 'fake:1,name=b', '--out', run_dir,
                              '--no-progress', '--no-speed', '--no-score'])
         err = capsys.readouterr().err
         assert code in (0, 2, 3) and 'Traceback' not in err, (target, err[-500:])
         if code == 2:
-            assert cli.main([str(images), '-d', 'fake', '-d', 'fake:1,name=b', '--out', run_dir,
+            assert run_compare([str(images), '-d', 'fake', '-d', 'fake:1,name=b', '--out', run_dir,
                              '--no-progress', '--no-speed', '--no-score', '--force']) == 0, \
                 (target, capsys.readouterr().err[-500:])
         shutil.rmtree(run_dir)

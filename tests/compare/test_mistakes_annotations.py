@@ -16,7 +16,7 @@ import pytest
 from runhelp import error_line, main, make_images
 
 from compare.errors import UserError
-from compare.score.__main__ import main as score_main
+from compare.runner.scoring import main as score_main
 from compare.score.ground_truth import load_annotations
 
 QUICK = ['--no-progress', '--no-speed']
@@ -152,8 +152,8 @@ def test_a_broken_file_beside_the_images_costs_only_the_map_tables(tmp_path, cap
                                                                  'annotations.json'))
     assert line.endswith('fix them, or pass --annotations none')
     assert written(out) == ['agreement_pairs', 'agreement_per_class', 'agreement_per_image',
-                            'agreement_summary', 'classes', 'detections', 'headline',
-                            'score_warnings', 'speed']
+                            'agreement_summary', 'classes', 'detections', 'findings',
+                            'headline', 'pairs', 'score_warnings', 'speed']
     warnings = [row['warning'] for row in csv.DictReader(open(out / 'score_warnings.csv'))]
     assert line in warnings
 

@@ -18,7 +18,7 @@ from runhelp import QUICK, error_line, main, make_images
 
 from compare import images, rundir
 from compare.errors import UserError
-from compare.score.__main__ import main as score_main
+from compare.runner.scoring import main as score_main
 
 
 def records(out, detector='fake'):

@@ -13,7 +13,8 @@ import sys
 import pytest
 from shardhelp import OPTIONS, assert_same_run, make_images
 
-from compare.runner import cli, shard
+from compare import rundir
+from compare.run import main as run_compare
 
 MPIEXEC = shutil.which('mpiexec')
 try:
@@ -48,14 +49,14 @@ def error_lines(result):
 def test_two_processes_give_the_tables_of_one(tmp_path):
     images = make_images(tmp_path)
     single, merged = str(tmp_path / 'single'), str(tmp_path / 'mpi')
-    assert cli.main([images, '--out', single] + OPTIONS) == 0
+    assert run_compare([images, '--out', single] + OPTIONS) == 0
     result = mpirun(images, '--out', merged, *OPTIONS)
     assert result.returncode == 0, result.stderr
     assert 'merged 2 shards into {} (10 images)'.format(merged) in result.stderr
     assert 'HEADLINE' in result.stderr and not error_lines(result)
     assert_same_run(single, merged)
     for k in (1, 2):
-        info = json.load(open(os.path.join(shard.folder(merged, k, 2), 'raw', 'shard.json')))
+        info = json.load(open(os.path.join(rundir.shard_folder(merged, k, 2), 'raw', 'shard.json')))
         assert (info['k'], info['n'], info['listed_total']) == (k, 2, 10)
 
 
@@ -66,7 +67,7 @@ def test_a_failure_on_one_rank_ends_both_in_one_line_and_keeps_the_other(tmp_pat
     records are not redone) and merges."""
     images = make_images(tmp_path)
     run_dir = str(tmp_path / 'mpi')
-    second = shard.folder(run_dir, 2, 2)
+    second = rundir.shard_folder(run_dir, 2, 2)
     blocked = os.path.join(second, 'raw', 'skipped.csv')
     os.makedirs(blocked)
     result = mpirun(images, '--out', run_dir, *OPTIONS, timeout=120)
@@ -75,7 +76,7 @@ def test_a_failure_on_one_rank_ends_both_in_one_line_and_keeps_the_other(tmp_pat
     assert 'shard 2/2 (rank 1)' in error_lines(result)[0] and blocked in error_lines(result)[0]
     assert 'Traceback' not in result.stderr
     assert json.load(open(os.path.join(second, 'meta.json')))['state'] == 'failed'
-    first = shard.folder(run_dir, 1, 2)
+    first = rundir.shard_folder(run_dir, 1, 2)
     assert json.load(open(os.path.join(first, 'meta.json')))['state'] == 'complete'
     assert not os.path.exists(os.path.join(run_dir, 'meta.json'))  # not merged
     before = [open(os.path.join(f, 'raw', 'fake.jsonl')).read() for f in (first, second)]

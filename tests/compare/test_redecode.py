@@ -12,8 +12,8 @@ from test_score_fakerun import entry, write_images, write_run
 
 from compare.adapters.chainer_ssd import VOC_NAMES
 from compare.errors import UserError
-from compare.score import redecode, score_run
-from compare.score.__main__ import main
+from compare.runner.scoring import main, score_run
+from compare.score import redecode
 from compare.score.inputs import read_run
 
 SIZES = {'a.png': (200, 300), 'b.png': (300, 150)}

@@ -8,7 +8,8 @@ from PIL import Image
 from test_score_fakerun import det, entry, write_images, write_run, write_voc_xml
 
 from compare.report.figures import DPI
-from compare.score import score_run
+from compare.rundir.precision import cell as precise
+from compare.runner.scoring import score_run
 
 SIZES = {'a.png': (40, 60), 'b.png': (30, 30)}
 OUT = {'a.png': [det(5, 5, 20, 30, 'cat', 0.9)], 'b.png': [det(1, 1, 9, 9, 'dog', 0.7)]}
@@ -43,10 +44,12 @@ def annotated(tmp_path_factory):
 def test_summary_has_loud_banners_tables_and_provenance(annotated):
     run_dir, _ = annotated
     text = read(run_dir, 'summary.md')
-    assert ('> **⚠ RANDOM WEIGHTS: detections and mAP from these detectors are meaningless, '
-            'the run only exercises the pipeline:**\n>\n> - ours (weights: random (seed 0))\n'
-            '\n') in text   # one banner, a line per detector
-    assert '- tf (weights' not in text
+    assert ('> **⚠ RANDOM WEIGHTS: 1 of the 3 detectors hold untrained weights (named in the '
+            'headline): their detections and mAP measure nothing**\n') in text   # one line
+    # the headline names them once, as a group
+    assert ('- **Random weights**, so their detections and mAP measure nothing (they check the '
+            'pipeline and the pairs under this line): `ours`.\n') in text
+    assert text.count('`ours`') == 1 and '[RANDOM WEIGHTS]' not in text
     assert '⚠ FAILED: gone: failed: weights file missing' in text
     for heading in ('## What ran', '## Agreement', '## Speed', '## Accuracy (mAP)',
                     '## AP per class', '## Provenance'):
@@ -89,14 +92,15 @@ def test_summary_and_html_carry_the_same_facts(annotated):
                   'Score threshold sweep', 'Speed (milliseconds)', 'Skipped files', 'Warnings',
                   'Provenance (meta.json)', 'Run arguments'):
         assert '## ' + title in text and '>{}</h2>'.format(title) in page
-    headline = [line for line in text.splitlines() if line.startswith('- ours: ')]
+    headline = [line for line in text.splitlines() if line.startswith('- Operating point: ')]
     assert len(headline) == 1 and headline[0][2:] in page
-    assert 'report: {}'.format(os.path.join(run_dir, 'report.html')) in text
+    assert text.index('## Headline') < text.index('- Operating point: ') < text.index(
+        '## What ran')
     for name in ('agreement_summary', 'map_summary', 'coco_summary', 'diagnosis', 'speed'):
-        for value in tables[name].iloc[0]:
+        for column, value in tables[name].iloc[0].items():
             if pd.isna(value) or value == '':
                 continue
-            shown = '%.6g' % value if isinstance(value, float) else str(value)
+            shown = precise(column, value) if isinstance(value, float) else str(value)
             assert shown in text and shown in page, (name, shown)
 
 

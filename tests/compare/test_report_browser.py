@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from test_report import make
 
-from compare.score import score_run
+from compare.runner.scoring import score_run
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 

@@ -22,9 +22,10 @@ import pytest
 from runhelp import QUICK, error_line, main, make_images
 
 from compare import rundir
+from compare.run import main as run_compare
 from compare.rundir.lock import RunLock
 from compare.runner import cli
-from compare.score.__main__ import main as score_main
+from compare.runner.scoring import main as score_main
 
 
 def status_line(err):
@@ -193,7 +194,7 @@ def test_a_second_run_is_refused_while_the_first_holds_the_lock(tmp_path, capsys
 def _run_in_child(args, codes):
     """compare/run.py ``args`` in a forked process; its exit status into ``codes``."""
     sys.stderr = open(os.devnull, 'w')
-    codes.put(cli.main(args))
+    codes.put(run_compare(args))
 
 
 def test_two_processes_at_once_record_each_image_once(tmp_path, capsys):

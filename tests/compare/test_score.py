@@ -8,8 +8,7 @@ import pytest
 from chainercv.evaluations import eval_detection_voc
 from test_score_fakerun import det, entry, write_images, write_run, write_voc_xml
 
-from compare.score import score_run
-from compare.score.__main__ import main
+from compare.runner.scoring import main, score_run
 
 SIZES = {'a.png': (40, 60), 'sub/b.png': (50, 50)}
 OURS = {'a.png': [det(5, 5, 20, 30, 'cat', 0.9), det(10, 10, 30, 40, 'dog', 0.4),

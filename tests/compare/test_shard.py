@@ -11,8 +11,10 @@ import shutil
 import pytest
 from shardhelp import OPTIONS, assert_same_run, make_images
 
+from compare import rundir
 from compare.errors import UserError
 from compare.paths import display_path
+from compare.run import main as run_compare
 from compare.rundir.lock import RunLock
 from compare.runner import cli, shard
 from compare.shards import merge, mpi_launch
@@ -40,7 +42,7 @@ def test_parse_refuses_in_one_line(text):
 
 
 def run(*args):
-    assert cli.main([str(a) for a in args]) == 0
+    assert run_compare([str(a) for a in args]) == 0
 
 
 @pytest.fixture(scope='module')
@@ -60,7 +62,7 @@ def test_merged_shards_equal_one_run(runs):
     assert_same_run(runs['single'], runs['sharded'])
     meta = json.load(open(os.path.join(runs['sharded'], 'meta.json')))
     assert meta['args']['merged_from'] == [
-        display_path(shard.folder(runs['sharded'], k, 3)) for k in (1, 2, 3)]
+        display_path(rundir.shard_folder(runs['sharded'], k, 3)) for k in (1, 2, 3)]
     assert meta['args']['out'] == display_path(runs['sharded'])
 
 
@@ -70,7 +72,7 @@ def test_each_shard_holds_its_slice_and_only_shard_1_is_timed(runs):
     listing.append('a/broken.jpg')  # listed, unreadable: in its shard's skipped.csv
     listing.sort()
     for k in (1, 2, 3):
-        folder = shard.folder(runs['sharded'], k, 3)
+        folder = rundir.shard_folder(runs['sharded'], k, 3)
         info = json.load(open(os.path.join(folder, 'raw', 'shard.json')))
         assert (info['k'], info['n'], info['listed_total']) == (k, 3, 10)
         assert info['images'] == listing[k - 1::3]
@@ -79,8 +81,9 @@ def test_each_shard_holds_its_slice_and_only_shard_1_is_timed(runs):
         assert os.path.exists(os.path.join(folder, 'raw', 'timings.csv')) == (k == 1)
         assert not os.path.exists(os.path.join(folder, 'summary.md'))  # shards are not scored
     # the merge times nothing: shard 1's timings, as shard 1 wrote them
+    first_shard = rundir.shard_folder(runs['sharded'], 1, 3)
     with open(os.path.join(runs['sharded'], 'raw', 'timings.csv')) as merged, open(
-            os.path.join(shard.folder(runs['sharded'], 1, 3), 'raw', 'timings.csv')) as first:
+            os.path.join(first_shard, 'raw', 'timings.csv')) as first:
         assert merged.read() == first.read()
 
 
@@ -88,9 +91,9 @@ def test_each_shard_holds_its_slice_and_only_shard_1_is_timed(runs):
 def shards(runs, tmp_path):
     """A fresh copy of the three shard folders: ``(run folder, [folders])``."""
     run_dir = str(tmp_path / 'run')
-    shutil.copytree(os.path.join(runs['sharded'], shard.SHARDS),
-                    os.path.join(run_dir, shard.SHARDS))
-    return run_dir, [shard.folder(run_dir, k, 3) for k in (1, 2, 3)]
+    shutil.copytree(os.path.join(runs['sharded'], rundir.SHARDS),
+                    os.path.join(run_dir, rundir.SHARDS))
+    return run_dir, [rundir.shard_folder(run_dir, k, 3) for k in (1, 2, 3)]
 
 
 def merge_error(capsys, *argv):
@@ -117,7 +120,7 @@ def test_a_shard_given_twice_and_shards_of_another_n(shards, runs, tmp_path, cap
     assert 'shard 1/3 given twice' in line and copy in line
     other = str(tmp_path / 'other')
     run(runs['images'], '--out', other, '--shard', '2/2', '--no-speed', *OPTIONS)
-    line = merge_error(capsys, run_dir, '--shards', folders[0], shard.folder(other, 2, 2))
+    line = merge_error(capsys, run_dir, '--shards', folders[0], rundir.shard_folder(other, 2, 2))
     assert 'one of 2 shards' in line and 'same N' in line
 
 
@@ -125,7 +128,7 @@ def test_a_shard_of_another_detector_or_images(shards, runs, tmp_path, capsys):
     run_dir, folders = shards
     changed = [o.replace('fake:2', 'fake:5') for o in OPTIONS]
     # resuming a shard follows a run's rules: another identity needs --force
-    assert cli.main([runs['images'], '--out', run_dir, '--shard', '2/3'] + changed) == 2
+    assert run_compare([runs['images'], '--out', run_dir, '--shard', '2/3'] + changed) == 2
     assert 'already holds results of other (written with other weights, settings.seed)' in \
         capsys.readouterr().err
     run(runs['images'], '--out', run_dir, '--shard', '2/3', '--force', *changed)
@@ -136,7 +139,7 @@ def test_a_shard_of_another_detector_or_images(shards, runs, tmp_path, capsys):
     images = str(tmp_path / 'images')
     shutil.copytree(runs['images'], images)
     os.remove(os.path.join(images, 'b', 'im00.png'))  # shard 3 sees another folder
-    assert cli.main([images, '--out', run_dir, '--shard', '3/3'] + OPTIONS) == 2
+    assert run_compare([images, '--out', run_dir, '--shard', '3/3'] + OPTIONS) == 2
     assert 'holds a run over the images folder' in capsys.readouterr().err
     run(images, '--out', run_dir, '--shard', '3/3', '--force', *OPTIONS)
     line = merge_error(capsys, run_dir)
@@ -189,7 +192,7 @@ def test_a_detector_failing_in_one_shard_makes_the_merge_incomplete(shards, runs
     earlier records, which are not merged)."""
     run_dir, folders = shards
     failing = [o.replace('name=other', 'name=other,fail=gone') for o in OPTIONS]
-    assert cli.main([runs['images'], '--out', run_dir, '--shard', '2/3'] + failing) == 3
+    assert run_compare([runs['images'], '--out', run_dir, '--shard', '2/3'] + failing) == 3
     capsys.readouterr()
     assert merge.main([run_dir, '--no-score']) == 3
     err = capsys.readouterr().err
@@ -240,7 +243,7 @@ def test_not_a_shard_and_not_into_an_unsharded_run(shards, runs, capsys):
 
 def test_shard_option_errors_are_one_line(runs, capsys):
     for text in ('3/2', 'x'):
-        assert cli.main([runs['images'], '--out', str(runs['root'] / 'bad'), '--shard', text,
+        assert run_compare([runs['images'], '--out', str(runs['root'] / 'bad'), '--shard', text,
                          '--no-progress'] + OPTIONS[:2]) == 2
         err = capsys.readouterr().err
         assert err.count('error: ') == 1 and '--shard {!r}'.format(text) in err, err
@@ -314,7 +317,7 @@ def test_without_mpi4py_the_mpi_launch_says_what_to_install(runs, monkeypatch, c
     monkeypatch.setitem(__import__('sys').modules, 'mpi4py', None)  # import fails
     for name in mpi_launch.RANK_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    assert cli.main([runs['images'], '--mpi', '--out', str(runs['root'] / 'm')]) == 2
+    assert run_compare([runs['images'], '--mpi', '--out', str(runs['root'] / 'm')]) == 2
     err = capsys.readouterr().err
     assert err.count('error: ') == 1 and 'needs mpi4py' in err and 'openmpi-bin' in err
 
@@ -355,3 +358,20 @@ def test_kept_network_outputs_and_error_files_are_carried_over(shards):
     set_status(folders[1], 'other', 'ok')
     assert merge.main([run_dir, '--no-score']) == 0
     assert not os.path.exists(os.path.join(run_dir, 'raw', 'other.error.txt'))
+
+
+def test_the_merge_scores_with_the_shards_options_unless_told_otherwise():
+    """--iou and --coco-evaluator, like --box-convention: the merge's own
+    option if given, else what the shards ran with (meta.json's args)."""
+    meta = rundir.RunMeta({}, {'annotations': 'a.json', 'box_convention': 'odapi', 'iou': 0.7,
+                               'coco_evaluator': 'faster-coco-eval', 'score_thresh': 0.3},
+                          None, 'complete', ())
+    assert merge.scoring_options(meta) == {
+        'annotations': 'a.json', 'box_convention': 'odapi', 'iou': 0.7,
+        'coco_evaluator': 'faster-coco-eval', 'score_thresh': 0.3}
+    given = merge.scoring_options(meta, iou=0.5, coco_evaluator='pycocotools')
+    assert (given['iou'], given['coco_evaluator']) == (0.5, 'pycocotools')
+    args = merge.parser().parse_args(['run', '--iou', '0.6', '--coco-evaluator',
+                                      'faster-coco-eval'])
+    assert (args.iou, args.coco_evaluator) == (0.6, 'faster-coco-eval')
+    assert merge.parser().parse_args(['run']).iou is None  # then the shards' own

@@ -24,6 +24,7 @@ from conftest import FIXTURES, loaded
 from PIL import Image
 
 from compare.images import load_image
+from replicate.tolerances import ODAPI_FIXTURE
 
 pytestmark = pytest.mark.tf
 
@@ -159,3 +160,21 @@ def test_tf1_string_inputs_give_the_image_tensor_detections(kind, input_type, im
     key = 'inputs' if kind == 'tf' else input_type + ':0'
     assert adapter.info().info['input'].startswith('{} ({})'.format(input_type, key))
     same_detections(adapter.predict(images).detections, tf1_reference)
+
+
+@pytest.mark.parametrize('input_type', ['image_tensor', 'encoded_image_string_tensor',
+                                        'tf_example'])
+def test_our_port_runs_every_tf1_zoo_folder(input_type, images, tf1_reference):
+    """ours-odapi on the TF1 zoo layout (a 'checkpoint' file, model.ckpt.*,
+    saved_model/ without variables): the frozen graph's network, whatever its
+    input type, gives the TF1 export's detections."""
+    adapter = loaded('ours-odapi:' + tf1_folder(input_type))
+    info = adapter.info().info
+    assert info['format'] == 'TF1 frozen graph (OD API export)'
+    assert info['configuration']['configuration'].startswith('from the pipeline.config beside')
+    found = adapter.predict([np.asarray(image) for image in images]).detections
+    for a, b in zip(found, tf1_reference, strict=True):
+        assert len(a) == len(b) > 0 and a.names == b.names
+        # random weights: the fixtures' parity tolerance
+        np.testing.assert_allclose(a.scores, b.scores, atol=ODAPI_FIXTURE)
+        np.testing.assert_allclose(a.boxes, b.boxes, atol=ODAPI_FIXTURE * 128)

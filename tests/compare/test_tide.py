@@ -11,8 +11,9 @@ import pytest
 from test_score_fakerun import det, entry, write_images, write_run
 from tidecv import TIDE, Data
 
-from compare.score import score_run
+from compare.rundir.precision import format_number
 from compare.score.evaluators import EvalSet
+from compare.score.scorer import score_tables
 from compare.score.tide import ERROR_TYPES, Analysis, analyse, summary
 
 #: tidecv's error classes by short name -> ours.
@@ -148,7 +149,7 @@ def test_hand_case_loc_fix_and_best_of_two():
     assert row['ap'] == 0.0 and row['dap_loc'] == pytest.approx(1.0) and row['n_miss'] == 0
 
 
-def test_score_run_writes_the_tide_table_equal_to_tidecv(tmp_path):
+def test_scoring_writes_the_tide_table_equal_to_tidecv(tmp_path):
     sizes = {'a.png': (100, 120), 'b.png': (90, 90)}
     images = str(tmp_path / 'images')
     write_images(images, sizes)
@@ -170,7 +171,7 @@ def test_score_run_writes_the_tide_table_equal_to_tidecv(tmp_path):
                'b.png': [det(6, 6, 50, 50, 'dog', 0.4), det(70, 70, 88, 88, 'cat', 0.3)]}
     run_dir = write_run(str(tmp_path / 'run'), {'d': outputs}, sizes,
                         [entry('d', ['cat', 'dog'])], images_dir=images)
-    row = score_run(run_dir)['tide'].set_index('detector').loc['d']
+    row = score_tables(run_dir).tables['tide'].set_index('detector').loc['d']
     ap, counts, main, special = tidecv_run(EvalSet(
         ('cat', 'dog'), ['a.png', 'b.png'],
         [np.array([[d['y_min'], d['x_min'], d['y_max'], d['x_max']] for d in outputs[i]],
@@ -187,3 +188,9 @@ def test_score_run_writes_the_tide_table_equal_to_tidecv(tmp_path):
         assert row['n_' + kind] == counts[kind] and row['dap_' + kind] == pytest.approx(
             main[kind], abs=1e-6)
     assert row['dap_fp'] == pytest.approx(special['FalsePos'], abs=1e-6)
+    # written at the metrics' step (compare.rundir.precision): 1e-6, no trailing zeros
+    with open(os.path.join(run_dir, 'tide.csv')) as f:
+        written = dict(zip(*[line.rstrip('\n').split(',') for line in f], strict=True))
+    for column in ('ap', 'dap_cls', 'dap_loc', 'dap_fp', 'dap_fn'):
+        assert written[column] == format_number(float(row[column]), 6), column
+    assert written['iou'] == '0.5' and written['n_miss'] == str(counts['miss'])

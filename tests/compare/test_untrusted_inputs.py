@@ -18,7 +18,7 @@ from PIL import Image
 from compare import limits
 from compare.adapters import label_map, tf_zoo
 from compare.errors import UserError
-from compare.runner import cli
+from compare.run import main as run_compare
 from compare.score.ground_truth import load_annotations
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'fixtures')
@@ -126,7 +126,7 @@ def test_an_unsafe_file_beside_the_images_does_not_stop_the_run(tmp_path, capsys
     (images / 'a.xml').write_text('<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM '
                                   '"file:///etc/passwd">]><annotation/>')
     out = tmp_path / 'out'
-    assert cli.main([str(images), '-d', 'fake', '-d', 'fake:1,name=b', '--out', str(out),
+    assert run_compare([str(images), '-d', 'fake', '-d', 'fake:1,name=b', '--out', str(out),
                      '--no-progress', '--repeats', '1', '--warmup', '0']) == 0
     err = capsys.readouterr().err
     assert 'not scored: mAP: the annotations found beside the images cannot be used: refused ' \
@@ -217,7 +217,7 @@ def test_a_refused_archive_fails_its_detector_only(tmp_path, capsys):
     images.mkdir()
     Image.fromarray(np.full((8, 8, 3), 40, np.uint8)).save(images / 'a.png')
     _archive(str(cache), [GOOD, ('evil/link', tarfile.SYMTYPE, '/etc/passwd')])
-    code = cli.main([str(images), '-d', 'tfzoo:evil', '-d', 'fake', '--tf-zoo-dir', str(cache),
+    code = run_compare([str(images), '-d', 'tfzoo:evil', '-d', 'fake', '--tf-zoo-dir', str(cache),
                      '--out', str(tmp_path / 'out'), '--no-progress', '--no-speed',
                      '--no-score'])
     err = capsys.readouterr().err
@@ -228,7 +228,7 @@ def test_a_refused_archive_fails_its_detector_only(tmp_path, capsys):
 
 def test_limits_are_stated_in_the_help(capsys):
     with pytest.raises(SystemExit):
-        cli.main(['--help'])
+        run_compare(['--help'])
     text = ' '.join(capsys.readouterr().out.split())
     assert ' '.join(limits.help_text().split()) in text
     assert '--batch-sizes at most 8 sizes each <= 64' in text

@@ -29,3 +29,30 @@ def export_graph():
     graph = ExportGraph(os.path.join(EXPORT, 'saved_model'))
     yield graph
     graph.close()
+
+
+@pytest.fixture(scope='session')
+def packaged_graph():
+    """The packaged SSDLite person detector's frozen graph (verified path)."""
+    from frozen_helpers import PACKAGED_KEY
+
+    from replicate.packaged import packaged_path
+    return packaged_path(PACKAGED_KEY)
+
+
+@pytest.fixture(scope='session')
+def ssdlite(packaged_graph):
+    """Our port of the packaged SSDLite (do not modify)."""
+    pytest.importorskip('tensorflow')
+    from replicate.odapi import SlimSSDMobileNetV2
+    return SlimSSDMobileNetV2.from_frozen_graph(packaged_graph)
+
+
+@pytest.fixture(scope='session')
+def slim_fixture():
+    """Our port of the committed TF1 fixture graph (its pipeline.config beside it)."""
+    pytest.importorskip('tensorflow')
+    from frozen_helpers import FROZEN_GRAPH
+
+    from replicate.odapi import SlimSSDMobileNetV2
+    return SlimSSDMobileNetV2.from_frozen_graph(FROZEN_GRAPH)

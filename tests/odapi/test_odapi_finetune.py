@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from odapi_paths import EXPORT, FROZEN
 
-from compare.runner import cli as compare_cli
+from compare.run import main as run_compare
 from replicate.datasets.synthetic import generate
 from replicate.train import cli, odapi_source
 from replicate.train.run import seed_everything
@@ -133,7 +133,7 @@ def test_its_scores_are_the_softmax_it_was_trained_with(run):
 
 def test_the_harness_runs_and_scores_it(run, shapes, tmp_path):
     out = tmp_path / 'compare'
-    assert compare_cli.main([os.path.join(shapes, 'JPEGImages'), '--out', str(out), '-d',
+    assert run_compare([os.path.join(shapes, 'JPEGImages'), '--out', str(out), '-d',
                              'trained:' + str(run / 'whole' / 'model.npz'), '--no-speed',
                              '--no-progress', '--common-nms']) == 0
     summary = pd.read_csv(out / 'map_summary.csv').set_index('detector')

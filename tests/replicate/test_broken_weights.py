@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from tiny_ssd import tiny_ssd
 
-from compare.runner import cli
+from compare.run import main as run_compare
 from replicate.errors import InputError, WeightsError
 from replicate.ssd import pretrained
 from replicate.ssd.weights import load_pretrained, load_weights, read_npz
@@ -50,7 +50,7 @@ def test_the_harness_names_the_cached_file_to_delete(tmp_path, cache_root, capsy
     images = tmp_path / 'images'
     images.mkdir()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(images / 'a.png')
-    assert cli.main([str(images), '-d', 'ours:voc0712', '--out', str(tmp_path / 'o'),
+    assert run_compare([str(images), '-d', 'ours:voc0712', '--out', str(tmp_path / 'o'),
                      '--no-progress', '--no-speed', '--no-score']) == 2
     err = capsys.readouterr().err
     (line,) = [line for line in err.splitlines() if str(cached) in line]

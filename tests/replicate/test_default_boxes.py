@@ -7,7 +7,7 @@ import pytest
 from chainercv.links.model.ssd import MultiboxCoder as CVCoder
 
 from replicate import MultiboxCoder, default_box_counts
-from replicate.ssd.ssd300 import ASPECT_RATIOS, SIZES, STEPS, VARIANCE
+from replicate.ssd.ssd300 import ASPECT_RATIOS, SIZES, STEPS, VARIANCE, ssd300_coder
 from replicate.ssd.vgg16 import VGG16Extractor300
 
 GRIDS = VGG16Extractor300.grids
@@ -23,6 +23,15 @@ def test_equal_to_chainercv(coder):
     assert coder._default_bbox.shape == theirs.shape == (8732, 4)
     assert coder._default_bbox.dtype == theirs.dtype
     np.testing.assert_allclose(coder._default_bbox, theirs, rtol=0, atol=1e-12)
+
+
+def test_the_coder_without_a_model_is_the_models():
+    # what re-decoding kept network outputs uses (compare.score.redecode)
+    from replicate import SSD300
+    model, alone = SSD300(n_fg_class=20), ssd300_coder()
+    np.testing.assert_array_equal(alone._default_bbox, model.coder._default_bbox)
+    assert alone._variance == model.coder._variance == VARIANCE
+    assert alone.counts == model.coder.counts
 
 
 def test_counts(coder):

@@ -7,6 +7,7 @@ import pytest
 
 import replicate
 from replicate.ssd.weights import seeded_random_weights
+from replicate.tolerances import PARITY_GPU
 
 
 @pytest.fixture(scope='module')
@@ -97,5 +98,5 @@ def test_gpu_predict_equal_to_cpu(smooth_image):
             zip(*gpu, strict=True), zip(*cpu, strict=True), strict=True):
         assert isinstance(g_box, np.ndarray) and len(c_box) > 0
         np.testing.assert_array_equal(g_label, c_label)
-        np.testing.assert_allclose(g_score, c_score, rtol=1e-4, atol=1e-6)
-        np.testing.assert_allclose(g_box, c_box, rtol=1e-4, atol=1e-2)
+        np.testing.assert_allclose(g_score, c_score, rtol=PARITY_GPU, atol=1e-6)
+        np.testing.assert_allclose(g_box, c_box, rtol=PARITY_GPU, atol=1e-2)

@@ -17,10 +17,11 @@ import numpy as np
 
 from provenance.stamp import file_sha256, provenance
 from replicate.errors import UserError
-from replicate.parity import inputs, metrics
+from replicate.odapi.parity.rows import end_to_end_rows, raw_images  # noqa: F401
+from replicate.parity import metrics
 from replicate.parity.cli import DEFAULT_OUT, check_device
+from replicate.tolerances import ODAPI_PARITY, spelled
 
-DEFAULT_RTOL = 1e-4
 NOTE = (
     'Tolerance {rtol:g} on scaled_err = max|ours - TF| / max|TF| per output (float32 on the '
     'CPU). TF (Eigen/oneDNN, NHWC) and Chainer (im2col + BLAS, NCHW) sum every convolution in '
@@ -38,24 +39,21 @@ NOTE = (
 
 def parser():
     p = argparse.ArgumentParser(prog='python -m replicate.odapi.parity', description=__doc__)
-    p.add_argument('export_dir', help='OD API TF2 export (pipeline.config, saved_model/)')
+    p.add_argument('export_dir', help='OD API TF2 export (pipeline.config, saved_model/), or a '
+                   'TF1 frozen_inference_graph.pb, its folder or a packaged graph\'s key '
+                   '(ssdlite_mobilenet_v2_person.pb)')
     p.add_argument('--out', default=DEFAULT_OUT,
                    help='report folder (default: %(default)s; tox -e parity passes '
                         'reports/parity)')
     p.add_argument('--images', nargs='+', help='image files (default: generated images)')
     p.add_argument('--batch', type=int, default=2, help='number of generated images')
     p.add_argument('--seed', type=int, default=0, help='seed of the generated images')
-    p.add_argument('--rtol', type=float, default=DEFAULT_RTOL, help='tolerance on scaled_err')
-    p.add_argument('--rtol-reason', help='required justification for --rtol above 1e-4')
+    p.add_argument('--rtol', type=float, default=ODAPI_PARITY,
+                   help='tolerance on scaled_err (default {})'.format(spelled(ODAPI_PARITY)))
+    p.add_argument('--rtol-reason', help='required justification for --rtol above {}'.format(
+        spelled(ODAPI_PARITY)))
     p.add_argument('--device', default='@numpy', help='where ours runs: @numpy or @cupy:N')
     return p
-
-
-def raw_images(args):
-    """float32 (3, H, W) RGB images with integer values (they go to TF as uint8)."""
-    if args.images:
-        return inputs.read_images(args.images)
-    return inputs.generated_images(args.batch, args.seed + 1, inputs.RAW_SIZES)
 
 
 def _rows_after_network(model, graph_runs, ours_layers, tf_layers, images, rtol):
@@ -93,28 +91,12 @@ def _rows_after_network(model, graph_runs, ours_layers, tf_layers, images, rtol)
     return rows
 
 
-def end_to_end_rows(ours, reference, exact, rtol):
-    """Rows of the network run end to end from the shared preprocessed input.
-
-    Each row's note gives the float32 error of both sides: the scaled error
-    of TF's and of our float32 output against our float64 evaluation
-    (``exact``) of the same network, so that a difference can be read
-    against the rounding error TF itself makes.
-    """
-    rows = metrics.compare_traces(ours, reference, rtol)
-    for row in rows:
-        name = row['name']
-        if name in exact:
-            tf_error, ours_error = (metrics.errors(side[name], exact[name].astype(np.float32))[
-                'scaled_err'] for side in (reference, ours))
-            row['note'] = '; '.join(n for n in (row['note'], 'float32 error vs float64: TF '
-                                                '{:.3g}, ours {:.3g}'.format(tf_error,
-                                                                            ours_error)) if n)
-    return rows
-
-
 def run(args):
     """Both runs, the comparison and the report; returns the exit code."""
+    from replicate.odapi.frozen_ssd import is_frozen_graph
+    from replicate.odapi.parity import frozen_run
+    if is_frozen_graph(frozen_run.resolve(args.export_dir)[0]):
+        return frozen_run.run(args)
     import chainer
 
     from replicate.odapi import SSDMobileNetV2
@@ -180,18 +162,29 @@ def _provenance(args):
     return provenance(device=args.device, import_tensorflow=True, extra=extra)
 
 
+def _packaged_graphs():
+    from replicate.packaged import PACKAGED
+    return sorted(key for key in PACKAGED if key.endswith('.pb'))
+
+
+def _frozen_graph_file(arg):
+    """A .pb file, or the key of a packaged one (:mod:`replicate.packaged`)."""
+    return (os.path.isfile(arg) and arg.endswith('.pb')) or arg in _packaged_graphs()
+
+
 def main(argv=None):
     """Entry point; returns the exit code."""
     args = parser().parse_args(argv)
     try:
         if args.batch < 1:
             raise UserError('--batch {}: give at least 1'.format(args.batch))
-        if args.rtol > DEFAULT_RTOL and not args.rtol_reason:
+        if args.rtol > ODAPI_PARITY and not args.rtol_reason:
             raise UserError('--rtol {:g} is looser than {:g}: say why with --rtol-reason'.format(
-                args.rtol, DEFAULT_RTOL))
-        if not os.path.isdir(args.export_dir):
-            raise UserError('{} is not a folder: pass an OD API export folder'.format(
-                args.export_dir))
+                args.rtol, ODAPI_PARITY))
+        if not os.path.isdir(args.export_dir) and not _frozen_graph_file(args.export_dir):
+            raise UserError('{} is not a folder: pass an OD API export folder, a TF1 '
+                            'frozen_inference_graph.pb or a packaged graph ({})'.format(
+                                args.export_dir, ', '.join(_packaged_graphs())))
         check_device(args.device)
         return run(args)
     except UserError as exc:

@@ -53,32 +53,36 @@ def worst_errors(frame):
     return 'Largest scaled_err: ' + '; '.join(parts) + '.'
 
 
-def markdown(frame, info, settings, provenance, note, unmatched, columns=None):
+def markdown(frame, info, settings, provenance, note, unmatched, columns=None, title=TITLE,
+             method=METHOD):
     """The whole ``.md`` text; ``columns``: where the columns are explained
     (:func:`replicate.parity.report.columns_sentence` of the report's folder;
-    default: that of reports/parity)."""
+    default: that of reports/parity); ``title``, ``method``: of a TF1
+    frozen graph's report (:mod:`replicate.odapi.parity.frozen_run`)."""
     columns = columns or parity_report.columns_sentence(
         os.path.join(parity_report.REPOSITORY, 'reports', 'parity'))
     skipped = ', '.join('`{}`'.format(n) for n in unmatched) or 'none'
     return '\n'.join([
-        TITLE, '', parity_report.verdict_sentence(info, settings['rtol']), '',
+        title, '', parity_report.verdict_sentence(info, settings['rtol']), '',
         worst_errors(frame), '', note, '',
-        METHOD, '', 'Recorded outputs of ours with no TF tensor to compare (not rows): ' +
+        method, '', 'Recorded outputs of ours with no TF tensor to compare (not rows): ' +
         skipped + '.', '', columns, '',
         '## Settings', '', provenance_markdown(settings),
         '## Provenance', '', provenance_markdown(provenance),
         '## Outputs (execution order)', '', frame_to_markdown(frame)])
 
 
-def write_report(rows, stem, settings, provenance, note, unmatched):
+def write_report(rows, stem, settings, provenance, note, unmatched, title=TITLE,
+                 method=METHOD):
     """Write the three files; returns :func:`replicate.parity.report.summary`."""
     frame = write_table(pd.DataFrame(rows, columns=list(metrics.COLUMNS)), stem)
     info = parity_report.summary(rows)
     with open(stem + '.md', 'w') as f:
         f.write(markdown(frame, info, settings, provenance, note, unmatched,
-                         parity_report.columns_sentence(os.path.dirname(os.path.abspath(stem)))))
+                         parity_report.columns_sentence(os.path.dirname(os.path.abspath(stem))),
+                         title, method))
     meta = {'provenance': provenance, 'settings': settings, 'summary': info,
-            'tolerance_note': note, 'not_compared': list(unmatched), 'method': METHOD}
+            'tolerance_note': note, 'not_compared': list(unmatched), 'method': method}
     with open(stem + '.meta.json', 'w') as f:
         json.dump(meta, f, indent=2, sort_keys=True, default=str)
         f.write('\n')

@@ -1,0 +1,70 @@
+"""The CPU facts and the peak microbenchmark: flags read from cpuinfo text,
+kernels chosen by flags, and (where a C compiler exists) kernels that run and
+report positive rates. No speed is asserted."""
+import pytest
+
+from replicate.bench import floor, peak
+from replicate.cpuinfo import cpu_facts, read_cpuinfo
+
+CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 25
+model\t\t: 17
+model name\t: AMD EPYC
+flags\t\t: fpu sse4_2 avx avx2 fma
+
+processor\t: 1
+flags\t\t: other
+"""
+
+
+def test_facts_from_cpuinfo(tmp_path):
+    path = tmp_path / 'cpuinfo'
+    path.write_text(CPUINFO)
+    info = read_cpuinfo(str(path))
+    facts = cpu_facts(info)
+    assert facts['cpu.cpu_family'] == '25' and facts['cpu.model_name'] == 'AMD EPYC'
+    assert facts['cpu.isa'] == 'sse4_2 avx avx2 fma'  # the first processor's flags
+    assert 'avx512f' in facts['cpu.isa_absent'].split()
+    assert read_cpuinfo(str(tmp_path / 'missing')) == {}
+
+
+def test_kernels_chosen_by_flags():
+    assert peak.runnable({'avx2', 'fma'}) == ['fma_avx2', 'madd_avx2']
+    assert set(peak.runnable({'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512_vnni'})) == {
+        'fma_avx512', 'fma_avx2', 'vnni_avx512', 'madd_avx512', 'madd_avx2'}
+    with pytest.raises(peak.PeakUnavailable, match='no peak kernel'):
+        peak.measure(1, flags={'sse2'})
+
+
+@pytest.mark.skipif(peak.compiler() is None, reason='no C compiler on PATH')
+def test_kernels_run():
+    rows, compiler = peak.measure(1, seconds=0.002, trials=2)
+    assert compiler and {r['kind'] for r in rows} <= {'fp32', 'int8'}
+    assert rows and all(r['gmacs_best'] >= r['gmacs_median'] > 0 for r in rows)
+
+
+def test_fraction_of_peak():
+    # 10 GMAC in 0.5 s at a 40 GMAC/s peak: half the peak
+    assert floor.fraction_of_peak(10e9, 0.5, 40.0) == pytest.approx(0.5)
+    assert floor.fraction_of_peak(10e9, 0.5, '-') == '-'
+
+
+def test_floor_falls_back_to_the_best_gemm(monkeypatch):
+    def unavailable(*args, **kwargs):
+        raise peak.PeakUnavailable('no C compiler (cc not on PATH)')
+    monkeypatch.setattr(peak, 'measure', unavailable)
+    monkeypatch.setattr(floor.gemm, 'measure', lambda size: [
+        {'gemm': 'numpy_fp32', 'kind': 'fp32', 'size': size, 'gmacs_best': 50.0, 'note': ''},
+        {'gemm': 'onnxruntime_fp32', 'kind': 'fp32', 'size': size, 'gmacs_best': 60.0,
+         'note': ''},
+        {'gemm': 'openvino_fp32', 'kind': 'fp32', 'size': size, 'gmacs_best': '-',
+         'note': 'not installed (openvino)'},
+        {'gemm': 'onnxruntime_int8', 'kind': 'int8', 'size': size, 'gmacs_best': 150.0,
+         'note': ''}])
+    facts, rows = floor.measure(threads=2, gemm_size=64)
+    assert facts['floor.peak_fp32_gmacs'] == 60.0
+    assert facts['floor.peak_fp32_from'] == 'gemm onnxruntime_fp32'
+    assert facts['floor.peak_int8_gmacs'] == 150.0
+    assert 'no C compiler' in facts['floor.peak_source']
+    assert len(rows) == 4
