@@ -211,12 +211,14 @@ def _merged_meta(ordered, run_dir, listing):
 
 
 def scoring_options(meta, annotations=None, score_thresh=None, box_convention=None, iou=None,
-                    coco_evaluator=None):
-    """The scoring options: those given, else those the shards were run with."""
+                    coco_evaluator=None, pair=None):
+    """The scoring options: those given, else those the shards were run with
+    (``pair``: None lets scoring take the run's own pairs from meta.json)."""
     pick = lambda given, key: given if given is not None else meta.args.get(key)  # noqa: E731
     options = {'annotations': pick(annotations, 'annotations'),
                'box_convention': pick(box_convention, 'box_convention'),
-               'iou': pick(iou, 'iou'), 'coco_evaluator': pick(coco_evaluator, 'coco_evaluator')}
+               'iou': pick(iou, 'iou'), 'coco_evaluator': pick(coco_evaluator, 'coco_evaluator'),
+               'pair': pair}
     thresh = pick(score_thresh, 'score_thresh')
     if thresh is not None:
         options['score_thresh'] = thresh
@@ -262,9 +264,11 @@ def parser():
     add_scoring_options(scoring)
     group = p.add_argument_group('scoring (each defaults to what the shards were run with)')
     for action in scoring._actions:
+        repeatable = {'action': 'append'} if isinstance(action, argparse._AppendAction) else {}
         group.add_argument(*action.option_strings, dest=action.dest, default=None,
                            choices=action.choices, type=action.type, metavar=action.metavar,
-                           help=re.sub(r' ?\(default: %\(default\)s\)', '', action.help))
+                           help=re.sub(r' ?\(default: %\(default\)s\)', '', action.help),
+                           **repeatable)
     return p
 
 
@@ -275,7 +279,7 @@ def main(argv=None):
         args.run_dir, shard_folders(args.run_dir, args.shards), args.no_score, log,
         annotations=args.annotations, score_thresh=args.score_thresh,
         box_convention=args.box_convention, iou=args.iou,
-        coco_evaluator=args.coco_evaluator), log,
+        coco_evaluator=args.coco_evaluator, pair=args.pair), log,
         'interrupted: run the same command again (the shards are left as they are)')
     return code if result is None else command.finish(args.run_dir, *result, log)
 

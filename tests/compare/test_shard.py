@@ -368,10 +368,14 @@ def test_the_merge_scores_with_the_shards_options_unless_told_otherwise():
                           None, 'complete', ())
     assert merge.scoring_options(meta) == {
         'annotations': 'a.json', 'box_convention': 'odapi', 'iou': 0.7,
-        'coco_evaluator': 'faster-coco-eval', 'score_thresh': 0.3}
+        'coco_evaluator': 'faster-coco-eval', 'score_thresh': 0.3, 'pair': None}
     given = merge.scoring_options(meta, iou=0.5, coco_evaluator='pycocotools')
     assert (given['iou'], given['coco_evaluator']) == (0.5, 'pycocotools')
     args = merge.parser().parse_args(['run', '--iou', '0.6', '--coco-evaluator',
                                       'faster-coco-eval'])
     assert (args.iou, args.coco_evaluator) == (0.6, 'faster-coco-eval')
     assert merge.parser().parse_args(['run']).iou is None  # then the shards' own
+    # --pair repeats, as on the run and in re-scoring
+    args = merge.parser().parse_args(['run', '--pair', 'a=b', '--pair', 'c=d'])
+    assert merge.scoring_options(meta, pair=args.pair)['pair'] == args.pair
+    assert len(args.pair) == 2
