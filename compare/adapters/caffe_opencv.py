@@ -22,7 +22,6 @@ import numpy as np
 from compare.adapters import caffe_spec
 from compare.detections import DetectorInfo, Prediction
 from compare.errors import UserError
-from compare.paths import display_path
 from provenance.stamp import file_sha256
 
 KIND = 'opencv-dnn'
@@ -121,7 +120,7 @@ class OpenCVDNNAdapter:
         if self.settings is not None:
             details.update(caffe_spec.common_info(self.spec, self.settings, self.insize))
         return DetectorInfo(
-            name=self.name, weights=display_path(self.spec.caffemodel),
+            name=self.name, weights=self.spec.weights_label(),
             weights_sha256=self.weights_sha256, random_weights=False, device='CPU (OpenCV)',
             threads='{} (cv2.getNumThreads)'.format(cv2.getNumThreads()),
             label_names=tuple(self.names or ()), info=details)

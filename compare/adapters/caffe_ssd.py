@@ -15,7 +15,6 @@ from compare.adapters import caffe_spec
 from compare.adapters.chainer_weights import params_sha256
 from compare.adapters.protocol import StageTimer, check_finite, numpy_threads
 from compare.detections import DetectorInfo, Prediction
-from compare.paths import display_path
 from provenance.stamp import file_sha256
 
 KIND = 'caffe'
@@ -89,7 +88,7 @@ class CaffeSSDAdapter:
             details['params_sha256'] = params_sha256(self.model)
             details['unused_caffemodel_layers'] = [n for n, _, _ in self.model.net.unused]
         return DetectorInfo(
-            name=self.name, weights=display_path(self.spec.caffemodel),
+            name=self.name, weights=self.spec.weights_label(),
             weights_sha256=self.weights_sha256, random_weights=False, device='CPU (@numpy)',
             threads=numpy_threads(), label_names=tuple(self.names or ()), info=details)
 

@@ -3,23 +3,27 @@
 :func:`findings` turns the scored tables into a short list of
 :class:`Finding` (a sentence, and sentences under it), in this order:
 
-1. each pair of trained detectors (:mod:`compare.score.pairs`): identical or
-   not, how far apart, their mAP, their speeds with the noise flag;
-2. the detectors with random weights, named once as a group, with the pairs
-   among them (pipeline checks: identical or not) under it;
-3. the accuracy of the trained detectors (mAP), or why there is none;
+1. each pair of trained detectors (:mod:`compare.score.pairs`), in run
+   order: what it compares, identical or not, how far apart, the accuracy of
+   each (the AP of its one class when it names one, as a face or a person
+   detector does, else its mAP) and their speeds with the noise flag; the
+   pair's ``.common_nms`` variants in a sentence under it;
+2. the detectors with random weights, named once as a group and labelled as
+   such, with the pairs among them (identity checks: identical or not) under
+   it;
+3. the accuracy of the trained detectors, or why there is none;
 4. the speed of every detector (p50 ms per image at batch 1), its noise flag
    in the same sentence;
 5. the operating point;
 6. the detectors that failed.
 
 The same list opens summary.md and report.html and ends the console output
-(:func:`plain`, in ``findings.csv`` too). Numbers are written at the
-precision of the tables (:mod:`compare.rundir.precision`), bounds rounded
-outwards so they stay true ("within 0.0001" for a largest difference of
-3e-5), so the sentences diff as cleanly as the tables; mAP at 0.001,
-milliseconds at 0.1. Sentences use the two
-inline forms of the reports' notes, **bold** and `code`.
+(:func:`plain`, in ``findings.csv`` too). Every number comes from the tables
+and is written at their precision (:mod:`compare.rundir.precision`), bounds
+rounded outwards so they stay true ("within 0.0001" for a largest difference
+of 3e-5), so the sentences diff as cleanly as the tables; AP and mAP at
+0.001, milliseconds at 0.1. Sentences use the two inline forms of the
+reports' notes, **bold** and `code`.
 """
 import dataclasses
 import math
@@ -93,28 +97,65 @@ def _map(tables, name):
     return float(row['map_voc07'].iloc[0]) if len(row) else float('nan')
 
 
+def _accuracy(tables, name):
+    """``(what, value, objects)`` of a detector's accuracy against the
+    annotations: ``('AP for `face`', AP, annotated faces)`` when it is scored
+    on one class, else ``('mAP over N classes', mAP, annotated objects)``;
+    None without a mAP (no annotations, or none of its classes annotated)."""
+    value = _map(tables, name)
+    per_class = tables.get('map_per_class')
+    if value != value or per_class is None:
+        return None
+    mine = per_class[(per_class['detector'] == name) & per_class['predictable'].astype(bool) &
+                     (per_class['gt'] > 0)]
+    objects = int(mine['gt'].sum())
+    if len(mine) == 1:
+        return 'AP for `{}`'.format(mine['class'].iloc[0]), value, objects
+    return 'mAP over {} classes'.format(len(mine)), value, objects
+
+
+def _accuracy_words(tables, a, b, iou=0.5):
+    """The pair's accuracy in words: ``AP for `face` (VOC07 11-point, 3
+    annotated) 1.000 vs 1.000``; ``''`` when either has none."""
+    found_a, found_b = _accuracy(tables, a), _accuracy(tables, b)
+    if found_a is None or found_b is None:
+        return ''
+    if found_a[0] == found_b[0] and found_a[2] == found_b[2]:
+        return '{} (VOC07 11-point{}, {} annotated) {:.3f} vs {:.3f}'.format(
+            found_a[0], _iou_words(iou), found_a[2], found_a[1], found_b[1])
+    return 'VOC07{} {} {:.3f} vs {} {:.3f}'.format(_iou_words(iou), found_a[0], found_a[1],
+                                                  found_b[0], found_b[1])
+
+
+def _head(a, sign, b, what):
+    """``**a == b** (what it compares)``."""
+    text = '**{} {} {}**'.format(a, sign, b)
+    return text + ' ({})'.format(what) if isinstance(what, str) and what else text
+
+
 def _agreement_words(row, thresh):
     """What two detectors of a pair did, in words (a row of the pairs table)."""
-    a, b = row['detector_a'], row['detector_b']
+    a, b, what = row['detector_a'], row['detector_b'], row.get('what', '')
     if row['identical']:
-        return '**{} == {}**: {} of {} detections identical on {} images (boxes, classes ' \
-               'and scores equal bit for bit)'.format(a, b, row['detections_a'],
-                                                      row['detections_b'], row['images'])
+        return '{}: {} of {} detections identical on {} images (boxes, classes and scores ' \
+               'equal bit for bit)'.format(_head(a, '==', b, what), row['detections_a'],
+                                           row['detections_b'], row['images'])
     total = row['matched'] + row['only_a'] + row['only_b']
     if total and row['only_a'] == 0 and row['only_b'] == 0:
-        return ('**{} ≈ {}**: all {} detections at score >= {} matched one to one on {} images '
+        return ('{}: all {} detections at score >= {} matched one to one on {} images '
                 '(IoU >= {}, {}, {}), not bit for bit'.format(
-                    a, b, row['matched'], _number(thresh, 'scores'), row['images'],
-                    _bound(row['min_iou'], 'iou', upper=False),
+                    _head(a, '≈', b, what), row['matched'], _number(thresh, 'scores'),
+                    row['images'], _bound(row['min_iou'], 'iou', upper=False),
                     _within(row['max_box_diff'], 'pixels', 'boxes', ' px'),
                     _within(row['max_score_diff'], 'scores', 'scores')))
     if total == 0:
-        return '**{} vs {}**: neither has a detection at score >= {} on the {} images both ' \
-               'processed'.format(a, b, _number(thresh, 'scores'), row['images'])
-    return ('**{} vs {}**: {} of {} detections at score >= {} matched (agreement {}); {} only '
-            'in {}, {} only in {}'.format(a, b, row['matched'], total, _number(thresh, 'scores'),
-                                          '{:.3f}'.format(row['matched'] / total), row['only_a'],
-                                          a, row['only_b'], b))
+        return '{}: neither has a detection at score >= {} on the {} images both ' \
+               'processed'.format(_head(a, 'vs', b, what), _number(thresh, 'scores'),
+                                  row['images'])
+    return ('{}: {} of {} detections at score >= {} matched (agreement {}); {} only in {}, {} '
+            'only in {}'.format(_head(a, 'vs', b, what), row['matched'], total,
+                                _number(thresh, 'scores'), '{:.3f}'.format(row['matched'] / total),
+                                row['only_a'], a, row['only_b'], b))
 
 
 def _speed_words(a, b, speeds):
@@ -132,13 +173,15 @@ def _speed_words(a, b, speeds):
     return text
 
 
-def pair_sentence(row, thresh, tables, speeds, trained):
-    """One pair's sentence: agreement, then mAP (trained weights), then speed."""
+def pair_sentence(row, thresh, tables, speeds, trained, iou=0.5):
+    """One pair's sentence: what it compares and their agreement, then their
+    accuracy (trained weights only; ``iou``: the mAP's, ``--iou``), then
+    their speed."""
     parts = [_agreement_words(row, thresh)]
     a, b = row['detector_a'], row['detector_b']
-    map_a, map_b = _map(tables, a), _map(tables, b)
-    if trained and map_a == map_a and map_b == map_b:
-        parts.append('mAP (VOC07) {:.3f} vs {:.3f}'.format(map_a, map_b))
+    accuracy = _accuracy_words(tables, a, b, iou) if trained else ''
+    if accuracy:
+        parts.append(accuracy)
     speed = _speed_words(a, b, speeds)
     if speed:
         parts.append(speed)
@@ -151,6 +194,11 @@ def _names(names):
 
 def _natives(names):
     return [n for n in names if VARIANT not in n]
+
+
+def _native(name):
+    """``'a.common_nms'`` -> ``'a'``."""
+    return name[:-len(VARIANT)] if name.endswith(VARIANT) else name
 
 
 def speed_sentence(order, speeds):
@@ -170,19 +218,54 @@ def speed_sentence(order, speeds):
     return 'Speed, ms per image (p50 of the whole call, batch 1): {}.{}'.format(values, flag)
 
 
-def accuracy_sentence(tables, trained, annotations, iou=0.5):
-    """The trained detectors' mAP, or why there is none; ``iou``: the
-    true-positive IoU of ``map_voc07`` (``--iou``), said when not 0.5."""
+def _iou_words(iou):
+    """``''`` at VOC's IoU 0.5, else ``', IoU >= 0.7'``."""
+    return '' if iou == 0.5 else ', IoU >= {:g}'.format(iou)
+
+
+def accuracy_sentence(tables, trained, annotations, said=(), iou=0.5):
+    """The trained detectors' accuracy, or why there is none; ``said``: the
+    detectors whose accuracy a pair's sentence already gave (not repeated);
+    ``iou``: the true-positive IoU of ``map_voc07`` (``--iou``), said when not
+    0.5."""
     if 'map_summary' not in tables:
         return 'Accuracy: no annotations, so no mAP.'
     if not trained:
         return ('Accuracy: no detector of this run holds trained weights, so no accuracy is '
                 'claimed (the mAP tables below score random weights).')
-    values = ['{} {:.3f}'.format(n, _map(tables, n)) for n in trained
-              if _map(tables, n) == _map(tables, n)]
-    return 'Accuracy, mAP (VOC07 11-point{}) against `{}`: {}.'.format(
-        '' if iou == 0.5 else ', IoU >= {:g}'.format(iou), annotations,
-        ', '.join(values) if values else 'none computed')
+    values = []
+    for name in trained:
+        found = _accuracy(tables, name)
+        if found is not None and name not in said:
+            values.append('{} {} {:.3f} ({} annotated)'.format(name, found[0], found[1],
+                                                               found[2]))
+    where = 'Accuracy (VOC07 11-point AP{}, every detection kept) against `{}`'.format(
+        _iou_words(iou), annotations)
+    if not values and said:
+        return where + ': each pair above gives its two detectors\' AP.'
+    return '{}: {}.'.format(where, ', '.join(values) if values else 'none computed')
+
+
+def random_sentence(run, random, checked=True):
+    """The detectors with random weights, named once and labelled as such;
+    ``checked``: pairs among them follow (under this sentence)."""
+    natives = _natives(random)
+    variants = len(random) - len(natives)
+    if variants:
+        names = '{} and {} `{}` variant{}'.format(_names(natives), 'its' if len(natives) == 1
+                                                  else 'their', VARIANT, 's' if variants > 1
+                                                  else '')
+    else:
+        names = _names(natives)
+    weights = sorted({str(run.detectors[n].weights) for n in natives})
+    same = ', the same for all ({})'.format(weights[0]) if len(weights) == 1 and \
+        len(natives) > 1 else ''
+    check = ('; the pairs under this line check that two implementations compute the same '
+             'thing on the same weights' if checked else '')
+    one = len(random) == 1
+    return '**Random weights**: {} {} untrained weights{}, so {} detections and mAP measure ' \
+           'nothing about accuracy{}.'.format(names, 'holds' if one else 'hold', same,
+                                              'its' if one else 'their', check)
 
 
 def findings(run, tables, pairs_table, score_thresh, annotations, iou=0.5):
@@ -192,20 +275,23 @@ def findings(run, tables, pairs_table, score_thresh, annotations, iou=0.5):
     random = [n for n in order if run.detectors[n].random_weights]
     trained = [n for n in _natives(order) if n not in random]
     speeds = _speed_rows(tables)
-    found, random_pairs = [], []
+    found, random_pairs, by_pair = [], [], {}
     for _, row in pairs_table.iterrows():
         is_random = row['detector_a'] in random or row['detector_b'] in random
-        sentence = pair_sentence(row, score_thresh, tables, speeds, not is_random)
-        (random_pairs if is_random else found).append(Finding('pair', sentence))
+        sentence = pair_sentence(row, score_thresh, tables, speeds, not is_random, iou)
+        parent = by_pair.get((_native(row['detector_a']), _native(row['detector_b'])))
+        if is_random:
+            random_pairs.append(sentence)
+        elif row.get('how') == 'variant' and parent is not None:
+            parent.children.append(sentence)   # under the pair it is a variant of
+        else:
+            by_pair[(row['detector_a'], row['detector_b'])] = Finding('pair', sentence)
+            found.append(by_pair[(row['detector_a'], row['detector_b'])])
     if random:
-        natives = _natives(random)
-        variants = len(random) - len(natives)
-        found.append(Finding('random_weights', (
-            '**Random weights**, so their detections and mAP measure nothing (they check the '
-            'pipeline and the pairs under this line): {}{}.'.format(
-                _names(natives), ', and their `{}` variants'.format(VARIANT)
-                if variants else '')), [f.text for f in random_pairs]))
-    found.append(Finding('accuracy', accuracy_sentence(tables, trained, annotations, iou)))
+        found.append(Finding('random_weights', random_sentence(run, random, bool(random_pairs)),
+                             random_pairs))
+    said = {name for key in by_pair for name in key}
+    found.append(Finding('accuracy', accuracy_sentence(tables, trained, annotations, said, iou)))
     speed = speed_sentence(order, speeds)
     if speed:
         found.append(Finding('speed', speed))

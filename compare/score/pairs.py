@@ -16,6 +16,10 @@ same model (the same ARG in the two specs, the same recorded weights, or the
 same weights checksum). Each pair's ``.common_nms`` variants, when both ran,
 form a pair too. Kinds are read from the run's detector specs (meta.json
 ``args.detector``, in the order of the detectors meta.json lists).
+
+Each pair also says what it compares, in words (:data:`PORT_WORDS`, with the
+model named by the specs' ARG), when its two kinds are a port and its
+reference: ``the Caffe SSD `res10-face`: our Chainer build vs OpenCV's DNN``.
 """
 import dataclasses
 import os
@@ -31,6 +35,18 @@ PORTS = {
     'ours-odapi': ('tf', 'tf1'),
     'caffe': ('opencv-dnn',),
 }
+#: (port kind, reference kind) -> what the pair compares; ``{model}`` is the
+#: model the two specs name (their ARG, a path by its base name), or nothing.
+PORT_WORDS = {
+    ('ours', 'chainercv'): 'SSD300{model}: our Chainer code vs ChainerCV',
+    ('ours-onnx', 'ours'): 'our SSD300{model}: ONNX Runtime vs Chainer',
+    ('ours-onnx', 'chainercv'): 'SSD300{model}: ours in ONNX Runtime vs ChainerCV',
+    ('ours-odapi', 'tf'): 'the TF2 OD API export{model}: our Chainer port vs TensorFlow',
+    ('ours-odapi', 'tf1'): 'the TF1 OD API export{model}: our Chainer port vs TensorFlow',
+    ('caffe', 'opencv-dnn'): "the Caffe SSD{model}: our Chainer build vs OpenCV's DNN",
+}
+#: What a pair of ``.common_nms`` variants compares.
+VARIANT_WORDS = 'the same two through one common NMS'
 #: The detectors run when ``--detector`` is not given (compare/run.py's default).
 DEFAULT_SPECS = ('ours', 'chainercv')
 VARIANT = '.common_nms'
@@ -40,10 +56,13 @@ VARIANT = '.common_nms'
 class Pair:
     """Two detectors the run compares: ``a`` (the port, when inferred) and
     ``b`` (its reference); ``how`` is ``'declared'``, ``'inferred'`` or
-    ``'variant'`` (the ``.common_nms`` variants of a pair)."""
+    ``'variant'`` (the ``.common_nms`` variants of a pair); ``what``: what it
+    compares, in words (:data:`PORT_WORDS`; ``''`` when the kinds are not a
+    port and its reference)."""
     a: str
     b: str
     how: str
+    what: str = ''
 
 
 def parse_pair(text):
@@ -83,6 +102,17 @@ def detector_kinds(meta):
     return found
 
 
+def describe(kind_a, arg_a, kind_b, arg_b):
+    """What detectors of kinds ``kind_a`` (ARG ``arg_a``) and ``kind_b`` compare,
+    in words, either way round; ``''`` for kinds that are not a port and its
+    reference."""
+    words = PORT_WORDS.get((kind_a, kind_b)) or PORT_WORDS.get((kind_b, kind_a))
+    if words is None:
+        return ''
+    model = os.path.basename(arg_a or arg_b)
+    return words.format(model=' `{}`'.format(model) if model else '')
+
+
 def _same_model(entry_a, entry_b, arg_a, arg_b):
     if arg_a == arg_b:
         return True
@@ -105,7 +135,8 @@ def inferred(meta, names):
                      kinds[other][0] == reference and
                      _same_model(entries[name], entries[other], arg, kinds[other][1])]
             if match:
-                found.append(Pair(name, match[0], 'inferred'))
+                found.append(Pair(name, match[0], 'inferred',
+                                  describe(kind, arg, *kinds[match[0]])))
                 taken.update((name, match[0]))
                 break
     return found
@@ -126,6 +157,7 @@ def run_pairs(meta, names, declared=None):
     if declared is None:
         declared = meta.args.get('pair') or []
     names = list(names)
+    kinds = detector_kinds(meta)
     warnings, pairs = [], []
     for text in declared:
         a, b = parse_pair(text)
@@ -134,7 +166,8 @@ def run_pairs(meta, names, declared=None):
             warnings.append('--pair {}: no detector named {} ran (detectors: {})'.format(
                 text, ' or '.join(missing), ', '.join(names)))
         else:
-            pairs.append(Pair(a, b, 'declared'))
+            pairs.append(Pair(a, b, 'declared', describe(*kinds[a], *kinds[b])
+                              if a in kinds and b in kinds else ''))
     if not declared:
         pairs = inferred(meta, names)
     with_variants = []
@@ -142,7 +175,7 @@ def run_pairs(meta, names, declared=None):
         with_variants.append(pair)
         a, b = pair.a + VARIANT, pair.b + VARIANT
         if a in names and b in names:
-            with_variants.append(Pair(a, b, 'variant'))
+            with_variants.append(Pair(a, b, 'variant', VARIANT_WORDS))
     return with_variants, warnings
 
 
@@ -234,10 +267,11 @@ def verdict(run, tables, pair, score_thresh):
 
 
 def pairs_table(run, tables, pairs, score_thresh):
-    """One row per pair: its names, how it was chosen and its :class:`Verdict`."""
+    """One row per pair: its names, how it was chosen, what it compares and its
+    :class:`Verdict`."""
     rows = [dict(position=k, detector_a=pair.a, detector_b=pair.b, how=pair.how,
-                 **dataclasses.asdict(verdict(run, tables, pair, score_thresh)))
+                 what=pair.what, **dataclasses.asdict(verdict(run, tables, pair, score_thresh)))
             for k, pair in enumerate(pairs, 1)]
-    columns = ['position', 'detector_a', 'detector_b', 'how'] + [
+    columns = ['position', 'detector_a', 'detector_b', 'how', 'what'] + [
         field.name for field in dataclasses.fields(Verdict)]
     return pd.DataFrame(rows, columns=columns)

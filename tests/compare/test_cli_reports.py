@@ -62,8 +62,8 @@ def test_timings_are_reused_per_detector_and_the_headline_ends_the_console(tmp_p
     assert (bench_a.detector, bench_b.detector) == ('a', 'b') and bench_a.repeats == 2
     lines = err.rstrip('\n').splitlines()
     headline = lines[lines.index('HEADLINE') + 1:]
-    assert headline[0] == ('Random weights, so their detections and mAP measure nothing (they '
-                           'check the pipeline and the pairs under this line): a, b.')
+    assert headline[0] == ('Random weights: a, b hold untrained weights, so their detections '
+                           'and mAP measure nothing about accuracy.')
     assert headline[1] == 'Accuracy: no annotations, so no mAP.'
     assert headline[2].startswith('Speed, ms per image (p50 of the whole call, batch 1): a ')
     assert ', b ' in headline[2] and 'noisy' in headline[2] or 'quiet' in headline[2]
@@ -95,5 +95,5 @@ def test_keep_raw_then_rescore_without_a_network(tmp_path, capsys):
     text = open(os.path.join(str(out), 'summary.md')).read()
     assert '## NMS and score thresholds of the Chainer SSDs' in text
     assert 'ours: re-decoded from kept network outputs with NMS IoU 0.3' in text
-    assert ('(they check the pipeline and the pairs under this line): `ours`, and their '
-            '`.common_nms` variants.') in text
+    assert ('**Random weights**: `ours` and its `.common_nms` variant hold untrained weights, '
+            'so their detections and mAP measure nothing about accuracy.') in text

@@ -138,3 +138,94 @@ def test_tags_never_overlap_and_stay_inside():
         assert 0 <= a[0] and a[2] <= 480 and 30 <= a[1] and a[3] <= 400
         for b in placed[i + 1:]:
             assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+
+
+def test_pairs_say_what_they_compare():
+    assert pairs.describe('caffe', 'res10-face', 'opencv-dnn', 'res10-face') == (
+        "the Caffe SSD `res10-face`: our Chainer build vs OpenCV's DNN")
+    assert pairs.describe('tf1', 'x/lite.pb', 'ours-odapi', 'x/lite.pb') == (
+        'the TF1 OD API export `lite.pb`: our Chainer port vs TensorFlow')   # either way round
+    assert pairs.describe('ours', '', 'chainercv', '') == 'SSD300: our Chainer code vs ChainerCV'
+    assert pairs.describe('tf', 'a', 'caffe', 'a') == ''   # not a port and its reference
+    meta = _meta(['caffe:res10-face', 'opencv-dnn:res10-face', 'ours', 'chainercv'],
+                 ['c', 'o', 'ours', 'chainercv'], ['x', 'x', 'r', 'r'],
+                 variants=('c.common_nms', 'o.common_nms'))
+    found, _ = pairs.run_pairs(meta, ['c', 'o', 'ours', 'chainercv', 'c.common_nms',
+                                      'o.common_nms'])
+    assert [(p.a, p.what) for p in found] == [
+        ('c', "the Caffe SSD `res10-face`: our Chainer build vs OpenCV's DNN"),
+        ('c.common_nms', pairs.VARIANT_WORDS), ('ours', 'SSD300: our Chainer code vs ChainerCV')]
+    declared, _ = pairs.run_pairs(meta, ['c', 'o'], ['o=c'])
+    assert declared[0].what == "the Caffe SSD `res10-face`: our Chainer build vs OpenCV's DNN"
+
+
+def _fake_run(entries):
+    """A run of ``(name, random, weights)`` detectors, all ok, in that order."""
+    order = [name for name, _, _ in entries]
+    detectors = {name: types.SimpleNamespace(random_weights=random, weights=weights, status='ok')
+                 for name, random, weights in entries}
+    return types.SimpleNamespace(detectors=detectors, run_order=lambda: order,
+                                 ok_detectors=lambda: order)
+
+
+def test_headline_order_trained_pairs_first_then_the_random_identity_check():
+    run = _fake_run([('caffe', False, 'x'), ('cv', False, 'x'), ('caffe.common_nms', False, 'x'),
+                     ('cv.common_nms', False, 'x'), ('lite', False, 'y'), ('tf1', False, 'y'),
+                     ('ours', True, 'random (seed 0)'), ('chainercv', True, 'random (seed 0)'),
+                     ('solo', False, 'z')])
+    classes = {'caffe': 'face', 'cv': 'face', 'caffe.common_nms': 'face',
+               'cv.common_nms': 'face', 'lite': 'person', 'tf1': 'person'}
+    aps = {'caffe': 0.909091, 'cv': 1.0, 'caffe.common_nms': 1.0, 'cv.common_nms': 1.0,
+           'lite': 0.75, 'tf1': 0.75}
+    per_class = [dict(detector=n, **{'class': c}, predictable=True, gt=3, ap_voc07=aps[n])
+                 for n, c in classes.items()]
+    per_class += [dict(detector=n, **{'class': 'cat'}, predictable=False, gt=1,
+                       ap_voc07=float('nan')) for n in classes]
+    per_class += [dict(detector='solo', **{'class': c}, predictable=True, gt=g, ap_voc07=0.5)
+                  for c, g in (('cat', 1), ('dog', 4))]
+    maps = dict(aps, ours=0.0, chainercv=0.0, solo=0.5)
+    tables = {'map_per_class': pd.DataFrame(per_class),
+              'map_summary': pd.DataFrame({'detector': list(maps),
+                                           'map_voc07': list(maps.values())}),
+              'speed': pd.DataFrame([dict(detector=n, batch_size=1, total_p50_ms_per_image=ms,
+                                          noisy='', load_avg_max=0.5, p90_over_p50=1.1)
+                                     for n, ms in (('caffe', 300.0), ('cv', 100.0),
+                                                   ('lite', 150.0), ('tf1', 30.0))])}
+    rows = [_row(detector_a='caffe', detector_b='cv', how='inferred', matched=4, images=6,
+                 what=pairs.describe('caffe', 'res10-face', 'opencv-dnn', 'res10-face')),
+            _row(detector_a='caffe.common_nms', detector_b='cv.common_nms', how='variant',
+                 matched=4, images=6, what=pairs.VARIANT_WORDS),
+            _row(detector_a='lite', detector_b='tf1', how='inferred', matched=3, images=6,
+                 what=pairs.describe('ours-odapi', 'ssdlite-person', 'tf1', 'ssdlite-person')),
+            _row(detector_a='ours', detector_b='chainercv', how='inferred', identical=True,
+                 detections_a=224, detections_b=224, matched=224, images=6,
+                 what=pairs.describe('ours', '', 'chainercv', ''))]
+    found = findings.findings(run, tables, pd.DataFrame(rows), 0.5, 'images/Annotations')
+    assert [f.topic for f in found] == ['pair', 'pair', 'random_weights', 'accuracy', 'speed',
+                                        'operating_point']
+    face, person, random = found[0], found[1], found[2]
+    assert face.text == (
+        "**caffe ≈ cv** (the Caffe SSD `res10-face`: our Chainer build vs OpenCV's DNN): all 4 "
+        'detections at score >= 0.5 matched one to one on 6 images (IoU >= 0.9999, boxes within '
+        '0.1 px, scores within 0.0001), not bit for bit; AP for `face` (VOC07 11-point, 3 '
+        'annotated) 0.909 vs 1.000; 300.0 vs 100.0 ms per image (p50, batch 1): cv 3.00x as '
+        'fast.')
+    assert len(face.children) == 1 and face.children[0].startswith(
+        '**caffe.common_nms ≈ cv.common_nms** (the same two through one common NMS): all 4')
+    assert person.text.startswith('**lite ≈ tf1** (the TF1 OD API export `ssdlite-person`: our '
+                                  'Chainer port vs TensorFlow): all 3 detections')
+    assert 'AP for `person` (VOC07 11-point, 3 annotated) 0.750 vs 0.750; 150.0 vs 30.0' in \
+        person.text and person.children == []
+    assert random.text == (
+        '**Random weights**: `ours`, `chainercv` hold untrained weights, the same for all '
+        '(random (seed 0)), so their detections and mAP measure nothing about accuracy; the '
+        'pairs under this line check that two implementations compute the same thing on the '
+        'same weights.')
+    assert random.children == [
+        '**ours == chainercv** (SSD300: our Chainer code vs ChainerCV): 224 of 224 detections '
+        'identical on 6 images (boxes, classes and scores equal bit for bit).']
+    # the one trained detector in no pair gets its accuracy here, the others are not repeated
+    assert found[3].text == ('Accuracy (VOC07 11-point AP, every detection kept) against '
+                             '`images/Annotations`: solo mAP over 2 classes 0.500 (5 annotated).')
+    table = findings.findings_table(found)
+    assert list(table['level']) == [0, 1, 0, 0, 1, 0, 0, 0]

@@ -47,8 +47,8 @@ def test_summary_has_loud_banners_tables_and_provenance(annotated):
     assert ('> **⚠ RANDOM WEIGHTS: 1 of the 3 detectors hold untrained weights (named in the '
             'headline): their detections and mAP measure nothing**\n') in text   # one line
     # the headline names them once, as a group
-    assert ('- **Random weights**, so their detections and mAP measure nothing (they check the '
-            'pipeline and the pairs under this line): `ours`.\n') in text
+    assert ('- **Random weights**: `ours` holds untrained weights, so its detections and mAP '
+            'measure nothing about accuracy.\n') in text
     assert text.count('`ours`') == 1 and '[RANDOM WEIGHTS]' not in text
     assert '⚠ FAILED: gone: failed: weights file missing' in text
     for heading in ('## What ran', '## Agreement', '## Speed', '## Accuracy (mAP)',

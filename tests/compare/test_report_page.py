@@ -90,8 +90,8 @@ def test_a_scored_run_reads_at_1400_px(tmp_path, browser):
     headline = found['headline']
     assert headline is not None and found['headline_top'] < 900, found   # on the first screen
     # ours holds random weights: its pair is under the random-weights sentence, named once
-    assert headline[0].startswith('Random weights, so their detections and mAP measure '
-                                  'nothing'), headline
+    assert headline[0].startswith('Random weights: ours holds untrained weights, so its '
+                                  'detections and mAP measure nothing'), headline
     assert '\nours == tf: 2 of 2 detections identical on 2 images' in headline[0], headline
     assert any(line.startswith('Operating point: score >= 0.5') for line in headline), headline
 
