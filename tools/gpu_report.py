@@ -154,7 +154,7 @@ def summary_text(tag, env, runs, main_rows, detections, phases, manifest, device
         'convolutions. Reordering alone, without the GPU, is the `_hostcpu` run: ours on '
         "this machine's CPU, whose OpenBLAS sums differently from the reference's (on the "
         'project\'s CPU, numpy 2.5 against numpy 1.26 gave up to 2e-6 of a layer\'s scale and '
-        '6.1e-6 on the softmax scores: README.md, "Python 3.12 and numpy 2"). The GPU runs '
+        '6.1e-6 on the softmax scores: docs/install.md, "Python 3.12 and numpy 2"). The GPU runs '
         'above are measured against the same bound; a real error (a wrong layer) shows as '
         '1e-3 or more. '
         'TF32 math rounds GEMM inputs to 10 bits of mantissa (about 1e-3) and is expected to '
