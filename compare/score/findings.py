@@ -100,12 +100,15 @@ def _map(tables, name):
 def _accuracy(tables, name):
     """``(what, value, objects)`` of a detector's accuracy against the
     annotations: ``('AP for `face`', AP, annotated faces)`` when it is scored
-    on one class, else ``('mAP over N classes', mAP, annotated objects)``;
-    None without a mAP (no annotations, or none of its classes annotated)."""
+    on one class, else ``('mAP over N classes', mAP, annotated objects)``
+    (``('mAP', mAP, None)`` without the per-class table); None without a mAP
+    (no annotations, or none of its classes annotated)."""
     value = _map(tables, name)
     per_class = tables.get('map_per_class')
-    if value != value or per_class is None:
+    if value != value:
         return None
+    if per_class is None:   # the summary alone: no class or object counts
+        return 'mAP', value, None
     mine = per_class[(per_class['detector'] == name) & per_class['predictable'].astype(bool) &
                      (per_class['gt'] > 0)]
     objects = int(mine['gt'].sum())
@@ -237,8 +240,8 @@ def accuracy_sentence(tables, trained, annotations, said=(), iou=0.5):
     for name in trained:
         found = _accuracy(tables, name)
         if found is not None and name not in said:
-            values.append('{} {} {:.3f} ({} annotated)'.format(name, found[0], found[1],
-                                                               found[2]))
+            values.append('{} {} {:.3f}{}'.format(name, found[0], found[1], '' if found[2] is None
+                                                  else ' ({} annotated)'.format(found[2])))
     where = 'Accuracy (VOC07 11-point AP{}, every detection kept) against `{}`'.format(
         _iou_words(iou), annotations)
     if not values and said:

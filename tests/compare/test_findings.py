@@ -115,10 +115,12 @@ def test_pair_sentences_say_the_verdict_with_true_bounds():
 
 def test_the_accuracy_sentence_names_an_iou_other_than_0_5():
     tables = {'map_summary': pd.DataFrame({'detector': ['a', 'b'], 'map_voc07': [0.71249, 0.5]})}
-    assert findings.accuracy_sentence(tables, ['a', 'b'], 'x.json') == \
-        'Accuracy, mAP (VOC07 11-point) against `x.json`: a 0.712, b 0.500.'
-    assert findings.accuracy_sentence(tables, ['a'], 'x.json', iou=0.75) == \
-        'Accuracy, mAP (VOC07 11-point, IoU >= 0.75) against `x.json`: a 0.712.'
+    assert findings.accuracy_sentence(tables, ['a', 'b'], 'x.json') == (
+        'Accuracy (VOC07 11-point AP, every detection kept) against `x.json`: a mAP 0.712, '
+        'b mAP 0.500.')
+    assert findings.accuracy_sentence(tables, ['a'], 'x.json', iou=0.75) == (
+        'Accuracy (VOC07 11-point AP, IoU >= 0.75, every detection kept) against `x.json`: '
+        'a mAP 0.712.')
 
 
 def test_the_coco_names_and_tide_tables_have_their_keys_and_steps():
@@ -229,3 +231,7 @@ def test_headline_order_trained_pairs_first_then_the_random_identity_check():
                              '`images/Annotations`: solo mAP over 2 classes 0.500 (5 annotated).')
     table = findings.findings_table(found)
     assert list(table['level']) == [0, 1, 0, 0, 1, 0, 0, 0]
+    # an IoU other than VOC's is said where the AP is
+    at_75 = findings.findings(run, tables, pd.DataFrame(rows), 0.5, 'images/Annotations', iou=0.75)
+    assert 'AP for `face` (VOC07 11-point, IoU >= 0.75, 3 annotated) 0.909 vs 1.000' in \
+        at_75[0].text and 'IoU >= 0.75, every detection kept' in at_75[3].text
