@@ -102,15 +102,25 @@ def detector_kinds(meta):
     return found
 
 
-def describe(kind_a, arg_a, kind_b, arg_b):
+def describe(kind_a, arg_a, kind_b, arg_b, classes=()):
     """What detectors of kinds ``kind_a`` (ARG ``arg_a``) and ``kind_b`` compare,
-    in words, either way round; ``''`` for kinds that are not a port and its
-    reference."""
+    in words, either way round; ``classes``: the class names both detect (one
+    is named: ``a `face` detector``); ``''`` for kinds that are not a port and
+    its reference."""
     words = PORT_WORDS.get((kind_a, kind_b)) or PORT_WORDS.get((kind_b, kind_a))
     if words is None:
         return ''
     model = os.path.basename(arg_a or arg_b)
-    return words.format(model=' `{}`'.format(model) if model else '')
+    model = ' `{}`'.format(model) if model else ''
+    if len(classes) == 1:
+        model += ', a `{}` detector'.format(classes[0])
+    return words.format(model=model)
+
+
+def _classes(entries, a, b):
+    """The class names two detectors share when they name the same ones, else ()."""
+    names = [tuple(getattr(entries.get(n), 'label_names', None) or ()) for n in (a, b)]
+    return names[0] if names[0] == names[1] else ()
 
 
 def _same_model(entry_a, entry_b, arg_a, arg_b):
@@ -135,8 +145,8 @@ def inferred(meta, names):
                      kinds[other][0] == reference and
                      _same_model(entries[name], entries[other], arg, kinds[other][1])]
             if match:
-                found.append(Pair(name, match[0], 'inferred',
-                                  describe(kind, arg, *kinds[match[0]])))
+                found.append(Pair(name, match[0], 'inferred', describe(
+                    kind, arg, *kinds[match[0]], _classes(entries, name, match[0]))))
                 taken.update((name, match[0]))
                 break
     return found
@@ -158,6 +168,7 @@ def run_pairs(meta, names, declared=None):
         declared = meta.args.get('pair') or []
     names = list(names)
     kinds = detector_kinds(meta)
+    entries = {entry.name: entry for entry in meta.detectors}
     warnings, pairs = [], []
     for text in declared:
         a, b = parse_pair(text)
@@ -166,8 +177,9 @@ def run_pairs(meta, names, declared=None):
             warnings.append('--pair {}: no detector named {} ran (detectors: {})'.format(
                 text, ' or '.join(missing), ', '.join(names)))
         else:
-            pairs.append(Pair(a, b, 'declared', describe(*kinds[a], *kinds[b])
-                              if a in kinds and b in kinds else ''))
+            pairs.append(Pair(a, b, 'declared', describe(
+                *kinds[a], *kinds[b], _classes(entries, a, b))
+                if a in kinds and b in kinds else ''))
     if not declared:
         pairs = inferred(meta, names)
     with_variants = []

@@ -159,6 +159,16 @@ def test_pairs_say_what_they_compare():
         ('c.common_nms', pairs.VARIANT_WORDS), ('ours', 'SSD300: our Chainer code vs ChainerCV')]
     declared, _ = pairs.run_pairs(meta, ['c', 'o'], ['o=c'])
     assert declared[0].what == "the Caffe SSD `res10-face`: our Chainer build vs OpenCV's DNN"
+    # a class both detect alone is named; classes that differ are not
+    for entry, names in zip(meta.detectors, (('face',), ('face',), ('a', 'b'), ('a', 'b')),
+                            strict=False):
+        entry.label_names = names
+    found, _ = pairs.run_pairs(meta, ['c', 'o', 'ours', 'chainercv'])
+    assert [p.what for p in found] == [
+        "the Caffe SSD `res10-face`, a `face` detector: our Chainer build vs OpenCV's DNN",
+        'SSD300: our Chainer code vs ChainerCV']
+    assert pairs.describe('ours', '', 'chainercv', '', ('cat',)) == (
+        'SSD300, a `cat` detector: our Chainer code vs ChainerCV')
 
 
 def _fake_run(entries):
