@@ -136,6 +136,36 @@ def cudnn_description():
         return 'unknown ({})'.format(type(exc).__name__)
 
 
+def blas_description():
+    """numpy's BLAS as it runs in this process, e.g. ``OpenBLAS 0.3.23.dev,
+    kernel Zen, 2 threads (OPENBLAS_CORETYPE unset)``.
+
+    The kernel OpenBLAS picks depends on the processor (and on
+    ``OPENBLAS_CORETYPE``); two kernels sum a product in different orders, so
+    float32 results computed on two machines can differ in their last bits.
+    Saved runs record this so a comparison with them can say whether bits
+    should match. ``unknown (...)`` where threadpoolctl is not installed."""
+    import numpy  # noqa: F401  (threadpoolctl sees only libraries already loaded)
+    coretype = os.environ.get('OPENBLAS_CORETYPE', 'unset')
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return 'unknown (threadpoolctl not installed; OPENBLAS_CORETYPE {})'.format(coretype)
+    # numpy's own: a process may load several (scipy's, OpenCV's), and only
+    # numpy's computes the models' products
+    pools = [pool for pool in threadpool_info() if pool.get('user_api') == 'blas'
+             and os.sep + 'numpy' in pool.get('filepath', '')]
+    if not pools:
+        return "unknown (numpy's BLAS not found by threadpoolctl; OPENBLAS_CORETYPE {})".format(
+            coretype)
+    pool = pools[0]
+    name = {'openblas': 'OpenBLAS', 'mkl': 'MKL'}.get(pool.get('internal_api'),
+                                                     pool.get('internal_api'))
+    return '{} {}, kernel {}, {} threads (OPENBLAS_CORETYPE {})'.format(
+        name, pool.get('version'), pool.get('architecture', 'unknown'),
+        pool.get('num_threads'), coretype)
+
+
 def provenance(device=None, import_tensorflow=False, extra=None):
     """A flat ``{str: str}`` dict, sorted by key.
 
@@ -157,6 +187,8 @@ def provenance(device=None, import_tensorflow=False, extra=None):
         info['version.' + name] = _version(name, import_missing=wanted)
     if 'cupy' in str(device):
         info['cudnn'] = cudnn_description()
+    else:
+        info['blas'] = blas_description()
     for key, value in (extra or {}).items():
         info[str(key)] = str(value)
     return dict(sorted(info.items()))

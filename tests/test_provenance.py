@@ -68,3 +68,15 @@ def test_file_sha256_matches_hashlib_over_chunks(tmp_path):
     path.write_bytes(data)
     assert file_sha256(str(path)) == hashlib.sha256(data).hexdigest()
     assert file_sha256(str(path), chunk=7) == hashlib.sha256(data).hexdigest()
+
+
+def test_blas_names_numpys_library_kernel_and_threads(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from provenance.stamp import blas_description
+    monkeypatch.setenv('OPENBLAS_CORETYPE', 'Haswell')  # read at call time, not at load
+    text = blas_description()
+    pool = [p for p in threadpool_info() if 'numpy' in p['filepath']][0]
+    assert text == 'OpenBLAS {}, kernel {}, {} threads (OPENBLAS_CORETYPE Haswell)'.format(
+        pool['version'], pool['architecture'], pool['num_threads'])
+    assert provenance()['blas'] == text
