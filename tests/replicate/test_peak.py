@@ -68,3 +68,26 @@ def test_floor_falls_back_to_the_best_gemm(monkeypatch):
     assert facts['floor.peak_int8_gmacs'] == 150.0
     assert 'no C compiler' in facts['floor.peak_source']
     assert len(rows) == 4
+
+
+def test_a_gemm_faster_than_the_loop_sets_the_peak(monkeypatch):
+    # int8 without VNNI: ONNX Runtime's GEMM outruns the VPMADDUBSW loop, so
+    # the loop is not the limit; float32: the loop stays the peak
+    def loops(threads, **kwargs):
+        return [{'kernel': 'fma_avx2', 'kind': 'fp32', 'threads': threads,
+                 'gmacs_best': 50.0 * threads, 'gmacs_median': 49.0 * threads},
+                {'kernel': 'madd_avx2', 'kind': 'int8', 'threads': threads,
+                 'gmacs_best': 66.0 * threads, 'gmacs_median': 65.0 * threads}], 'cc'
+    monkeypatch.setattr(peak, 'measure', loops)
+    monkeypatch.setattr(floor.gemm, 'measure', lambda size: [
+        {'gemm': 'numpy_fp32', 'kind': 'fp32', 'size': size, 'gmacs_best': 90.0, 'note': ''},
+        {'gemm': 'onnxruntime_int8', 'kind': 'int8', 'size': size, 'gmacs_best': 180.0,
+         'note': ''}])
+    facts, rows = floor.measure(threads=2, gemm_size=64)
+    assert (facts['floor.peak_fp32_gmacs'], facts['floor.peak_fp32_from']) == \
+        (100.0, 'peak fma_avx2')
+    assert facts['floor.peak_fp32_gmacs_per_core'] == 50.0
+    assert (facts['floor.peak_int8_gmacs'], facts['floor.peak_int8_from']) == \
+        (180.0, 'gemm onnxruntime_int8')
+    assert facts['floor.peak_int8_gmacs_per_core'] == 90.0
+    assert "libraries' GEMMs" in facts['floor.peak_source'] and len(rows) == 6
