@@ -51,15 +51,16 @@ NOTES = """Notes on reading the targets:
   int8 dot-product loops on every core (best trial, since other processes
   only slow a trial down) and the libraries' matrix multiplies (without
   VNNI, ONNX Runtime's int8 GEMM outruns the loop: then it is the peak).
+  On a loaded machine the peak trial still finds free moments more often
+  than a 0.1-1 s forward does, so the wall-clock fraction reads low there;
+  `fraction_of_peak_cpu` (per CPU second against one core's peak) is the
+  load-independent view.
 - int8 speed-up: an int8 path at p of the int8 peak is at most `speed-up / p`
   times the float32 path (the row says it). The int8 peak over the float32
   one is what bounds it: about 4x with VNNI (AVX-512 or AVX-VNNI), about
   1.8x on AVX2 alone (measured on a 2-core AMD EPYC: `VPMADDUBSW` +
   `VPMADDWD` instead of one `VPDPBUSD`). There, 2x over a float32 path at
-  ~90% of its peak needs the int8 path at ~99% of its own. On a loaded machine the peak trial still finds free moments more
-  often than a 0.1-1 s forward does, so the wall-clock fraction reads low
-  there; `fraction_of_peak_cpu` (per CPU second against one core's peak)
-  is the load-independent view.
+  ~90% of its peak needs the int8 path at ~99% of its own.
 - Post-processing on the trained-like distribution: the greedy per-class
   NMS of ~1,500 candidates in 20 short lists is one compiled call (numba,
   `replicate/ssd/nms_compiled.py`; `nms` under Provenance names the
