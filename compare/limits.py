@@ -3,8 +3,11 @@
 Each limit is checked where the input is read, with a one-line error (or a
 skipped file with the reason) that states it; ``python compare/run.py
 --help`` prints :func:`help_text`. They are set well above what VOC, COCO
-and the TF2 model zoo need, and well below what exhausts a machine.
+and the TF2 model zoo need, and well below what exhausts a machine. Weights
+``.npz`` files are bounded in :mod:`replicate.npz` (the model library's one
+reader of them; listed here too).
 """
+from replicate import npz
 
 #: Largest batch size of the speed benchmark (the memory of a forward grows
 #: with the batch; 20,000 grew to 5.6 GB and died).
@@ -43,9 +46,9 @@ def help_text():
     return ('Limits (each refused with a one-line error, or a skipped file with the reason): '
             '--batch-sizes at most {} sizes each <= {}; --repeats <= {}; --warmup <= {}; image '
             'files <= {}; a VOC XML file <= {} and a COCO JSON <= {}; <= {} objects per image; '
-            'label maps <= {}; TF zoo archives <= {} extracted and <= {} members; detector '
-            'names <= {} characters.'.format(
+            'label maps <= {}; TF zoo archives <= {} extracted and <= {} members; weights '
+            '.npz files {}; detector names <= {} characters.'.format(
                 MAX_BATCH_SIZES, MAX_BATCH_SIZE, MAX_REPEATS, MAX_WARMUP, mib(MAX_IMAGE_BYTES),
                 mib(MAX_XML_BYTES), mib(MAX_JSON_BYTES), MAX_OBJECTS_PER_IMAGE,
                 mib(MAX_LABEL_MAP_BYTES), mib(MAX_ARCHIVE_BYTES), MAX_ARCHIVE_MEMBERS,
-                MAX_NAME_LENGTH))
+                npz.limits_text(), MAX_NAME_LENGTH))

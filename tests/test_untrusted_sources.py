@@ -3,7 +3,8 @@ loader call in replicate/, compare/, provenance/ and tools/, so a path added
 later (a training snapshot, a checkpoint, an ONNX file, a reference) is held
 to the same rule as the ones tested one by one in tests/test_untrusted_npz.py.
 
-- every ``np.load`` / ``numpy.load`` passes ``allow_pickle=False``;
+- every ``np.load`` / ``numpy.load`` and ``np.lib.format.read_array`` passes
+  ``allow_pickle=False``;
 - no call reads with pickle: ``pickle``/``cPickle``/``dill``/``joblib``/
   ``marshal``/``shelve`` loads, ``torch.load``, ``yaml.load``, Chainer's
   ``load_npz`` (it reads with pickling allowed), ``eval``/``exec``;
@@ -57,9 +58,9 @@ SOURCES = sorted(sources())
 
 
 def test_the_scan_sees_the_loaders_it_guards():
-    """The scan is not vacuous: it finds the known np.load calls and the zoo extraction."""
+    """The scan is not vacuous: it finds the known .npy reads and the zoo extraction."""
     found = {(path, owner, callee) for path in SOURCES for _, owner, callee in calls(path)}
-    assert ('replicate/npz.py', 'np', 'load') in found
+    assert ('replicate/npz.py', 'format', 'read_array') in found
     assert ('compare/adapters/tf_zoo.py', 'tar', 'extractall') in found
 
 
@@ -68,10 +69,11 @@ def test_no_loader_unpickles_or_executes(path):
     problems = []
     for node, owner, callee in calls(path):
         where = '{}:{}'.format(path, node.lineno)
-        if callee == 'load' and owner in ('np', 'numpy'):
+        if (callee == 'load' and owner in ('np', 'numpy')) or (
+                callee == 'read_array' and owner == 'format'):
             value = keyword(node, 'allow_pickle')
             if not (isinstance(value, ast.Constant) and value.value is False):
-                problems.append('{} np.load without allow_pickle=False'.format(where))
+                problems.append('{} {} without allow_pickle=False'.format(where, callee))
         if (owner, callee) in FORBIDDEN:
             problems.append('{} calls {}{}'.format(where, owner + '.' if owner else '', callee))
         if callee in ('extractall', 'extract') and keyword(node, 'filter') is None \

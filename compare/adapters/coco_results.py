@@ -10,7 +10,7 @@ export writes for VOC ground truth). The detections join a comparison as a
 detector: scored, compared, resumed like any other.
 
 # A COCO results file: boxes [x, y, w, h] in pixels of the image as the
-# producer read it, category ids of the images file, scores as written.
+# producer read it, category ids of the images file, scores as written (in [0, 1]).
 # Here: (y, x, y + h, x + w), clipped to the image (as every adapter clips),
 # labels = the category's position among the file's categories sorted by
 # id, names = the categories' names, ordered by descending score.
@@ -110,9 +110,9 @@ def parse_results(data, path, images, categories):
                 and box[2] >= 0 and box[3] >= 0):
             raise UserError('{}.bbox is {}, expected [x, y, width, height]: 4 finite numbers, '
                             'width and height >= 0'.format(where, str(box)[:80]))
-        if not _finite(entry.get('score')):
-            raise UserError('{}.score is {!r}, expected a finite number'.format(
-                where, str(entry.get('score'))[:50]))
+        if not _finite(entry.get('score')) or not 0 <= entry['score'] <= 1:
+            raise UserError('{}.score is {!r}, expected a finite number in [0, 1] (a '
+                            'confidence)'.format(where, str(entry.get('score'))[:50]))
         rows = found[entry['image_id']]
         if len(rows) == MAX_OBJECTS_PER_IMAGE:
             raise UserError('{}: image_id {!r} has more than the limit of {} detections'.format(

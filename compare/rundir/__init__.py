@@ -39,7 +39,11 @@ detectors of its last run, on the images of that run as they are now.
   loaded), `detections` (list of `y_min`, `x_min`, `y_max`, `x_max`, `label` =
   the detector's own id, `name` = its class name, `score`; in the detector's
   own order; finite numbers) and `times` (`preprocess`, `inference`,
-  `postprocess` seconds of this image's call, batch 1).
+  `postprocess` seconds of this image's call, batch 1). Checked on every
+  read like any untrusted file (`compare.rundir.records`): `height`, `width`
+  positive integers; boxes `0 <= y_min <= y_max <= height`, `0 <= x_min <=
+  x_max <= width` (zero-size allowed); `score` in [0, 1]; `label` an integer
+  in [0, 100000]; `times` >= 0; `sha256` 64 hex digits.
 - `raw/<detector>.identity.json`: who wrote that detector's records
   (`compare.rundir.identity`: name, weights, vocabulary, settings); written before
   its first record.
@@ -101,7 +105,8 @@ run: resuming truncates them away (the image is run again), scoring leaves the
 file alone and says so in its warnings. Every complete line must be UTF-8 and a
 record as above (`sha256` may be absent in older files), and an image appears
 at most once per file; anything else is an error naming the file and the line,
-which says how to recover (rerun with `--force`, or delete the file). Any file
+and the image, which says how to recover (delete that line: a rerun redoes only
+that image; or rerun with `--force`). Any file
 of the folder that cannot be read, or is a folder, is likewise a one-line
 error. `meta.json` must exist and hold exactly the keys above (`loaded` may be
 absent in older files: true). Scoring reads the records of the detectors

@@ -8,8 +8,10 @@ killed process) resumes where it stopped: which saved records are trusted, and
 what ``--force`` deletes, is :mod:`compare.runner.resume`.
 
 A detector whose ``load`` fails, or whose ``predict`` raises on an image or
-returns NaN or Inf, is marked ``failed: <reason>`` and the run goes on with
-the others. Unreadable images are returned with the reason (for
+returns NaN or Inf or detections a record may not hold (a box outside the
+image, a score outside [0, 1]:
+:func:`compare.rundir.records.detections_problem`), is marked ``failed:
+<reason>`` and the run goes on with the others. Unreadable images are returned with the reason (for
 ``raw/skipped.csv``).
 """
 import os
@@ -20,6 +22,7 @@ from compare import rundir
 from compare.adapters.protocol import inputs_for
 from compare.errors import UserError, is_user_error
 from compare.images import read_image
+from compare.rundir.records import detections_problem
 from replicate.errors import one_line
 
 
@@ -105,6 +108,11 @@ def _one_image(image, images_dir, active, done, writers, new, unreadable, status
             if not found.is_finite():
                 raise UserError('its boxes or scores hold NaN or Inf: its weights (or the '
                                 'model) are broken, so its detections cannot be trusted')
+            # what the reader of the records would refuse is not written
+            problem = detections_problem(found, loaded.shape[0], loaded.shape[1])
+            if problem:
+                raise UserError('it returned what no record may hold ({}): its output is '
+                                'not detections of this image'.format(problem))
         except Exception as exc:
             statuses[adapter.name] = 'failed: on {}: {}'.format(
                 image, _describe(exc, adapter.name, run_dir))

@@ -267,23 +267,27 @@ def read_coco_json(path):
         UserError: naming the file and the field, for a file that is not
             JSON, too large or too deep, a missing or malformed field, an
             ``image_id`` or ``category_id`` the file does not define, a
-            repeated id.
+            repeated id (of an image, a category or an annotation; an
+            annotation without ``id`` is read, as nothing here needs it).
     """
     data = _json(path)
-    images = {}
+    images, first = {}, {}
     for k, image in enumerate(_entries(data, 'images', path)):
         where = 'images[{}]'.format(k)
-        image_id = _coco_id(image, 'id', where, path, images)
+        image_id = _coco_id(image, 'id', where, path, first)
         images[image_id] = {'file_name': _coco_text(image, 'file_name', where, path),
                             'size': _coco_size(image, where, path)}
-    categories = {}
+    categories, first = {}, {}
     for k, category in enumerate(_entries(data, 'categories', path)):
         where = 'categories[{}]'.format(k)
-        categories[_coco_id(category, 'id', where, path, categories)] = _coco_text(
+        categories[_coco_id(category, 'id', where, path, first)] = _coco_text(
             category, 'name', where, path)
     objects = {image_id: [] for image_id in images}
+    first = {}
     for k, ann in enumerate(_entries(data, 'annotations', path, required=False)):
         where = 'annotations[{}]'.format(k)
+        if ann.get('id') is not None:  # pycocotools indexes by it: a repeat counts twice
+            _coco_id(ann, 'id', where, path, first)
         for key, known in (('image_id', images), ('category_id', categories)):
             value = _coco_field(ann, key, where, path)
             if isinstance(value, bool) or not isinstance(value, (int, str)) or value not in known:
@@ -310,9 +314,10 @@ def read_coco_index(path):
     images, categories = {}, {}
     for key, found, field in (('images', images, 'file_name'),
                               ('categories', categories, 'name')):
+        first = {}
         for k, item in enumerate(_entries(data, key, path)):
             where = '{}[{}]'.format(key, k)
-            found[_coco_id(item, 'id', where, path, found)] = _coco_text(item, field, where, path)
+            found[_coco_id(item, 'id', where, path, first)] = _coco_text(item, field, where, path)
     return images, categories
 
 
@@ -348,13 +353,19 @@ def _coco_field(entry, key, where, path):
     return entry[key]
 
 
-def _coco_id(entry, key, where, path, seen):
+def _coco_id(entry, key, where, path, first):
+    """``entry[key]``, an id not seen before; ``first`` maps the ids seen to
+    where they were (``images[0]``) and gets this one."""
     value = _coco_field(entry, key, where, path)
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise UserError('{}: {}.{} is {!r}, expected an integer id'.format(
-            path, where, key, value))
-    if value in seen:
-        raise UserError('{}: {}.{} {!r} appears twice'.format(path, where, key, value))
+        raise UserError('{}: {}.{} is {}, expected an integer id (fix the annotation '
+                        'file)'.format(path, where, key, repr(value)[:50]))
+    if value in first:
+        raise UserError('{}: {}.{} {!r} appears twice (first at {}): ids must be unique, or '
+                        'one object is counted twice and one entry hides another; give it its '
+                        'own id or remove the copy (fix the annotation file)'.format(
+                            path, where, key, value, first[value]))
+    first[value] = where
     return value
 
 
