@@ -4,6 +4,7 @@ record's sha256 is its image file's now), the shards agree on every scoring
 setting, every option is checked before anything is written, ``--shard K/N``
 refuses in one line whatever it is given, and a folder given twice is said
 to be given twice (never "in use" by the merge itself)."""
+import argparse
 import hashlib
 import json
 import os
@@ -17,9 +18,9 @@ from shardhelp import OPTIONS, make_images
 from compare import rundir
 from compare.errors import UserError
 from compare.run import main as run_compare
-from compare.runner import shard
+from compare.runner import cli, shard
 from compare.runner.scoring import add_scoring_options
-from compare.shards import check, merge, options
+from compare.shards import check, merge, mpi_launch, options
 
 
 def run(*args):
@@ -181,7 +182,7 @@ def test_an_image_name_leaving_the_folder_is_not_read(shards):
 # -- 8: the shards agree on every setting the merge scores with ----------------------
 
 def test_every_scoring_option_is_compared_and_checked():
-    parser = __import__('argparse').ArgumentParser()
+    parser = argparse.ArgumentParser()
     add_scoring_options(parser)
     keys = {a.dest for a in parser._actions if a.option_strings and a.dest != 'help'}
     assert {key for key, _ in check.SETTINGS} == keys == set(options.CHECKS)
@@ -308,3 +309,34 @@ def test_a_shard_folder_given_twice_is_named(shards, capsys):
     assert not any(os.path.exists(os.path.join(f, 'lock')) for f in folders + [run_dir])
     assert_nothing_merged(run_dir)
     assert merge.main([run_dir, '--no-score', '--shards'] + folders) == 0
+
+
+class Job:
+    """A stand-in MPI communicator: rank 0 of a job of ``size`` ranks, each
+    bringing what rank 0 brings to every meeting."""
+
+    def __init__(self, size):
+        self.size = size
+
+    def Get_rank(self):
+        return 0
+
+    def Get_size(self):
+        return self.size
+
+    def Ibarrier(self):
+        return type('Done', (), {'Test': lambda self: True})()
+
+    def allgather(self, mine):
+        return [mine] * self.size
+
+
+def test_an_mpi_job_of_too_many_ranks_stops_before_it_runs(made, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(mpi_launch, 'communicator', lambda: Job(10001))
+    out = tmp_path / 'out'
+    args = cli.parser().parse_args([str(made / 'images'), '--out', str(out), '--mpi'] + OPTIONS)
+    lines = []
+    assert mpi_launch.main(args, lines.append) == 2
+    assert lines == ['error: an MPI job of 10001 processes: a run has at most 10000 shards (one '
+                     'per rank); launch at most 10000 (mpiexec -n) (every rank)']
+    assert not out.exists()
