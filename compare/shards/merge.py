@@ -285,11 +285,23 @@ def merge_and_score(run_dir, folders, no_score=False, log=print, **scoring):
     """
     given = options.given(scoring)
     _distinct(run_dir, folders)
+    created = not os.path.lexists(run_dir)
     try:
         os.makedirs(run_dir, exist_ok=True)
     except OSError as exc:
         raise UserError('cannot create the run folder {}: {}; pass a writable RUN'.format(
             run_dir, exc.strerror)) from None
+    try:
+        return _locked(run_dir, folders, no_score, log, given)
+    except BaseException:
+        if created:  # a refused merge leaves no trace: the folder it made, if still empty
+            with contextlib.suppress(OSError):
+                os.rmdir(run_dir)
+        raise
+
+
+def _locked(run_dir, folders, no_score, log, given):
+    """:func:`merge_and_score` once ``run_dir`` exists."""
     with RunLock(run_dir, COMMAND, fix='wait for it to end (a run, merge or scoring of that '
                                        'folder)'):
         meta, problems = merge(run_dir, folders, given, scoring=not no_score)

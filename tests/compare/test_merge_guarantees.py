@@ -197,6 +197,9 @@ def test_shards_run_with_another_score_thresh_are_refused(shards, capsys):
                            'with --score-thresh 0.5'.format(folders[2], folders[0]))
     assert 'or pass --score-thresh to the merge' in line
     assert_nothing_merged(run_dir)
+    elsewhere = os.path.join(os.path.dirname(run_dir), 'elsewhere')  # made, then removed
+    assert 'ran with --score-thresh 0.3' in merge_error(capsys, elsewhere, '--shards', *folders)
+    assert not os.path.exists(elsewhere)
     # the merge's own option replaces the shards': compared no more, and recorded
     assert merge.main([run_dir, '--no-score', '--score-thresh', '0.4']) == 0
     assert json.load(open(os.path.join(run_dir, 'meta.json')))['args']['score_thresh'] == 0.4
