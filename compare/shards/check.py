@@ -186,8 +186,12 @@ def _check_listing(ordered):
                                 'images as they are now, {} (each keeps its unchanged images), '
                                 'then merge again'.format(one.label, first.label, key,
                                                           every_command(first)))
-    listing = shard.interleave([one.info['images'] for one in ordered])
-    if (len(listing) != first.info['listed_total'] or listing != sorted(set(listing))
+    total = first.info['listed_total']
+    # each slice as long as its positions of the listing, so interleave() can run
+    sized = all(len(one.info['images']) == len(range(one.info['k'] - 1, total, one.info['n']))
+                for one in ordered)
+    listing = shard.interleave([one.info['images'] for one in ordered]) if sized else None
+    if (not sized or len(listing) != total or listing != sorted(set(listing))
             or any(one.info['images'] != shard.select(listing, one.info['k'], one.info['n'])
                    for one in ordered)):
         raise UserError('the slices of {} do not make up the listing of {} images they '

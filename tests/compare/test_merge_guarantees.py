@@ -343,3 +343,13 @@ def test_an_mpi_job_of_too_many_ranks_stops_before_it_runs(made, tmp_path, monke
     assert lines == ['error: an MPI job of 10001 processes: a run has at most 10000 shards (one '
                      'per rank); launch at most 10000 (mpiexec -n) (every rank)']
     assert not out.exists()
+
+
+def test_a_slice_of_the_wrong_length_is_one_line(shards, capsys):
+    run_dir, folders = shards[1:]
+    path = os.path.join(folders[1], 'raw', 'shard.json')
+    info = json.load(open(path))
+    info['images'] = info['images'][:1]  # the interleaving ran past its end: IndexError
+    json.dump(info, open(path, 'w'))
+    line = merge_error(capsys, run_dir)
+    assert 'do not make up the listing of 7 images they name' in line
