@@ -28,7 +28,10 @@ else a one-line error names the shard, why, and the command that fixes it:
   that of its image file NOW, in the images folder of the merged run (shard
   1's): an image rewritten after its shard ran, removed, or a record whose
   sha256 was altered, is refused, naming the image and the shard to rerun
-  (rerunning it runs that image again).
+  (rerunning it runs that image again); and the listing's fingerprint is
+  that of the folder now (a listed file resized or removed since, even one
+  no detector could read: every shard reruns, each keeping its unchanged
+  images).
 
 As in :func:`compare.rundir.read_run`, a detector's records are read only
 from the shards where it loaded in their last run: the ``.jsonl`` of a shard
