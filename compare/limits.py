@@ -34,6 +34,9 @@ MAX_ARCHIVE_MEMBERS = 10000
 #: Longest detector name (it names files: raw/<name>.identity.json and others
 #: must stay under the usual 255-byte file name limit).
 MAX_NAME_LENGTH = 100
+#: Most shards of one run (--shard K/N: N; an MPI job's size): COCO val's
+#: 5,000 images would be one or two per shard.
+MAX_SHARDS = 10000
 
 
 def mib(count):
@@ -47,8 +50,8 @@ def help_text():
             '--batch-sizes at most {} sizes each <= {}; --repeats <= {}; --warmup <= {}; image '
             'files <= {}; a VOC XML file <= {} and a COCO JSON <= {}; <= {} objects per image; '
             'label maps <= {}; TF zoo archives <= {} extracted and <= {} members; weights '
-            '.npz files {}; detector names <= {} characters.'.format(
+            '.npz files {}; detector names <= {} characters; --shard K/N with N <= {}.'.format(
                 MAX_BATCH_SIZES, MAX_BATCH_SIZE, MAX_REPEATS, MAX_WARMUP, mib(MAX_IMAGE_BYTES),
                 mib(MAX_XML_BYTES), mib(MAX_JSON_BYTES), MAX_OBJECTS_PER_IMAGE,
                 mib(MAX_LABEL_MAP_BYTES), mib(MAX_ARCHIVE_BYTES), MAX_ARCHIVE_MEMBERS,
-                npz.limits_text(), MAX_NAME_LENGTH))
+                npz.limits_text(), MAX_NAME_LENGTH, MAX_SHARDS))

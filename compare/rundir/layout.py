@@ -55,7 +55,9 @@ NETOUT = 'netout'
 SHARD = 'shard.json'
 #: The folder of RUN holding the shard folders ``K-of-N``.
 SHARDS = 'shards'
-_SHARD_FOLDER = re.compile(r'^(\d+)-of-(\d+)$')
+#: ``K-of-N``, each at most 6 digits 0-9 (more than compare.limits.MAX_SHARDS
+#: needs; a longer name is no shard folder: int() of thousands of digits raises).
+_SHARD_FOLDER = re.compile(r'([0-9]{1,6})-of-([0-9]{1,6})')
 #: What each detector leaves under raw/: ``<detector><suffix>``.
 RECORDS_SUFFIX, IDENTITY_SUFFIX, ERROR_SUFFIX = '.jsonl', '.identity.json', '.error.txt'
 
@@ -100,7 +102,7 @@ def shard_folder(run_dir, k, n):
 
 def shard_of_folder(path):
     """``(k, n)`` from a shard folder's name ``K-of-N``, or None."""
-    match = _SHARD_FOLDER.match(os.path.basename(os.path.normpath(path)))
+    match = _SHARD_FOLDER.fullmatch(os.path.basename(os.path.normpath(path)))
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 

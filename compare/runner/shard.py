@@ -25,22 +25,36 @@ import os
 import re
 
 from compare.errors import UserError
+from compare.limits import MAX_SHARDS
 from compare.rundir.layout import shard_folder
 
-_SPEC = re.compile(r'^\s*(\d+)\s*/\s*(\d+)\s*$')
+#: ``K/N``: ASCII digits only (``\d`` would take other scripts' digits too),
+#: spaces around each allowed.
+_SPEC = re.compile(r'[ \t]*([0-9]+)[ \t]*/[ \t]*([0-9]+)[ \t]*', re.ASCII)
 
 
 def parse(text):
-    """``(k, n)`` of ``--shard K/N`` (K from 1 to N).
+    """``(k, n)`` of ``--shard K/N`` (K from 1 to N, N at most
+    :data:`compare.limits.MAX_SHARDS`).
 
     Raises:
-        UserError: not two integers ``K/N`` with ``1 <= K <= N``.
+        UserError: not two whole numbers ``K/N`` (digits 0-9) with
+            ``1 <= K <= N <= MAX_SHARDS``; the message quotes at most 40
+            characters of ``text``.
     """
-    match = _SPEC.match(str(text))
-    k, n = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
-    if not match or n < 1 or not 1 <= k <= n:
-        raise UserError('--shard {!r}: expected K/N with 1 <= K <= N (K counts from 1, e.g. '
-                        '--shard 1/4 ... --shard 4/4)'.format(text))
+    text = str(text)
+    match = _SPEC.fullmatch(text)
+    # at most 6 significant digits reach int(): a 5000-digit N must not
+    # meet Python's limit on converting long strings
+    numbers = [part.lstrip('0') or '0' for part in match.groups()] if match else []
+    k, n = ((int(numbers[0]), int(numbers[1]))
+            if numbers and max(map(len, numbers)) <= 6 else (0, 0))
+    if not 1 <= k <= n <= MAX_SHARDS:
+        shown = repr(text) if len(text) <= 40 else '{!r}... ({} characters)'.format(
+            text[:40], len(text))
+        raise UserError('--shard {}: expected K/N with 1 <= K <= N <= {} (two whole numbers in '
+                        'digits 0-9; K counts from 1, e.g. --shard 1/4 ... --shard 4/4)'.format(
+                            shown, MAX_SHARDS))
     return k, n
 
 

@@ -17,21 +17,39 @@ else a one-line error names the shard, why, and the command that fixes it:
   :mod:`compare.rundir.identity`: weights, vocabulary, declared randomness,
   settings), and a loaded detector has one;
 - the same code and library versions (provenance ``commit``, ``version.*``);
+- the same settings that change the merged run's results without being part
+  of a detector's identity: the scoring options recorded in ``meta.json``'s
+  ``args`` (:data:`SETTINGS`: ``--score-thresh``, ``--annotations``, ...),
+  which the merge scores with; a setting the merge is given itself
+  (``given``) replaces the shards' and is not compared;
 - every record of a shard is of an image of its own slice (no image counted
-  twice) and carries the sha256 of the image file it came from.
+  twice) and carries the sha256 of the image file it came from;
+- as a resume checks (:mod:`compare.runner.resume`), every record's sha256 is
+  that of its image file NOW, in the images folder of the merged run (shard
+  1's): an image rewritten after its shard ran, removed, or a record whose
+  sha256 was altered, is refused, naming the image and the shard to rerun
+  (rerunning it runs that image again); and the listing's fingerprint is
+  that of the folder now (a listed file resized or removed since, even one
+  no detector could read: every shard reruns, each keeping its unchanged
+  images).
 
 As in :func:`compare.rundir.read_run`, a detector's records are read only
 from the shards where it loaded in their last run: the ``.jsonl`` of a shard
 where it failed to load (or of a detector the shard did not run) is left from
 an earlier run and is not merged.
 """
+import argparse
 import dataclasses
 import os
 
 from compare import rundir
 from compare.errors import UserError
+from compare.images import image_sha256
+from compare.limits import MAX_SHARDS
 from compare.rundir.identity import differences
 from compare.runner import shard
+from compare.runner.scoring import add_scoring_options
+from replicate.errors import one_line
 
 #: How a shard that did not complete ended, by its meta.json state.
 _UNFINISHED = {
@@ -40,6 +58,21 @@ _UNFINISHED = {
     'interrupted': 'was interrupted',
     'failed': 'was stopped by an error',
 }
+
+
+def _settings():
+    """``(args key, option)`` of every scoring option (those of
+    :func:`compare.runner.scoring.add_scoring_options`, which every shard
+    records in meta.json's ``args``)."""
+    options = argparse.ArgumentParser(add_help=False)
+    add_scoring_options(options)
+    return tuple((action.dest, action.option_strings[0]) for action in options._actions)
+
+
+#: The settings the shards must agree on, beyond their detectors' identities
+#: (which hold every setting that changes a detector's outputs: weights,
+#: preset, --common-nms parameters...): ``(meta.json args key, option)``.
+SETTINGS = _settings()
 
 
 @dataclasses.dataclass
@@ -78,6 +111,11 @@ def read_shard(folder):
         raise UserError('{} is not a shard folder (no meta.json and raw/shard.json); pass the '
                         'folders written by compare/run.py --shard K/N'.format(folder))
     one = Shard(folder, meta, info, {}, {})
+    if not 1 <= info['k'] <= info['n'] <= MAX_SHARDS:
+        raise UserError('{} names shard {}/{}: not a shard of this harness (1 <= K <= N <= {}); '
+                        'rerun that shard with --force'.format(
+                            rundir.raw_path(folder, rundir.SHARD), str(info['k'])[:20],
+                            str(info['n'])[:20], MAX_SHARDS))
     if meta.state != 'complete':
         raise UserError('{} {}: finish it with its command, {} (its finished images are '
                         'kept), then merge again'.format(
@@ -98,8 +136,14 @@ def read_shard(folder):
     return one
 
 
-def check(shards):
-    """Every rule of the module docstring; returns the shards sorted by K."""
+def check(shards, given=()):
+    """Every rule of the module docstring; returns the shards sorted by K.
+
+    Args:
+        shards: :class:`Shard` list, in any order.
+        given: the ``args`` keys of :data:`SETTINGS` the merge sets itself
+            (the shards' own values of those are not compared).
+    """
     n = shards[0].info['n']
     by_k = {}
     for one in shards:
@@ -123,8 +167,16 @@ def check(shards):
     _check_listing(ordered)
     _check_detectors(ordered)
     _check_versions(ordered)
+    _check_settings(ordered, given)
     _check_records(ordered)
+    _check_images(ordered)
     return ordered
+
+
+def images_folder(ordered):
+    """The images folder of the merged run: shard 1's
+    (:meth:`compare.rundir.RunMeta.images_dir`)."""
+    return ordered[0].meta.images_dir(ordered[0].folder)
 
 
 def _check_listing(ordered):
@@ -133,10 +185,16 @@ def _check_listing(ordered):
         for key in ('listing_sha256', 'listed_total'):
             if one.info[key] != first.info[key]:
                 raise UserError('{} listed other images than {} ({} differs: a file added, '
-                                'removed or changed in between); rerun it over the same '
-                                'images, {}'.format(one.label, first.label, key, one.command()))
-    listing = shard.interleave([one.info['images'] for one in ordered])
-    if (len(listing) != first.info['listed_total'] or listing != sorted(set(listing))
+                                'removed or changed in between); rerun every shard over the '
+                                'images as they are now, {} (each keeps its unchanged images), '
+                                'then merge again'.format(one.label, first.label, key,
+                                                          every_command(first)))
+    total = first.info['listed_total']
+    # each slice as long as its positions of the listing, so interleave() can run
+    sized = all(len(one.info['images']) == len(range(one.info['k'] - 1, total, one.info['n']))
+                for one in ordered)
+    listing = shard.interleave([one.info['images'] for one in ordered]) if sized else None
+    if (not sized or len(listing) != total or listing != sorted(set(listing))
             or any(one.info['images'] != shard.select(listing, one.info['k'], one.info['n'])
                    for one in ordered)):
         raise UserError('the slices of {} do not make up the listing of {} images they '
@@ -181,6 +239,32 @@ def _check_versions(ordered):
                                 one.label, ordered[0].label, ', '.join(differ)))
 
 
+def _check_settings(ordered, given):
+    first = ordered[0]
+    for key, option in SETTINGS:
+        if key in given:
+            continue
+        for one in ordered[1:]:
+            mine, theirs = one.meta.args.get(key), first.meta.args.get(key)
+            if mine != theirs:
+                raise UserError(
+                    '{} ran {}, {} {}: the merge scores the shards as one run, with one '
+                    'setting; rerun {} as {} but {} (nothing is run again: its records are '
+                    'kept), or pass {} to the merge'.format(
+                        one.label, _ran(option, mine), first.label, _ran(option, theirs),
+                        'shard {}/{}'.format(one.info['k'], one.info['n']), one.command(),
+                        _ran(option, theirs), option))
+
+
+def _ran(option, value):
+    """``'with --score-thresh 0.3'`` or ``'without --annotations'`` (a value
+    quoted up to 80 characters)."""
+    if value is None:
+        return 'without ' + option
+    text = ' '.join(map(str, value)) if isinstance(value, list) else str(value)
+    return 'with {} {}'.format(option, text if len(text) <= 80 else text[:80] + '...')
+
+
 def _check_records(ordered):
     for one in ordered:
         mine = set(one.info['images'])
@@ -195,3 +279,63 @@ def _check_records(ordered):
                 raise UserError('{} holds a record without the image\'s sha256 ({} in {}: an '
                                 'older format); rerun it, {}: that image is run again'.format(
                                     one.label, unknown[0], path, one.command()))
+
+
+def _check_images(ordered):
+    """Every record's sha256 against its image file now (a resume's check),
+    each image read once however many detectors recorded it; then the
+    listing's fingerprint (paths and sizes) against the folder now."""
+    folder = images_folder(ordered)
+    if not os.path.isdir(folder):
+        raise UserError('the images folder {} of {} is not there: the merge checks every '
+                        'record against its image file, as a resume does; merge where that '
+                        'folder is (at the path the shard ran with, or the same path '
+                        'relative to the shard folder)'.format(folder, ordered[0].label))
+    listing = shard.interleave([one.info['images'] for one in ordered])
+    # a file resized or removed changes the listing every shard holds: all rerun
+    relisted = shard.listing_sha256(folder, listing) != ordered[0].info['listing_sha256']
+    now = {}
+    for one in ordered:
+        for name, records in one.records.items():
+            path = rundir.records_file(one.folder, name)
+            for record in records:
+                if record.image not in now:
+                    now[record.image] = _fingerprint(folder, record.image)
+                found, why = now[record.image]
+                if found is not None and record.sha256 == found:
+                    continue
+                fix = ('rerun every shard over the images as they are now (each keeps its '
+                       'unchanged images; shard {}/{} runs that one again), {}'.format(
+                           one.info['k'], one.info['n'], every_command(ordered[0]))
+                       if relisted else 'rerun that shard (it runs that image again), {}'
+                       .format(one.command()))
+                what = ('cannot be read now ({}): it was removed or replaced since that shard '
+                        'ran'.format(why) if found is None else
+                        'is not of that file now (sha256 {} recorded, {} now): the image was '
+                        'rewritten since that shard ran, or the record altered'.format(
+                            str(record.sha256)[:12], found[:12]))
+                raise UserError('{}: the record of {} (in {}) {}; {}, then merge again'.format(
+                    os.path.join(folder, record.image), one.label, path, what, fix))
+    if relisted:
+        raise UserError('{}: a file the shards listed was resized or removed since they ran '
+                        '(the listing_sha256 of their raw/shard.json differs now); rerun every '
+                        'shard over the images as they are now, {} (each keeps its unchanged '
+                        'images), then merge again'.format(folder, every_command(ordered[0])))
+
+
+def every_command(one):
+    """The commands that (re)run every shard of ``one``'s run."""
+    return '`python compare/run.py {} --out {} --shard K/{}` for K = 1..{} (same options)'.format(
+        one.meta.args.get('images'), one.meta.args.get('out'), one.info['n'], one.info['n'])
+
+
+def _fingerprint(folder, image):
+    """``(sha256, None)`` of ``folder/image``, or ``(None, why not)``; an
+    image name that leaves the folder is not read."""
+    parts = image.split('/')
+    if os.path.isabs(image) or any(part in ('', '.', '..') for part in parts):
+        return None, 'a name outside the images folder'
+    try:
+        return image_sha256(os.path.join(folder, *parts)), None
+    except UserError as exc:
+        return None, one_line(exc)

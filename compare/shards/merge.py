@@ -3,8 +3,13 @@
 The shards are ``RUN/shards/K-of-N`` (written by ``compare/run.py ... --shard
 K/N``; copy them there from other machines, or name them with ``--shards``).
 They are merged only when they belong to one run (:mod:`compare.shards.check`:
-complete, the same images listing, detector identities and versions, each
-holding exactly its slice), else a one-line error says which shard and why.
+complete, the same images listing, detector identities, versions and scoring
+settings, each holding exactly its slice), and only records a resume would
+keep: each record's image sha256 is that of the image file now. Else a
+one-line error says which shard and why, and nothing is written. Every option
+is checked first (:mod:`compare.shards.options`), and each folder is given
+once (a folder named twice, or the run folder among the shards, is refused
+before any lock is taken: the merge never finds its own lock held).
 
 The merge holds the lock of RUN (:mod:`compare.rundir.lock`) while it writes and
 scores, and the lock of every shard while it reads them: a shard that is
@@ -20,8 +25,9 @@ loaded, in the order of the whole list), ``raw/<detector>.identity.json``
 the shards where it failed, each headed by its shard), ``raw/README.md`` and
 ``meta.json`` (shard 1's, with the images, counts and statuses of all
 shards: a detector is ``loaded`` if it loaded in some shard and ``failed:
-shard K/N: <reason>`` if it failed in one; ``args.out`` the merged folder and
-``args.merged_from`` the shard folders). Nothing is taken from the shards:
+shard K/N: <reason>`` if it failed in one; ``args.out`` the merged folder,
+``args.merged_from`` the shard folders, and the scoring options given to the
+merge in place of the shards'). Nothing is taken from the shards:
 they stay as they are, so a merge can be redone. RUN is then scored as
 ``python -m compare.score RUN`` would (scoring options default to those the
 shards were run with).
@@ -46,7 +52,8 @@ from compare.rundir.lock import RunLock
 from compare.runner import command, shard
 from compare.runner.scoring import add_scoring_options, score_run
 from compare.score.headline import headline_lines
-from compare.shards.check import check, read_shard
+from compare.shards import options
+from compare.shards.check import check, images_folder, read_shard
 
 COMMAND = 'python -m compare.merge'
 
@@ -73,6 +80,33 @@ def shard_folders(run_dir, given=None):
     return sorted(found, key=rundir.shard_of_folder)
 
 
+def _distinct(run_dir, folders):
+    """Refuse a folder given twice (under any spelling or link) and the run
+    folder among the shards, before any lock is taken: each is locked once,
+    so a lock this merge holds is never reported as another process's."""
+    run_key, seen = _same(run_dir), {}
+    for folder in folders:
+        key = _same(folder)
+        if key == run_key:
+            raise UserError('{} is the run folder {} itself, not one of its shards; pass the '
+                            'shard folders ({}/K-of-N) with --shards'.format(
+                                folder, run_dir, os.path.join(run_dir, rundir.SHARDS)))
+        if key in seen:
+            raise UserError('{} given twice (also as {}): the same shard folder; pass each '
+                            'shard folder once'.format(folder, seen[key]))
+        seen[key] = folder
+
+
+def _same(folder):
+    """What makes two paths one folder: its device and inode (its real
+    path when it does not exist)."""
+    try:
+        found = os.stat(folder)
+    except OSError:
+        return 'path', os.path.realpath(folder)
+    return 'inode', found.st_dev, found.st_ino
+
+
 def _lock_shards(stack, folders):
     """Hold the lock of every shard folder: one that has a lock file or
     ``raw/shard.json`` (a folder that has neither is not a shard, and reading
@@ -85,9 +119,16 @@ def _lock_shards(stack, folders):
                                      'merge again'))
 
 
-def merge(run_dir, folders):
+def merge(run_dir, folders, given=None, scoring=True):
     """Merge the shard ``folders`` into ``run_dir`` (the caller holds the
     lock of ``run_dir``).
+
+    Args:
+        given: the scoring options given to the merge (:func:`options.given`);
+            the shards' own values of those are neither compared nor used.
+        scoring: whether the merged run will be scored: then the scoring
+            options taken from the shards are checked too, before anything is
+            written.
 
     Returns:
         ``(meta, problems)``: the merged :class:`compare.rundir.RunMeta`, and
@@ -97,19 +138,23 @@ def merge(run_dir, folders):
 
     Raises:
         UserError: the shards do not make one run (:mod:`compare.shards.check`),
-            one is still running, or ``run_dir`` holds an unsharded run.
+            one is still running, a scoring option taken from them cannot
+            score, or ``run_dir`` holds an unsharded run; nothing is written.
     """
+    given = given or {}
     with contextlib.ExitStack() as stack:
         _lock_shards(stack, folders)
-        ordered = check([read_shard(folder) for folder in folders])
+        ordered = check([read_shard(folder) for folder in folders], set(given))
+        if scoring:
+            options.check_shards(ordered[0].meta.args, given, ordered[0].label)
         previous = rundir.read_meta(run_dir)
         if previous is not None and 'merged_from' not in previous.args:
             raise UserError('{} holds the results of an unsharded run; merge into another '
                             'folder (--shards DIR ... with another RUN)'.format(run_dir))
-        return _write(run_dir, ordered)
+        return _write(run_dir, ordered, given)
 
 
-def _write(run_dir, ordered):
+def _write(run_dir, ordered, given):
     """RUN's ``raw/`` and ``meta.json`` from the checked shards ``ordered``;
     returns ``(meta, problems)`` (:func:`merge`)."""
     os.makedirs(os.path.join(run_dir, rundir.RAW), exist_ok=True)
@@ -133,7 +178,7 @@ def _write(run_dir, ordered):
     rundir.write_timings(run_dir, timings)
     rundir.write_benchmarks(run_dir, rundir.read_benchmarks(first.folder) if timings else None)
     _merge_errors(ordered, run_dir)
-    meta = _merged_meta(ordered, run_dir, listing)
+    meta = _merged_meta(ordered, run_dir, listing, given)
     rundir.write_meta(run_dir, meta)
     readable = len(listing) - len({image for image, _ in skipped if image in position})
     return meta, command.problems_of({e.name: e.status for e in meta.detectors}, readable,
@@ -180,10 +225,10 @@ def _merge_errors(ordered, run_dir):
         rundir.write_error(run_dir, name, '\n'.join(texts))
 
 
-def _merged_meta(ordered, run_dir, listing):
+def _merged_meta(ordered, run_dir, listing, given):
     """meta.json of the merged run: shard 1's, with every shard's counts and
     statuses (a detector loaded if it loaded in some shard, failed if it
-    failed in one)."""
+    failed in one), and the scoring options ``given`` to the merge."""
     first = ordered[0].meta
     entries = []
     for entry in first.detectors:
@@ -202,11 +247,11 @@ def _merged_meta(ordered, run_dir, listing):
             base, status=status, loaded=bool(loaded),
             images_done=sum(e.images_done or 0 for e in loaded),
             images_new=sum(e.images_new or 0 for e in loaded)))
-    images_dir = os.path.normpath(os.path.join(ordered[0].folder, first.images.folder_from_run))
-    images = rundir.ImagesInfo(first.images.folder, from_run(images_dir, run_dir), len(listing),
-                               first.images.not_images)
+    images = rundir.ImagesInfo(first.images.folder, from_run(images_folder(ordered), run_dir),
+                               len(listing), first.images.not_images)
     args = dict(first.args, out=display_path(run_dir), shard=None,
-                merged_from=[display_path(one.folder) for one in ordered])
+                merged_from=[display_path(one.folder) for one in ordered],
+                **options.recorded(given))
     return rundir.RunMeta(first.provenance, args, images, 'complete', tuple(entries))
 
 
@@ -232,22 +277,41 @@ def merge_and_score(run_dir, folders, no_score=False, log=print, **scoring):
     Returns:
         ``(problems, headline)``: see :func:`merge`, and the headline lines
         of the scoring (empty with ``no_score``).
+
+    Raises:
+        UserError: a scoring option that cannot score, a folder given twice
+            (:func:`_distinct`), or any refusal of :func:`merge`, before
+            anything is written.
     """
+    given = options.given(scoring)
+    _distinct(run_dir, folders)
+    created = not os.path.lexists(run_dir)
     try:
         os.makedirs(run_dir, exist_ok=True)
     except OSError as exc:
         raise UserError('cannot create the run folder {}: {}; pass a writable RUN'.format(
             run_dir, exc.strerror)) from None
+    try:
+        return _locked(run_dir, folders, no_score, log, given)
+    except BaseException:
+        if created:  # a refused merge leaves no trace: the folder it made, if still empty
+            with contextlib.suppress(OSError):
+                os.rmdir(run_dir)
+        raise
+
+
+def _locked(run_dir, folders, no_score, log, given):
+    """:func:`merge_and_score` once ``run_dir`` exists."""
     with RunLock(run_dir, COMMAND, fix='wait for it to end (a run, merge or scoring of that '
                                        'folder)'):
-        meta, problems = merge(run_dir, folders)
+        meta, problems = merge(run_dir, folders, given, scoring=not no_score)
         failed = [e.name for e in meta.detectors if e.status != 'ok']
         log('merged {} shards into {} ({} images){}'.format(
             len(folders), run_dir, meta.images.listed,
             '; failed: ' + ', '.join(failed) if failed else ''))
         if no_score:
             return problems, []
-        tables = score_run(run_dir, log=log, **scoring_options(meta, **scoring))
+        tables = score_run(run_dir, log=log, **scoring_options(meta, **given))
         log('scored: {}'.format(run_dir))
         return problems, headline_lines(tables, os.path.join(run_dir, rundir.REPORT))
 

@@ -37,6 +37,7 @@ from compare.errors import (
     describe_os_error,
     is_user_error,
 )
+from compare.limits import MAX_SHARDS
 from compare.runner import cli, command, shard
 from compare.shards import merge
 from replicate.errors import one_line
@@ -191,6 +192,10 @@ def main(args, log=None):
         if args.shard is not None:
             raise UserError('--shard and an MPI launch exclude each other: under mpiexec rank '
                             'R runs shard R+1 of the job size; drop --shard')
+        if size > MAX_SHARDS:
+            raise UserError('an MPI job of {} processes: a run has at most {} shards (one per '
+                            'rank); launch at most {} (mpiexec -n)'.format(
+                                size, MAX_SHARDS, MAX_SHARDS))
         run_dir = cli.output_folder(args)
         with cli.sigterm_interrupts():  # kill, a batch system's stop: as Ctrl-C
             cli.run(args, _Plan(rank + 1, size, meeting))  # its folder's lock released
