@@ -37,6 +37,11 @@ def detections():
         rows.append(det(1, 1, 15, 15, 'cat', rng.uniform(0.1, 1)))
         found[image] = rows
     found['none.png'] = [det(1, 1, 20, 20, 'cat', 0.9)]
+    for image, rows in found.items():  # inside the image, as every detector's boxes are
+        height, width = SIZES[image]
+        for row in rows:
+            row.update(y_min=min(max(row['y_min'], 0), height), y_max=min(row['y_max'], height),
+                       x_min=min(max(row['x_min'], 0), width), x_max=min(row['x_max'], width))
     return found
 
 

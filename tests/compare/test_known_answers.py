@@ -77,12 +77,19 @@ def test_padilla_case_1_eleven_point_and_every_point_at_each_iou(iou):
 
 
 def test_padilla_case_1_ties_matter_and_are_stated():
-    """Without the stated order the 11-point AP at IoU 0.3 differs: the tie
-    rule is a convention, not noise."""
-    data = padilla_case()
-    data.pred_scores = [np.round(s, 2) for s in data.pred_scores]
-    assert abs(voc_ap(data, True, conventions.get('chainercv', 0.3))[1] -
-               PADILLA_EXPECTED[0.3][0]) > 0.01
+    """With the scores rounded to two digits, detections tie, and the two
+    opposite ways of breaking the ties give 11-point APs at IoU 0.3 more than
+    0.01 apart: the order ties are visited in is a convention (numpy's
+    argsort, reversed, as ChainerCV's; its tie order depends on the sort
+    numpy picks for the processor), not noise."""
+    aps = []
+    for sign in (1, -1):
+        data = padilla_case()
+        # rounded, then the ties broken by list position, one way or the other
+        data.pred_scores = [np.round(s, 2) + sign * 1e-9 * np.arange(len(s))
+                            for s in data.pred_scores]
+        aps.append(voc_ap(data, True, conventions.get('chainercv', 0.3))[1])
+    assert abs(aps[0] - aps[1]) > 0.01, aps
 
 
 def test_odapi_pascal_evaluator_case():
