@@ -229,6 +229,8 @@ def reference_records(args):
 def compare_run(args):
     """Run (or load) the reference, run ours, write the report; exit code."""
     name_map = read_name_map(args.name_map)
+    if not args.reference:
+        tolerance(args)  # a bad --rtol is refused before the reference runs
     ref_records, config, x, images, source = reference_records(args)
     reference_blas = None
     if args.reference:
