@@ -16,7 +16,9 @@ from replicate.train import cli, odapi_source
 from replicate.train.run import seed_everything
 from replicate.train.snapshot import load_model
 
-pytestmark = pytest.mark.tf  # the weights come from the real export
+# the weights come from the real export; fine-tuning the port costs ~20 s, so slow
+# (tests/odapi/test_odapi_train.py keeps the training step in the default run)
+pytestmark = [pytest.mark.tf, pytest.mark.slow]
 
 SOURCE = 'tf:' + EXPORT
 HEADS = '/multibox/ConvolutionalClassHead_'

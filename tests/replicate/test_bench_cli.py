@@ -18,6 +18,7 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow  # full-size SSD300 timings; tox -e bench writes the report
 def test_against_chainercv_writes_three_files(tmp_path):
     code = cli.main(['--batch-sizes', '1', '--repeats', '1', '--warmup', '0',
                      '--preset', 'visualize', '--image-size', '90x120', '--out', str(tmp_path),
@@ -45,6 +46,7 @@ def test_against_chainercv_writes_three_files(tmp_path):
     assert 'Per image (medians)' in markdown and 'end.load_average_1_5_15' in markdown
 
 
+@pytest.mark.slow  # full-size SSD300 timings; tox -e bench writes the report
 def test_without_chainercv(tmp_path):
     """ChainerCV made unimportable: the plain run works and never loads it;
     --against chainercv is a one-line error."""

@@ -142,6 +142,7 @@ def test_unpacked_wheel_imports_and_cannot_escape(tmp_path):
     assert not (tmp_path / 'outside.py').exists()
 
 
+@pytest.mark.slow  # the whole GPU check on the CPU, 15 s
 def test_dry_run_phases_reports_and_tarball(pack, tmp_path):
     out, reports = tmp_path / 'out', tmp_path / 'reports'
     done = _check('--out', str(out), '--device', '@numpy', '--pack', str(pack),

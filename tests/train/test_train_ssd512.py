@@ -57,6 +57,7 @@ def test_default_boxes_equal_chainercv(pair):
                                rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow  # SSD512 forward twice, 11 s; its names and shapes are checked in the default run
 def test_forward_and_decode_equal_chainercv(pair):
     theirs, ours = pair
     # one small smooth image
