@@ -119,7 +119,7 @@ def test_ours_equals_chainercv_with_the_same_seed(chainer_adapters, chainer_pred
     assert infos[0]['params_sha256'] == infos[1]['params_sha256']
 
 
-@pytest.mark.slow  # an ONNX export in the harness, 12 s; tests/replicate/test_ort.py proves the path
+@pytest.mark.slow  # an ONNX export in the harness, 12 s; test_ort.py proves the path
 def test_ours_onnx_beside_ours(chainer_adapters, chainer_predictions):
     """The fast path as a detector kind: the same weights and images give the
     same detections as ``ours`` up to float32 rounding (tolerance of

@@ -165,7 +165,7 @@ def trained():
     return before, after, history
 
 
-@pytest.mark.slow  # five SSD300 steps, 20 s; the default run has tests/train/test_train_cli.py's loss test
+@pytest.mark.slow  # five SSD300 steps, 20 s; test_train_cli.py has a loss test
 def test_loss_goes_down(trained):
     losses = [step['loss'] for step in trained[2]]
     assert len(losses) == N_STEPS
@@ -173,7 +173,7 @@ def test_loss_goes_down(trained):
     assert losses[-1] < 0.6 * losses[0], losses
 
 
-@pytest.mark.slow  # five SSD300 steps, 20 s; the default run has tests/train/test_train_cli.py's loss test
+@pytest.mark.slow  # five SSD300 steps, 20 s; test_train_cli.py has a loss test
 def test_first_step_loss_is_the_chain_loss(trained, batch):
     # the same seeded model and sample, before any update
     loss = replicate.MultiboxTrainChain(seeded_model())(*batch)
@@ -182,7 +182,7 @@ def test_first_step_loss_is_the_chain_loss(trained, batch):
     np.testing.assert_allclose(step['loss'], step['loss/conf'] + step['loss/loc'], rtol=1e-6)
 
 
-@pytest.mark.slow  # five SSD300 steps, 20 s; the default run has tests/train/test_train_cli.py's loss test
+@pytest.mark.slow  # five SSD300 steps, 20 s; test_train_cli.py has a loss test
 def test_frozen_base_is_unchanged_and_the_rest_trained(trained, batch):
     before, after, _ = trained
     base = tuple('extractor/{}/'.format(name) for name in BASE_LINKS)
