@@ -8,8 +8,14 @@ from replicate.odapi.postprocess import Suppression, non_max_suppression
 from replicate.odapi.preprocess import normalize, resize_bilinear
 
 pytestmark = pytest.mark.tf
-tf = pytest.importorskip('tensorflow')
 RNG = np.random.default_rng(0)
+
+
+@pytest.fixture(scope='module')
+def tf():
+    # imported by the tests that run, not at collection (TensorFlow's import
+    # costs every test worker seconds)
+    return pytest.importorskip('tensorflow')
 
 
 def _ours(link, x_nhwc):
@@ -19,7 +25,7 @@ def _ours(link, x_nhwc):
 
 
 @pytest.mark.parametrize('size, stride', [(15, 2), (16, 2), (9, 1)])
-def test_conv_same_padding_matches_tf(size, stride):
+def test_conv_same_padding_matches_tf(size, stride, tf):
     x = RNG.standard_normal((2, size, size + 3, 5)).astype(np.float32)
     kernel = RNG.standard_normal((3, 3, 5, 7)).astype(np.float32)
     conv = Conv2D(5, 7, 3, stride)
@@ -29,7 +35,7 @@ def test_conv_same_padding_matches_tf(size, stride):
 
 
 @pytest.mark.parametrize('padding', ['same', 'explicit'])
-def test_depthwise_matches_tf(padding):
+def test_depthwise_matches_tf(padding, tf):
     x = RNG.standard_normal((1, 16, 11, 6)).astype(np.float32)
     kernel = RNG.standard_normal((3, 3, 6, 1)).astype(np.float32)
     conv = Conv2D(6, 6, 3, 2, depthwise=True, padding=padding)
@@ -42,7 +48,7 @@ def test_depthwise_matches_tf(padding):
     np.testing.assert_allclose(_ours(conv, x), expected.numpy(), rtol=1e-5, atol=1e-5)
 
 
-def test_batch_norm_matches_fused_batch_norm():
+def test_batch_norm_matches_fused_batch_norm(tf):
     x = RNG.standard_normal((2, 4, 4, 3)).astype(np.float32)
     gamma, beta, mean = (RNG.standard_normal(3).astype(np.float32) for _ in range(3))
     var = RNG.uniform(0.1, 2, 3).astype(np.float32)
@@ -55,7 +61,7 @@ def test_batch_norm_matches_fused_batch_norm():
 
 @pytest.mark.parametrize('size_in, size_out', [((97, 141), (128, 128)), ((300, 300), (300, 300)),
                                                ((40, 30), (300, 300))])
-def test_resize_matches_tf1_bilinear(size_in, size_out):
+def test_resize_matches_tf1_bilinear(size_in, size_out, tf):
     img = RNG.integers(0, 256, size_in + (3,)).astype(np.float32)
     x = normalize(img)
     expected = tf.compat.v1.image.resize_images(x[None], size_out, align_corners=False)[0]
@@ -64,7 +70,7 @@ def test_resize_matches_tf1_bilinear(size_in, size_out):
         np.testing.assert_array_equal(resize_bilinear(x, size_out), x)
 
 
-def test_nms_matches_tf_with_ties():
+def test_nms_matches_tf_with_ties(tf):
     centers = RNG.uniform(0, 1, (300, 2))
     sizes = RNG.uniform(0.05, 0.4, (300, 2))
     boxes = np.concatenate([centers - sizes / 2, centers + sizes / 2], 1).astype(np.float32)
@@ -75,7 +81,7 @@ def test_nms_matches_tf_with_ties():
             expected.numpy().tolist()
 
 
-def test_one_suppression_shared_by_classes_matches_tf_per_class():
+def test_one_suppression_shared_by_classes_matches_tf_per_class(tf):
     """multiclass_nms shares one Suppression (rows cached) between classes."""
     centers = RNG.uniform(0, 1, (200, 2))
     sizes = RNG.uniform(0.05, 0.4, (200, 2))
