@@ -56,8 +56,9 @@ def not_regular(path, mode):
     file: a UserError naming it and the fix."""
     return UserError('{} is {}: a run folder\'s files are written only as regular files at '
                      'their own path (never through a link, never into a pipe); remove it '
-                     '(that removes only the {}) or pass another --out'.format(printable_path(path), kind(mode),
-                                            'link' if stat.S_ISLNK(mode) else 'entry'))
+                     '(that removes only the {}) or pass another --out'.format(
+                         printable_path(path), kind(mode),
+                         'link' if stat.S_ISLNK(mode) else 'entry'))
 
 
 def check_writable(path):
