@@ -89,7 +89,7 @@ def _our_meta(out):
         info = os.lstat(os.path.join(out, META))
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_META_BYTES:
             return False
-        return read_meta(out) is not None and _is_folder(os.path.join(out, RAW))
+        return read_meta(out) is not None and os.path.isdir(os.path.join(out, RAW))
     except (UserError, OSError):
         return False
 
@@ -97,7 +97,7 @@ def _our_meta(out):
 def _our_readme(out):
     path = raw_path(out, README)
     try:
-        if not (_is_folder(os.path.join(out, RAW)) and _is_regular(path)):
+        if not os.path.isfile(path):  # evidence may be read through a link (check_links)
             return False
         with open(path, 'rb') as f:
             return f.read(len(README_TITLE) + 1) == (README_TITLE + '\n').encode('utf-8')
