@@ -127,7 +127,9 @@ The columns of every table are explained in reports/README.md.
 # its one API, ``from compare import rundir; rundir.read_meta(...)``; one
 # module per file of the folder:
 #   layout       every file name (and the shard folders' K-of-N)
-#   files        reading one file, one-line errors; JSON written atomically
+#   files        reading one file, one-line errors; every write atomic or appended, never
+#                through a link
+#   claim        which folders a run may write (new, empty, its own) and the links it refuses
 #   records      raw/<detector>.jsonl (the reading rule), raw/<detector>.error.txt
 #   identity     raw/<detector>.identity.json (what makes two runs one detector)
 #   meta         meta.json
