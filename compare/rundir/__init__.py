@@ -132,7 +132,9 @@ The columns of every table are explained in reports/README.md.
 # its one API, ``from compare import rundir; rundir.read_meta(...)``; one
 # module per file of the folder:
 #   layout       every file name (and the shard folders' K-of-N)
-#   files        reading one file, one-line errors; JSON written atomically
+#   files        reading one file, one-line errors; every write atomic or appended, never
+#                through a link
+#   claim        which folders a run may write (new, empty, its own) and the links it refuses
 #   records      raw/<detector>.jsonl (the reading rule), raw/<detector>.error.txt
 #   identity     raw/<detector>.identity.json (what makes two runs one detector)
 #   meta         meta.json
@@ -142,6 +144,7 @@ The columns of every table are explained in reports/README.md.
 #   run_folder   the whole folder read for scoring
 #   score_files  what scoring writes: tables, summary.md, report.html, figures/
 #   lock         one run at a time per folder
+from compare.rundir.files import write_text as _write_file
 from compare.rundir.identity import read_identity, write_identity  # noqa: F401
 from compare.rundir.layout import (  # noqa: F401
     CSV_ONLY,
@@ -151,6 +154,7 @@ from compare.rundir.layout import (  # noqa: F401
     NETOUT,
     RAW,
     README,
+    README_TITLE,
     REPORT,
     SHARD,
     SHARDS,
@@ -219,5 +223,4 @@ from compare.rundir.tables import (  # noqa: F401
 
 def write_readme(run_dir):
     """``raw/README.md``: this package's docstring, the format."""
-    with open(raw_path(run_dir, README), 'w') as f:
-        f.write('# The run folder (written by compare/run.py)\n\n' + __doc__)
+    _write_file(raw_path(run_dir, README), README_TITLE + '\n\n' + __doc__)

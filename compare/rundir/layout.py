@@ -49,6 +49,8 @@ CSV_ONLY = ('detections', 'agreement_pairs')
 
 #: This text's copy under raw/.
 README = 'README.md'
+#: Its first line: a folder whose raw/README.md starts so was made by this suite.
+README_TITLE = '# The run folder (written by compare/run.py)'
 #: The kept network outputs' folder under raw/ (``--keep-raw``).
 NETOUT = 'netout'
 #: A shard's own file under raw/ (``--shard K/N``).
@@ -111,6 +113,37 @@ def is_run_folder(path):
     return os.path.isfile(os.path.join(path, META)) and os.path.isdir(os.path.join(path, RAW))
 
 
+#: The names the report's figures take under figures/ (``clear_figures``
+#: removes these and nothing else): pictures of detections and disagreements,
+#: charts per class or detector, and the single charts.
+_FIGURE = re.compile(r'^(?:(?:det|dis)_\d{3}_[\w-]+\.jpg|(?:pr|confusion)_[\w-]+\.png|'
+                     r'(?:speed_accuracy|errors|sweep|grid)\.png)$')
+
+
+def is_figure(name):
+    """Whether ``name`` (a file name under figures/) is one the report draws."""
+    return bool(_FIGURE.match(name))
+
+
 def figure(name):
-    """The path of figure ``name`` (e.g. ``pr_ours.png``) relative to the run folder."""
+    """The path of figure ``name`` (e.g. ``pr_ours.png``) relative to the run folder.
+
+    Raises:
+        ValueError: a name :func:`is_figure` does not own (a bug: add its
+            pattern there, so a later scoring removes it).
+    """
+    if not is_figure(name):
+        raise ValueError('figure name {!r} is not one of compare.rundir.layout'.format(name))
     return os.path.join(FIGURES, name)
+
+
+#: The entries of a run folder's top level that the run and scoring write.
+TOP_LEVEL = (META, LOCK, SUMMARY, REPORT, FIGURES, RAW, SHARDS) + tuple(
+    file for name in TABLES for file in table_files(name))
+
+
+def is_owned(name):
+    """Whether ``name``, an entry of a run folder's top level, is one the
+    suite writes there (:data:`TOP_LEVEL`, or the ``.part`` of a file being
+    written atomically)."""
+    return name in TOP_LEVEL or (name.endswith('.part') and name[:-len('.part')] in TOP_LEVEL)

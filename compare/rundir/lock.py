@@ -9,6 +9,11 @@ holds JSON naming the holder: ``pid``, ``host``, ``command`` and ``since``
 (UTC), which the refusal of a second run prints. The holder deletes the file
 when it ends normally.
 
+The lock file is opened only as a regular file at its own path, never
+through a symbolic link (``O_NOFOLLOW``) and never waiting on a named pipe
+(``O_NONBLOCK``, then its kind checked before anything is read or written):
+either is refused in one line naming it, and a link's target is left as it is.
+
 Where ``flock`` is not supported (some network file systems answer ENOLCK),
 the file's content decides: a holder on this host whose pid still runs is
 respected, anything else is taken over.
@@ -19,8 +24,9 @@ import fcntl
 import json
 import os
 import socket
+import stat
 
-from compare.errors import UserError
+from compare.errors import UserError, printable_path
 from compare.rundir.layout import LOCK
 
 _NOT_SUPPORTED = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
@@ -89,12 +95,30 @@ class RunLock:
 
 
 def _open(path):
+    """The lock file's descriptor: a regular file at ``path``, never through a
+    link, never blocking (a named pipe is refused before any read)."""
+    flags = (os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK |
+             getattr(os, 'O_CLOEXEC', 0))
     try:
-        return os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), 0o644)
+        fd = os.open(path, flags, 0o644)
     except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise _not_a_file(path, 'a symbolic link') from None
         raise UserError('cannot open the lock file {}: {}; the run folder must be a writable '
                         'folder (remove {} if it is not a file)'.format(
                             path, exc.strerror, path)) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise _not_a_file(path, 'a named pipe' if stat.S_ISFIFO(mode) else 'not a regular file')
+    return fd
+
+
+def _not_a_file(path, what):
+    return UserError('the lock file {} is {}: a run folder\'s lock is a regular file, never '
+                     'opened through a link; remove it (rm {} removes only that entry: the '
+                     'lock holds nothing of the run) and rerun'.format(
+                         printable_path(path), what, printable_path(path)))
 
 
 def _flock(fd):
@@ -129,7 +153,7 @@ def _alive_here(holder):
 def _same_file(fd, path):
     """Whether ``fd`` is still the file at ``path`` (not deleted and recreated)."""
     try:
-        return os.fstat(fd).st_ino == os.stat(path).st_ino
+        return os.fstat(fd).st_ino == os.lstat(path).st_ino
     except FileNotFoundError:
         return False
 

@@ -2,13 +2,15 @@
 kept with ``--keep-raw`` (format: the package docstring)."""
 import glob
 import hashlib
+import io
 import os
-import shutil
+import stat
 import zipfile
 
 import numpy as np
 
 from compare.errors import UserError
+from compare.rundir import files
 from compare.rundir.layout import NETOUT, raw_path
 from replicate.npz import read_arrays
 
@@ -43,12 +45,13 @@ def kept_path(run_dir, detector, file_name):
 def write_netout(run_dir, detector, image, locs, confs, size, insize):
     """Keep one image's network outputs (format: module docstring)."""
     path = netout_path(run_dir, detector, image)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    partial = path + '.part.npz'
-    np.savez_compressed(partial, locs=np.asarray(locs, np.float32),
+    files.make_folder(raw_path(run_dir, NETOUT))
+    files.make_folder(os.path.dirname(path))
+    data = io.BytesIO()
+    np.savez_compressed(data, locs=np.asarray(locs, np.float32),
                         confs=np.asarray(confs, np.float32),
                         size=np.asarray(size, np.int64), insize=np.asarray(insize, np.int64))
-    os.replace(partial, path)
+    files.write_bytes(path, data.getvalue())
 
 
 def read_netout(run_dir, detector, image):
@@ -84,15 +87,24 @@ def read_netout(run_dir, detector, image):
 
 def remove_netout(run_dir, detector, images=None):
     """Delete the kept network outputs of ``detector``: of ``images`` (paths as
-    in the records), or all of them when None."""
+    in the records), or all of them when None: the ``.npz`` entries of
+    ``raw/netout/<detector>/`` (and their ``.part``), then the folder if that
+    left it empty; anything else there stays. A link in place of the folder
+    is removed (not its target)."""
     if images is None:
         folder = raw_path(run_dir, os.path.join(NETOUT, detector))
-        if os.path.isdir(folder) and not os.path.islink(folder):
-            shutil.rmtree(folder)
-        elif os.path.lexists(folder):
+        if not os.path.lexists(folder):
+            return
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
             os.remove(folder)
+            return
+        for name in os.listdir(folder):
+            path = os.path.join(folder, name)
+            if name.endswith(('.npz', '.npz.part')) and not stat.S_ISDIR(
+                    os.lstat(path).st_mode):
+                os.remove(path)
+        if not os.listdir(folder):
+            os.rmdir(folder)
         return
     for image in images:
-        path = netout_path(run_dir, detector, image)
-        if os.path.lexists(path):
-            os.remove(path)
+        files.remove(netout_path(run_dir, detector, image))

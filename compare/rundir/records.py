@@ -25,6 +25,7 @@ import numpy as np
 from compare.detections import BOX_KEYS, ROW_KEYS, STAGES, Detections
 from compare.errors import UserError
 from compare.limits import MAX_OBJECTS_PER_IMAGE
+from compare.rundir import files
 from compare.rundir.files import read_file
 from compare.rundir.layout import error_file, identity_file, records_file
 from compare.rundir.netout import remove_netout
@@ -197,8 +198,7 @@ def read_records(path, truncate=False):
     complete = data[:data.rfind(b'\n') + 1]
     partial = len(complete) != len(data)
     if partial and truncate:
-        with open(path, 'r+b') as f:
-            f.truncate(len(complete))
+        files.truncate(path, len(complete))
     records, seen = [], set()
     for number, line in enumerate(complete.split(b'\n')[:-1], 1):
         where = '{} line {}'.format(path, number)
@@ -218,26 +218,25 @@ def write_records(path, records):
     """Replace the ``.jsonl`` ``path`` with ``records``, atomically (a
     temporary file, fsync'ed, renamed): resuming keeps only the records it
     trusts."""
-    partial = path + '.part'
-    with open(partial, 'w', encoding='utf-8') as f:
-        f.writelines(record.to_json() + '\n' for record in records)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, path)
+    files.write_text(path, ''.join(record.to_json() + '\n' for record in records), sync=True)
+
+
+#: What to do when a records file changed under the run (:class:`RecordWriter`).
+CHANGED_FIX = 'rerun the same command to redo the missing images'
 
 
 class RecordWriter:
-    """Appends :class:`ImageRecord` lines to a ``.jsonl`` file, one flushed,
-    fsync'ed ``write`` each."""
+    """Appends :class:`ImageRecord` lines to a ``.jsonl`` file, one fsync'ed
+    ``write`` each (:class:`compare.rundir.files.AppendFile`: never through a
+    link; a file truncated, deleted or replaced while the run goes on raises
+    UserError naming it instead of being appended to)."""
 
     def __init__(self, path):
         self.path = path
-        self.file = open(path, 'a', encoding='utf-8')
+        self.file = files.AppendFile(path, CHANGED_FIX)
 
     def write(self, record):
-        self.file.write(record.to_json() + '\n')
-        self.file.flush()
-        os.fsync(self.file.fileno())
+        self.file.write((record.to_json() + '\n').encode('utf-8'))
 
     def close(self):
         self.file.close()
@@ -247,14 +246,12 @@ def remove_detector(run_dir, name):
     """Delete the records, identity and kept network outputs of detector
     ``name`` (``--force``)."""
     for path in (records_file(run_dir, name), identity_file(run_dir, name)):
-        if os.path.lexists(path):
-            os.remove(path)
+        files.remove(path)
     remove_netout(run_dir, name)
 
 
 def write_error(run_dir, detector, text):
     """``raw/<detector>.error.txt``; returns its path."""
     path = error_file(run_dir, detector)
-    with open(path, 'w') as f:
-        f.write(text)
+    files.write_text(path, text)
     return path

@@ -1,9 +1,11 @@
 """What scoring writes into a run folder: the tables, summary.md and
-report.html, figures/."""
+report.html, figures/ (every file through :mod:`compare.rundir.files`:
+atomically, never through a link)."""
 import os
+import stat
 
-from compare.rundir import precision
-from compare.rundir.layout import CSV_ONLY, FIGURES, TABLES
+from compare.rundir import files, precision
+from compare.rundir.layout import CSV_ONLY, FIGURES, TABLES, is_figure
 from provenance.tables import frame_to_markdown, sorted_frame
 
 
@@ -15,13 +17,11 @@ def write_score_table(run_dir, name, frame):
     stem = os.path.join(run_dir, name)
     frame = sorted_frame(frame, TABLES[name])
     shown = precision.formatted(frame)
-    shown.to_csv(stem + '.csv', index=False, lineterminator='\n')
+    files.write_text(stem + '.csv', shown.to_csv(index=False, lineterminator='\n'))
     if name in CSV_ONLY:
-        if os.path.exists(stem + '.md'):
-            os.remove(stem + '.md')
+        files.remove(stem + '.md')
     else:
-        with open(stem + '.md', 'w', encoding='utf-8', newline='\n') as f:
-            f.write(frame_to_markdown(shown))
+        files.write_text(stem + '.md', frame_to_markdown(shown))
     return frame
 
 
@@ -32,22 +32,28 @@ def remove_score_tables(run_dir, keep):
         if name in keep:
             continue
         for suffix in ('.csv', '.md'):
-            if os.path.exists(os.path.join(run_dir, name + suffix)):
-                os.remove(os.path.join(run_dir, name + suffix))
+            files.remove(os.path.join(run_dir, name + suffix))
 
 
 def write_text(run_dir, name, text):
     """``summary.md`` or ``report.html``; returns the path."""
     path = os.path.join(run_dir, name)
-    with open(path, 'w', encoding='utf-8', newline='\n') as f:
-        f.write(text)
+    files.write_text(path, text)
     return path
 
 
 def clear_figures(run_dir):
-    """Remove the figures of an earlier scoring (each scoring draws its own set)."""
+    """Remove the figures of an earlier scoring (each scoring draws its own
+    set): the entries of ``figures/`` whose names a figure of the report
+    takes (:func:`compare.rundir.layout.is_figure`), links included (the
+    link, not its target); any other file there is left alone, so the
+    figures drawn next are new files. UserError if ``figures`` is a link or
+    not a folder."""
     folder = os.path.join(run_dir, FIGURES)
-    if os.path.isdir(folder):
-        for name in os.listdir(folder):
-            if name.endswith(('.png', '.jpg')):
-                os.remove(os.path.join(folder, name))
+    files.check_folder(folder)
+    if not os.path.isdir(folder):
+        return
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if is_figure(name) and not stat.S_ISDIR(os.lstat(path).st_mode):
+            os.remove(path)

@@ -2,10 +2,11 @@
 benchmark), ``benchmark.csv`` (its conditions), ``skipped.csv``."""
 import csv
 import dataclasses
+import io
 import os
 
 from compare.errors import UserError, printable_path
-from compare.rundir.files import text_lines
+from compare.rundir.files import remove, text_lines, write_text
 from compare.rundir.layout import SKIPPED_COLUMNS, TIMING_COLUMNS, TIMING_STAGES, raw_path
 from provenance.tables import FLOAT_FORMAT
 from replicate.errors import one_line
@@ -24,16 +25,17 @@ class Timing:
 def write_timings(run_dir, rows):
     """``raw/timings.csv`` from :class:`Timing` rows, in the given order;
     ``None`` removes the file (no benchmark in this run)."""
+    path = raw_path(run_dir, 'timings.csv')
     if rows is None:
-        if os.path.exists(raw_path(run_dir, 'timings.csv')):
-            os.remove(raw_path(run_dir, 'timings.csv'))
+        remove(path)
         return
-    with open(raw_path(run_dir, 'timings.csv'), 'w', newline='') as f:
-        writer = csv.writer(f, lineterminator='\n')
-        writer.writerow(TIMING_COLUMNS)
-        for row in rows:
-            writer.writerow([row.detector, row.batch_size, row.repeat, row.stage,
-                             FLOAT_FORMAT % row.seconds])
+    f = io.StringIO()
+    writer = csv.writer(f, lineterminator='\n')
+    writer.writerow(TIMING_COLUMNS)
+    for row in rows:
+        writer.writerow([row.detector, row.batch_size, row.repeat, row.stage,
+                         FLOAT_FORMAT % row.seconds])
+    write_text(path, f.getvalue())
 
 
 def read_timings(run_dir):
@@ -81,15 +83,15 @@ def write_benchmarks(run_dir, rows):
     """``raw/benchmark.csv`` from :class:`Benchmark` rows; ``None`` removes it."""
     path = raw_path(run_dir, 'benchmark.csv')
     if rows is None:
-        if os.path.exists(path):
-            os.remove(path)
+        remove(path)
         return
-    with open(path, 'w', newline='') as f:
-        writer = csv.writer(f, lineterminator='\n')
-        writer.writerow(BENCHMARK_COLUMNS)
-        for row in rows:
-            writer.writerow([FLOAT_FORMAT % v if isinstance(v, float) else v
-                             for v in dataclasses.astuple(row)])
+    f = io.StringIO()
+    writer = csv.writer(f, lineterminator='\n')
+    writer.writerow(BENCHMARK_COLUMNS)
+    for row in rows:
+        writer.writerow([FLOAT_FORMAT % v if isinstance(v, float) else v
+                         for v in dataclasses.astuple(row)])
+    write_text(path, f.getvalue())
 
 
 def read_benchmarks(run_dir):
@@ -114,11 +116,12 @@ def read_benchmarks(run_dir):
 
 def write_skipped(run_dir, skipped):
     """``raw/skipped.csv`` from ``(image, reason)`` pairs, sorted by image."""
-    with open(raw_path(run_dir, 'skipped.csv'), 'w', newline='', encoding='utf-8') as f:
-        writer = csv.writer(f, lineterminator='\n')
-        writer.writerow(SKIPPED_COLUMNS)
-        writer.writerows(sorted((printable_path(image), one_line(reason))
-                                for image, reason in skipped))
+    f = io.StringIO()
+    writer = csv.writer(f, lineterminator='\n')
+    writer.writerow(SKIPPED_COLUMNS)
+    writer.writerows(sorted((printable_path(image), one_line(reason))
+                            for image, reason in skipped))
+    write_text(raw_path(run_dir, 'skipped.csv'), f.getvalue())
 
 
 def read_skipped(run_dir):

@@ -22,8 +22,9 @@ from compare.adapters.protocol import is_timed
 from compare.errors import UserError
 from compare.images import list_images, read_image
 from compare.paths import display_path, from_run
+from compare.rundir.claim import check_out
 from compare.rundir.lock import RunLock
-from compare.runner import benchmark, command, loop, resume, shard, skipped
+from compare.runner import benchmark, command, loop, resume, shard, skipped, verify
 from compare.runner.scoring import add_scoring_options, score_run
 from provenance.stamp import provenance
 from replicate.errors import one_line
@@ -78,7 +79,8 @@ def parser():
                    help='redo every image for these detectors: the saved results of each one '
                         'that loads are deleted (a detector that fails to load keeps its own); '
                         'also recovers a run folder whose meta.json cannot be read '
-                        '(default: resume)')
+                        '(default: resume). Never deletes a file the suite did not write: a '
+                        'folder that is not a run folder is refused, --force or not')
     p.add_argument('--preset', default='auto', choices=('auto', 'visualize', 'evaluate'),
                    help='score threshold preset of the Chainer SSDs (default: %(default)s: '
                         'evaluate for trained weights, visualize for random ones)')
@@ -170,12 +172,16 @@ def output_folder(args):
 
 
 def prepare_output(out, images_dir):
-    """Create ``out`` and ``out/raw``, or say in one line why it cannot be."""
+    """Create ``out`` and ``out/raw``, or say in one line why it cannot be:
+    ``out`` must be missing, empty or a run folder of this suite, without
+    links where the run writes (:func:`compare.rundir.claim.check_out`;
+    nothing is changed before that holds)."""
     if os.path.lexists(out) and not os.path.isdir(out):
         raise UserError('--out {} is a file, not a folder; pass a folder (it is created if '
                         'missing)'.format(out))
     if os.path.realpath(out) == os.path.realpath(images_dir):
         raise UserError('--out {} is the images folder itself; pass another folder'.format(out))
+    check_out(out)
     try:
         os.makedirs(os.path.join(out, rundir.RAW), exist_ok=True)
     except OSError as exc:
@@ -304,6 +310,7 @@ def _locked_run(args, out, images, listed_skipped, sizes, specs, adapters, plan,
         elif readable or (plan.sharded and _any_readable(args.images, listing)):
             # a shard (shard 1) times the first images of the whole list, as one run would
             _speed(adapters, statuses, args, listing, sizes, out)
+        verify.check_records(out, done, counts)  # what meta.json claims is what is on disk
         write('complete', counts)
     except KeyboardInterrupt:
         write('interrupted', counts)

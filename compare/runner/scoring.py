@@ -14,6 +14,7 @@ import sys
 
 from compare import report, rundir
 from compare.errors import EXIT_OK, EXIT_USER_ERROR, UserError, describe_os_error
+from compare.rundir.claim import check_links
 from compare.rundir.lock import RunLock
 from compare.score.coco_eval import DEFAULT as COCO_DEFAULT
 from compare.score.coco_eval import EVALUATORS
@@ -102,6 +103,10 @@ def main(argv=None):
         if not os.path.isdir(args.run_dir):
             raise UserError('{} is not a folder: pass a run folder written by compare/run.py'
                             .format(args.run_dir))
+        if not (rundir.is_run_folder(args.run_dir) or
+                os.path.lexists(os.path.join(args.run_dir, rundir.LOCK))):
+            rundir.read_run(args.run_dir)  # refused before a lock file is made there
+        check_links(args.run_dir)
         with RunLock(args.run_dir, 'python -m compare.score'):
             tables = score_run(args.run_dir, args.annotations, args.box_convention,
                                score_thresh=args.score_thresh, nms_thresh=args.nms_thresh,

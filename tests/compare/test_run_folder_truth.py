@@ -266,6 +266,9 @@ def test_corrupt_raw_files_are_one_line_and_force_recovers(tmp_path, capsys, dam
 @pytest.mark.parametrize('folder', ['meta.json', 'raw/fake.jsonl', 'lock'])
 def test_a_folder_where_a_file_belongs_is_one_line(tmp_path, capsys, folder):
     images, out = make_images(tmp_path / 'a'), str(tmp_path / 'o')
+    assert main(capsys, images, '-d', 'fake', '--out', out, *QUICK)[0] == 0
+    if os.path.exists(os.path.join(out, folder)):
+        os.remove(os.path.join(out, folder))
     os.makedirs(os.path.join(out, folder))
     code, err = main(capsys, images, '-d', 'fake', '--out', out, *QUICK)
     assert code == 2 and os.path.join(out, folder) in error_line(err)
