@@ -10,7 +10,7 @@ or provably a run folder of this suite, which is one of:
   before ``meta.json`` (a run stopped while its detectors loaded, or whose
   ``meta.json`` was damaged since: ``--force`` recovers it);
 - it holds only what a run leaves before its first file: ``raw/`` (empty),
-  ``lock`` (a regular file) and ``shards/`` (only ``K-of-N`` folders).
+  ``lock`` (a regular file) and ``shards/`` (empty, or holding a ``K-of-N`` folder).
 
 Anything else (a user's own folder, another tool's ``meta.json``) is refused
 in one line before anything in it is created, written or deleted.
@@ -112,10 +112,16 @@ def _run_leftovers(out, entries):
         raw, lock, shards = (os.path.join(out, name) for name in (RAW, LOCK, SHARDS))
         return ((not os.path.lexists(raw) or (_is_folder(raw) and not os.listdir(raw))) and
                 (not os.path.lexists(lock) or _is_regular(lock)) and
-                (not os.path.lexists(shards) or (_is_folder(shards) and all(
-                    shard_of_folder(name) is not None for name in os.listdir(shards)))))
+                # shards/ with a K-of-N folder: the evidence; nothing is written
+                # inside it but by a shard run into its own, claimed, folder
+                (not os.path.lexists(shards) or (_is_folder(shards) and _has_shards(shards))))
     except OSError:
         return False
+
+
+def _has_shards(folder):
+    names = os.listdir(folder)
+    return not names or any(shard_of_folder(name) is not None for name in names)
 
 
 def _is_folder(path):

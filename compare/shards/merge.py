@@ -42,12 +42,13 @@ import dataclasses
 import glob
 import os
 import re
-import shutil
 import sys
 
 from compare import rundir
 from compare.errors import UserError
 from compare.paths import display_path, from_run
+from compare.rundir import files
+from compare.rundir.claim import check_out
 from compare.rundir.lock import RunLock
 from compare.runner import command, shard
 from compare.runner.scoring import add_scoring_options, score_run
@@ -192,9 +193,13 @@ def _clear(run_dir):
             os.remove(path)
     netout = rundir.raw_path(run_dir, rundir.NETOUT)
     if os.path.isdir(netout) and not os.path.islink(netout):
-        shutil.rmtree(netout)
+        # only the .npz files a run writes, folder by folder: anything else stays
+        for name in sorted(os.listdir(netout)):
+            rundir.remove_netout(run_dir, name)
+        with contextlib.suppress(OSError):
+            os.rmdir(netout)  # when that left it empty
     elif os.path.lexists(netout):
-        os.remove(netout)
+        os.remove(netout)  # a link or a file in its place: the entry, not a target
 
 
 def _copy_netout(folder, run_dir, name):
@@ -204,9 +209,10 @@ def _copy_netout(folder, run_dir, name):
         target = rundir.kept_path(run_dir, name, file_name)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         try:
-            os.link(path, target)
+            os.link(path, target)  # fails on an existing entry, link or not
         except OSError:
-            shutil.copyfile(path, target)
+            # a new file renamed into place: never written through a link
+            files.write_bytes(target, files.read_file(path))
 
 
 def _merge_errors(ordered, run_dir):
@@ -285,6 +291,7 @@ def merge_and_score(run_dir, folders, no_score=False, log=print, **scoring):
     """
     given = options.given(scoring)
     _distinct(run_dir, folders)
+    check_out(run_dir)  # RUN: missing, empty or a run folder of ours, no links where we write
     created = not os.path.lexists(run_dir)
     try:
         os.makedirs(run_dir, exist_ok=True)

@@ -353,3 +353,29 @@ def test_a_slice_of_the_wrong_length_is_one_line(shards, capsys):
     json.dump(info, open(path, 'w'))
     line = merge_error(capsys, run_dir)
     assert 'do not make up the listing of 7 images they name' in line
+
+
+def test_a_merge_into_a_folder_of_other_files_is_refused_untouched(shards, capsys, tmp_path):
+    _, _, folders = shards
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    (mine / 'summary.md').write_text('my notes')
+    (mine / 'meta.json').write_text('{"tool": "another"}')
+    line = merge_error(capsys, mine, '--shards', *folders)
+    assert 'not a run folder of this suite' in line and str(mine) in line
+    assert sorted(os.listdir(mine)) == ['meta.json', 'summary.md']
+    assert (mine / 'summary.md').read_text() == 'my notes'
+
+
+def test_a_second_merge_deletes_only_what_a_merge_wrote(shards, tmp_path):
+    _, _, folders = shards
+    out = str(tmp_path / 'merged')
+    assert merge.main([out, '--no-score', '--shards', *folders]) == 0
+    netout = os.path.join(out, 'raw', 'netout')
+    os.makedirs(os.path.join(netout, 'fake'), exist_ok=True)
+    keep = os.path.join(netout, 'fake', 'my-notes.txt')
+    with open(keep, 'w') as f:
+        f.write('mine')
+    assert merge.main([out, '--no-score', '--shards', *folders]) == 0
+    with open(keep) as f:
+        assert f.read() == 'mine'
