@@ -75,6 +75,13 @@ NOTES = """Notes on reading the targets:
 - Batch scaling is also judged in CPU time (all threads of the process):
   on a machine shared with other work, wall-clock times of multithreaded
   matrix multiplies depend on the others' load, CPU time much less.
+- Batch scaling of ours in Chainer, where batch 8 costs more per image: the
+  matrix multiplies are not the cause (numpy's GEMM on the SSD300 layer
+  shapes, timed alone: 0.84-1.04x per image at batch 8 against batch 1);
+  the channels-last copies that build them are part of it (1.11-1.74x per
+  image: the block of one output row, 5.3 MB at batch 8, outgrows a 1 MiB
+  L2 cache), about 16 ms per image of the difference; measured once on the
+  2-core AMD EPYC (AVX2). The rest is not attributed yet.
 - Batch scaling: the run keeps freed memory for reuse (`--malloc keep`,
   `malloc` in the Machine table; `replicate/memory.py`), for every system
   timed. With glibc's defaults every array above 32 MB is unmapped when
