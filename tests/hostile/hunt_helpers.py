@@ -61,8 +61,12 @@ def export(capsys, *args):
 
 
 def error_lines(err):
-    """The ``error:`` lines of ``err``."""
-    return [line for line in err.splitlines() if line.startswith('error:')]
+    """The ``error:`` lines of ``err``; argparse's own ``PROG: error: ...``
+    (after its usage lines) counts as one too."""
+    return [line for line in err.splitlines()
+            if line.startswith('error:') or line.startswith(('python compare/run.py: error:',
+                                                             'python -m compare.'))
+            and ': error: ' in line]
 
 
 def assert_user_error(result, *names):
