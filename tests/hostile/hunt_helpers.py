@@ -2,6 +2,7 @@
 images, in-process calls of each tool's ``main(argv)``, and the checks of the
 house rules on a user error (exit 2, one ``error:`` line naming the culprit,
 no traceback) and on a run folder's contents (nothing computed is lost)."""
+
 import hashlib
 import os
 import shutil
@@ -22,7 +23,8 @@ def make_images(folder, count=2, size=(20, 30), seed=0, ext='png'):
     rng = np.random.RandomState(seed)
     for i in range(count):
         Image.fromarray(rng.randint(0, 255, size + (3,), np.uint8)).save(
-            os.path.join(folder, 'im{}.{}'.format(i, ext)))
+            os.path.join(folder, 'im{}.{}'.format(i, ext))
+        )
     return str(folder)
 
 
@@ -39,34 +41,41 @@ def _call(fn, args, capsys):
 def run(capsys, *args):
     """``(code, stderr, stdout)`` of ``compare/run.py args``, in-process."""
     from compare.run import main
+
     return _call(main, args, capsys)
 
 
 def score(capsys, *args):
     """The same for ``python -m compare.score``."""
     from compare.runner.scoring import main
+
     return _call(main, args, capsys)
 
 
 def merge(capsys, *args):
     """The same for ``python -m compare.merge``."""
     from compare.shards.merge import main
+
     return _call(main, args, capsys)
 
 
 def export(capsys, *args):
     """The same for ``python -m compare.export``."""
     from compare.export.__main__ import main
+
     return _call(main, args, capsys)
 
 
 def error_lines(err):
     """The ``error:`` lines of ``err``; argparse's own ``PROG: error: ...``
     (after its usage lines) counts as one too."""
-    return [line for line in err.splitlines()
-            if line.startswith('error:') or line.startswith(('python compare/run.py: error:',
-                                                             'python -m compare.'))
-            and ': error: ' in line]
+    return [
+        line
+        for line in err.splitlines()
+        if line.startswith('error:')
+        or line.startswith(('python compare/run.py: error:', 'python -m compare.'))
+        and ': error: ' in line
+    ]
 
 
 def assert_user_error(result, *names):
@@ -119,6 +128,7 @@ def raw_files(run_dir):
 def records(run_dir, detector='fake'):
     """``{image: record}`` of ``run_dir/raw/<detector>.jsonl``."""
     import json
+
     out = {}
     with open(os.path.join(run_dir, 'raw', detector + '.jsonl'), encoding='utf-8') as f:
         for line in f:
@@ -131,5 +141,6 @@ def records(run_dir, detector='fake'):
 def skipped(run_dir):
     """``{image: reason}`` of ``run_dir/raw/skipped.csv`` (read as CSV)."""
     import csv
+
     with open(os.path.join(run_dir, 'raw', 'skipped.csv'), encoding='utf-8', newline='') as f:
         return {row['image']: row['reason'] for row in csv.DictReader(f)}

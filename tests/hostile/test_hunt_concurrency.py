@@ -1,6 +1,7 @@
 """Two processes on one run folder, and a run killed with SIGKILL: the
 second process is refused in one line naming the holder (exit 2), and the
 killed run resumes losing at most the image in flight."""
+
 import json
 import os
 import signal
@@ -15,8 +16,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def _start(*args):
-    return subprocess.Popen([sys.executable, os.path.join(ROOT, 'compare', 'run.py')] + [str(a) for a in args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True)
+    return subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, 'compare', 'run.py')] + [str(a) for a in args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        text=True,
+    )
 
 
 def _wait_for_records(path, count, timeout=60):
@@ -38,9 +44,22 @@ def test_second_run_on_a_busy_folder_is_refused_naming_the_holder(tmp_path):
     first = _start(folder, '-d', 'fake,delay=2', '--out', out, *QUICK)
     try:
         _wait_for_records(str(out / 'raw' / 'fake.jsonl'), 1)
-        second = subprocess.run([sys.executable, os.path.join(ROOT, 'compare', 'run.py'), folder, '-d',
-                                 'fake,delay=2', '--out', str(out)] + QUICK,
-                                capture_output=True, text=True, cwd=ROOT, timeout=60)
+        second = subprocess.run(
+            [
+                sys.executable,
+                os.path.join(ROOT, 'compare', 'run.py'),
+                folder,
+                '-d',
+                'fake,delay=2',
+                '--out',
+                str(out),
+            ]
+            + QUICK,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
         assert first.poll() is None  # the first still held the folder
         assert second.returncode == 2, second.stderr
         (line,) = [x for x in second.stderr.splitlines() if x.startswith('error:')]
@@ -62,14 +81,27 @@ def test_killed_run_resumes_losing_at_most_the_image_in_flight(tmp_path):
     first.wait(timeout=30)
     with open(records) as f:
         done = [json.loads(line)['image'] for line in f if line.endswith('\n')]
-    again = subprocess.run([sys.executable, os.path.join(ROOT, 'compare', 'run.py'), folder, '-d',
-                            'fake,delay=0.4', '--out', str(out)] + QUICK,
-                           capture_output=True, text=True, cwd=ROOT, timeout=90)
+    again = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, 'compare', 'run.py'),
+            folder,
+            '-d',
+            'fake,delay=0.4',
+            '--out',
+            str(out),
+        ]
+        + QUICK,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=90,
+    )
     assert again.returncode == 0, again.stderr
     with open(records) as f:
         images = [json.loads(line)['image'] for line in f]
     assert sorted(set(images)) == ['im{}.png'.format(i) for i in range(8)]
-    assert images[:len(done)] == done  # nothing saved before the kill was lost or redone
+    assert images[: len(done)] == done  # nothing saved before the kill was lost or redone
 
 
 @pytest.mark.slow
@@ -80,8 +112,13 @@ def test_score_while_a_run_holds_the_folder_is_refused(tmp_path):
     first = _start(folder, '-d', 'fake,delay=2', '--out', out, *QUICK)
     try:
         _wait_for_records(str(out / 'raw' / 'fake.jsonl'), 1)
-        scored = subprocess.run([sys.executable, '-m', 'compare.score', str(out)],
-                                capture_output=True, text=True, cwd=ROOT, timeout=60)
+        scored = subprocess.run(
+            [sys.executable, '-m', 'compare.score', str(out)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
         assert first.poll() is None
         assert scored.returncode == 2, scored.stderr
         assert len([x for x in scored.stderr.splitlines() if x.startswith('error:')]) == 1

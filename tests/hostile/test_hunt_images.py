@@ -1,6 +1,7 @@
 """Hostile image folders given to ``compare/run.py``: broken, odd-mode, huge
 and strange files must be either read or skipped with their reason in
 ``raw/skipped.csv``, never crash the run nor hang it."""
+
 import io
 import os
 import struct
@@ -13,14 +14,22 @@ from PIL import Image
 
 
 def _png_chunk(kind, data):
-    return (struct.pack('>I', len(data)) + kind + data
-            + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
+    return (
+        struct.pack('>I', len(data))
+        + kind
+        + data
+        + struct.pack('>I', zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def huge_header_png(width, height):
     """A PNG whose header declares ``width`` x ``height`` RGB, with almost no data."""
-    return (b'\x89PNG\r\n\x1a\n' + _png_chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0))
-            + _png_chunk(b'IDAT', zlib.compress(b'\0' * 64)) + _png_chunk(b'IEND', b''))
+    return (
+        b'\x89PNG\r\n\x1a\n'
+        + _png_chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0))
+        + _png_chunk(b'IDAT', zlib.compress(b'\0' * 64))
+        + _png_chunk(b'IEND', b'')
+    )
 
 
 def png_bytes(mode='RGB', size=(30, 20)):
@@ -31,12 +40,16 @@ def png_bytes(mode='RGB', size=(30, 20)):
 
 def jpeg_bytes(size=(30, 20)):
     buf = io.BytesIO()
-    Image.fromarray(np.random.RandomState(1).randint(0, 255, size[::-1] + (3,), np.uint8)).save(buf, 'JPEG')
+    Image.fromarray(np.random.RandomState(1).randint(0, 255, size[::-1] + (3,), np.uint8)).save(
+        buf, 'JPEG'
+    )
     return buf.getvalue()
 
 
 def _run(capsys, tmp_path, *extra):
-    return run(capsys, tmp_path / 'img', '-d', 'fake', '--out', tmp_path / 'run', *(QUICK + list(extra)))
+    return run(
+        capsys, tmp_path / 'img', '-d', 'fake', '--out', tmp_path / 'run', *(QUICK + list(extra))
+    )
 
 
 BROKEN = {
@@ -44,7 +57,7 @@ BROKEN = {
     'zero_bytes': ('empty.png', b''),
     'png_truncated_in_header': ('trunc.png', png_bytes()[:40]),
     'png_header_10G_pixels': ('huge.png', huge_header_png(100000, 100000)),
-    'png_header_max_dims': ('max.png', huge_header_png(2 ** 31 - 1, 2 ** 31 - 1)),
+    'png_header_max_dims': ('max.png', huge_header_png(2**31 - 1, 2**31 - 1)),
     'png_header_zero_width': ('zerow.png', huge_header_png(0, 20)),
     'jpeg_only_soi': ('soi.jpg', b'\xff\xd8\xff'),
     'gif_header_only': ('g.gif', b'GIF89a'),
@@ -75,9 +88,18 @@ def _save_mode(path, mode):
         Image.new(mode, (30, 20)).save(path)
 
 
-MODES = {'CMYK': 'c.jpg', 'I;16': 'i16.png', 'P': 'p.png', 'RGBA': 'a.png', 'LA': 'la.png',
-         '1': 'bw.png', 'L': 'g.png', 'gif-animated': 'anim.gif', 'RGB16': 'i32.tif',
-         'YCbCr': 'y.jpg'}
+MODES = {
+    'CMYK': 'c.jpg',
+    'I;16': 'i16.png',
+    'P': 'p.png',
+    'RGBA': 'a.png',
+    'LA': 'la.png',
+    '1': 'bw.png',
+    'L': 'g.png',
+    'gif-animated': 'anim.gif',
+    'RGB16': 'i32.tif',
+    'YCbCr': 'y.jpg',
+}
 
 
 @pytest.mark.parametrize('mode', list(MODES))
@@ -110,7 +132,7 @@ def test_jpeg_truncated_mid_data_is_read_or_skipped_never_fatal(capsys, tmp_path
     folder = make_images(tmp_path / 'img', 1)
     data = jpeg_bytes((300, 200))
     with open(os.path.join(folder, 'half.jpg'), 'wb') as f:
-        f.write(data[:len(data) // 2])
+        f.write(data[: len(data) // 2])
     code, err, _ = _run(capsys, tmp_path)
     assert code == 0, err
     assert ('half.jpg' in records(tmp_path / 'run')) != ('half.jpg' in skipped(tmp_path / 'run'))
@@ -205,7 +227,9 @@ def test_non_utf8_file_name_is_skipped_with_a_reason(capsys, tmp_path):
     assert len(skipped(tmp_path / 'run')) == 1
 
 
-@pytest.mark.parametrize('name', ['new\nline.png', 'comma,"quote".png', ' lead.png', 'tab\tname.png'])
+@pytest.mark.parametrize(
+    'name', ['new\nline.png', 'comma,"quote".png', ' lead.png', 'tab\tname.png']
+)
 def test_strange_names_survive_the_csv(capsys, tmp_path, name):
     folder = make_images(tmp_path / 'img', 1)
     with open(os.path.join(folder, name), 'wb') as f:
@@ -233,7 +257,7 @@ def test_image_over_the_size_limit_is_skipped_unread(capsys, tmp_path):
     folder = make_images(tmp_path / 'img', 1)
     with open(os.path.join(folder, 'big.png'), 'wb') as f:
         f.write(png_bytes())
-        f.truncate(300 * 2 ** 20)  # sparse: costs no disk
+        f.truncate(300 * 2**20)  # sparse: costs no disk
     code, err, _ = _run(capsys, tmp_path)
     assert code == 0, err
     assert 'big.png' in skipped(tmp_path / 'run')
@@ -251,7 +275,9 @@ def test_empty_images_folder_is_refused_or_incomplete(capsys, tmp_path):
     os.makedirs(tmp_path / 'img')
     code, err, out = _run(capsys, tmp_path)
     assert code in (2, 3), err
-    assert len([x for x in (err + out).splitlines() if x.startswith(('error:', 'incomplete:'))]) == 1
+    assert (
+        len([x for x in (err + out).splitlines() if x.startswith(('error:', 'incomplete:'))]) == 1
+    )
 
 
 def test_missing_images_folder_is_a_user_error(capsys, tmp_path):

@@ -2,6 +2,7 @@
 Caffe prototxt/caffemodel (caffe, opencv-dnn) and frozen graphs read by our
 port (ours-odapi). Each must be refused naming the file (exit 2 or 3, what
 was saved kept), never a traceback, nothing from the file executed."""
+
 import io
 import os
 import pickle
@@ -39,15 +40,22 @@ NPZ_BAD = {
     'empty': lambda p, t: p.write_bytes(b''),
     'empty_zip': lambda p, t: zipfile.ZipFile(p, 'w').close(),
     'wrong_keys': lambda p, t: _npz(p, {'foo': np.zeros(3, np.float32)}),
-    'nan_values': lambda p, t: _npz(p, {'extractor/conv1_1/W': np.full((64, 3, 3, 3), np.nan, np.float32)}),
+    'nan_values': lambda p, t: _npz(
+        p, {'extractor/conv1_1/W': np.full((64, 3, 3, 3), np.nan, np.float32)}
+    ),
     'string_dtype': lambda p, t: _npz(p, {'extractor/conv1_1/W': np.array(['a', 'b'])}),
     'truncated_zip': lambda p, t: p.write_bytes(_zip_bytes()[:60]),
     'pickled_object': lambda p, t: _pickled_npz(p, t),
     'member_not_npy': lambda p, t: _zip_with(p, 'x.npy', b'not npy'),
     'npy_declares_huge_shape': lambda p, t: _zip_with(
-        p, 'extractor/conv1_1/W.npy',
-        b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000, 100), }"
-        .ljust(127) + b'\n'),
+        p,
+        'extractor/conv1_1/W.npy',
+        (b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, "
+         b"'shape': (100000, 100000, 100), }").ljust(
+            127
+        )
+        + b'\n',
+    ),
 }
 
 
@@ -72,17 +80,31 @@ def _pickled_npz(path, tmp_path):
 
 NPZ_DEFECTS = {
     ('member_not_npy', 'ours'): 'an npz member that is not .npy data fails as AttributeError '
-                                "('bytes' object has no attribute 'dtype'), not naming the file",
+    "('bytes' object has no attribute 'dtype'), not naming the file",
     ('npy_declares_huge_shape', 'ours'): 'an npy header declaring 10**12 floats is not bounded: '
-                                         'MemoryError (3.64 TiB) instead of a refusal naming the file',
-    ('npy_declares_huge_shape', 'trained'): 'the same for trained: MemoryError, not a refusal naming the file',
+    'MemoryError (3.64 TiB) instead of a refusal naming the file',
+    (
+        'npy_declares_huge_shape',
+        'trained',
+    ): 'the same for trained: MemoryError, not a refusal naming the file',
 }
 
 
-@pytest.mark.parametrize('case,kind', [
-    pytest.param(c, k, id='{}-{}'.format(c, k), marks=[pytest.mark.xfail(
-        strict=True, reason='DEFECT: ' + NPZ_DEFECTS[(c, k)])] if (c, k) in NPZ_DEFECTS else [])
-    for c in NPZ_BAD for k in ('ours', 'trained')])
+@pytest.mark.parametrize(
+    'case,kind',
+    [
+        pytest.param(
+            c,
+            k,
+            id='{}-{}'.format(c, k),
+            marks=[pytest.mark.xfail(strict=True, reason='DEFECT: ' + NPZ_DEFECTS[(c, k)])]
+            if (c, k) in NPZ_DEFECTS
+            else [],
+        )
+        for c in NPZ_BAD
+        for k in ('ours', 'trained')
+    ],
+)
 def test_bad_weights_npz_is_refused_naming_it(capsys, tmp_path, kind, case):
     path = tmp_path / 'w.npz'
     NPZ_BAD[case](path, tmp_path)
@@ -101,9 +123,13 @@ PROTO_BAD = {
     'empty': '',
     'unknown_layer': PROTO_HEAD + 'layer { name: "a" type: "EvilLayer" bottom: "data" top: "a" }\n',
     'deep_nesting': PROTO_HEAD + 'layer { ' + 'x { ' * 20000 + '}' * 20000 + ' }\n',
-    'huge_dims': 'name: "x"\ninput: "data"\ninput_shape { dim: 1 dim: 3 dim: 999999999 dim: 999999999 }\n',
-    'python_layer': PROTO_HEAD + ('layer { name: "p" type: "Python" bottom: "data" top: "p" '
-                                  'python_param { module: "os" layer: "system" param_str: "touch pwned" } }\n'),
+    'huge_dims': 'name: "x"\ninput: "data"\n'
+    'input_shape { dim: 1 dim: 3 dim: 999999999 dim: 999999999 }\n',
+    'python_layer': PROTO_HEAD
+    + (
+        'layer { name: "p" type: "Python" bottom: "data" top: "p" '
+        'python_param { module: "os" layer: "system" param_str: "touch pwned" } }\n'
+    ),
     'unterminated_string': 'name: "x\n',
     'invalid_utf8': b'name: "\xff\xfe"\n',
     'huge_integer': 'name: "x"\ninput: "data"\ninput_shape { dim: 1' + '0' * 5000 + ' }\n',
@@ -127,12 +153,20 @@ def test_bad_prototxt_is_refused_naming_it(capsys, tmp_path, kind, case, monkeyp
 
 def test_missing_caffemodel_is_refused_naming_it(capsys, tmp_path):
     proto = _write(tmp_path / 'deploy.prototxt', PROTO_HEAD)
-    _refused(capsys, tmp_path, 'caffe:{},weights={}'.format(proto, tmp_path / 'gone.caffemodel'),
-             'gone.caffemodel')
+    _refused(
+        capsys,
+        tmp_path,
+        'caffe:{},weights={}'.format(proto, tmp_path / 'gone.caffemodel'),
+        'gone.caffemodel',
+    )
 
 
-FROZEN_BAD = {'garbage': b'\xff' * 64, 'empty': b'', 'truncated': b'\x0a\xff\xff\xff\x0f',
-              'text_not_protobuf': b'node { name: "a" op: "ReadFile" }'}
+FROZEN_BAD = {
+    'garbage': b'\xff' * 64,
+    'empty': b'',
+    'truncated': b'\x0a\xff\xff\xff\x0f',
+    'text_not_protobuf': b'node { name: "a" op: "ReadFile" }',
+}
 
 
 @pytest.mark.parametrize('case', list(FROZEN_BAD))

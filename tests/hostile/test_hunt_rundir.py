@@ -2,13 +2,25 @@
 ``compare.export``, ``compare.merge`` and a rerun of ``compare/run.py``: each
 is one ``error:`` line naming what is wrong (exit 2), and what was saved
 (``raw/``) is left as it was."""
+
 import json
 import os
 import shutil
 
 import pytest
-from hunt_helpers import (QUICK, SCORED, assert_kept, assert_user_error, copy_run, export, make_images,
-                          merge, run, score, snapshot)
+from hunt_helpers import (
+    QUICK,
+    SCORED,
+    assert_kept,
+    assert_user_error,
+    copy_run,
+    export,
+    make_images,
+    merge,
+    run,
+    score,
+    snapshot,
+)
 
 
 @pytest.fixture(scope='module')
@@ -16,8 +28,11 @@ def base(tmp_path_factory):
     root = tmp_path_factory.mktemp('rundir')
     folder = make_images(root / 'img', 2)
     from compare.run import main
-    assert main([folder, '-d', 'fake', '--out', str(root / 'run'), '--annotations', 'none']
-                + SCORED) == 0
+
+    assert (
+        main([folder, '-d', 'fake', '--out', str(root / 'run'), '--annotations', 'none'] + SCORED)
+        == 0
+    )
     return root
 
 
@@ -37,7 +52,10 @@ META_DAMAGE = {
     'a_list': lambda d: _write(os.path.join(d, 'meta.json'), '[]'),
     'empty_object': lambda d: _write(os.path.join(d, 'meta.json'), '{}'),
     'detectors_not_a_list': lambda d: _edit_meta(d, detectors=5),
-    'a_directory': lambda d: (os.remove(os.path.join(d, 'meta.json')), os.mkdir(os.path.join(d, 'meta.json'))),
+    'a_directory': lambda d: (
+        os.remove(os.path.join(d, 'meta.json')),
+        os.mkdir(os.path.join(d, 'meta.json')),
+    ),
 }
 
 
@@ -67,7 +85,9 @@ def test_export_of_damaged_meta_is_one_user_error(capsys, damaged, tmp_path, dam
 def test_rerun_over_garbage_meta_without_force_is_refused_and_keeps_raw(capsys, base, damaged):
     META_DAMAGE['garbage'](damaged)
     before = snapshot(os.path.join(damaged, 'raw'))
-    line = assert_user_error(run(capsys, base / 'img', '-d', 'fake', '--out', damaged, *QUICK), 'meta.json')
+    line = assert_user_error(
+        run(capsys, base / 'img', '-d', 'fake', '--out', damaged, *QUICK), 'meta.json'
+    )
     assert '--force' in line
     assert_kept(before, os.path.join(damaged, 'raw'))
 
@@ -96,7 +116,9 @@ def test_score_of_a_records_file_replaced_by_a_folder_is_one_user_error(capsys, 
     os.remove(os.path.join(damaged, 'raw', 'fake.jsonl'))
     os.mkdir(os.path.join(damaged, 'raw', 'fake.jsonl'))
     result = score(capsys, damaged)
-    assert result[0] == 2 and len([x for x in result[1].splitlines() if x.startswith('error:')]) == 1
+    assert (
+        result[0] == 2 and len([x for x in result[1].splitlines() if x.startswith('error:')]) == 1
+    )
 
 
 def test_score_of_a_file_not_a_folder_is_one_user_error(capsys, tmp_path):
@@ -106,23 +128,55 @@ def test_score_of_a_file_not_a_folder_is_one_user_error(capsys, tmp_path):
 
 def _gt(tmp_path):
     path = tmp_path / 'gt.json'
-    path.write_text(json.dumps({
-        'images': [{'id': i + 1, 'file_name': 'im{}.png'.format(i), 'height': 20, 'width': 30}
-                   for i in range(2)],
-        'categories': [{'id': 1, 'name': 'cat'}, {'id': 2, 'name': 'dog'}, {'id': 3, 'name': 'person'}],
-        'annotations': [{'id': 1, 'image_id': 1, 'category_id': 1, 'bbox': [1, 2, 10, 8],
-                         'area': 80, 'iscrowd': 0}]}))
+    path.write_text(
+        json.dumps(
+            {
+                'images': [
+                    {'id': i + 1, 'file_name': 'im{}.png'.format(i), 'height': 20, 'width': 30}
+                    for i in range(2)
+                ],
+                'categories': [
+                    {'id': 1, 'name': 'cat'},
+                    {'id': 2, 'name': 'dog'},
+                    {'id': 3, 'name': 'person'},
+                ],
+                'annotations': [
+                    {
+                        'id': 1,
+                        'image_id': 1,
+                        'category_id': 1,
+                        'bbox': [1, 2, 10, 8],
+                        'area': 80,
+                        'iscrowd': 0,
+                    }
+                ],
+            }
+        )
+    )
     return path
 
 
 def test_export_unknown_detector_is_one_user_error(capsys, damaged, tmp_path):
-    assert_user_error(export(capsys, damaged, '--coco', tmp_path / 'coco', '--detector', 'ghost',
-                             '--annotations', _gt(tmp_path)), 'ghost')
+    assert_user_error(
+        export(
+            capsys,
+            damaged,
+            '--coco',
+            tmp_path / 'coco',
+            '--detector',
+            'ghost',
+            '--annotations',
+            _gt(tmp_path),
+        ),
+        'ghost',
+    )
 
 
 def test_export_into_an_existing_plain_file_keeps_it(capsys, damaged, tmp_path):
     (tmp_path / 'mine').write_text('mine')
-    assert_user_error(export(capsys, damaged, '--coco', tmp_path / 'mine', '--annotations', _gt(tmp_path)), 'mine')
+    assert_user_error(
+        export(capsys, damaged, '--coco', tmp_path / 'mine', '--annotations', _gt(tmp_path)), 'mine'
+    )
     assert (tmp_path / 'mine').read_text() == 'mine'
 
 
@@ -152,7 +206,9 @@ def test_merge_without_shards_is_one_user_error_and_keeps_the_run(capsys, damage
 def test_merge_of_a_plain_folder_named_as_shard_is_one_user_error(capsys, tmp_path):
     (tmp_path / 'notashard').mkdir()
     (tmp_path / 'notashard' / 'x.txt').write_text('x')
-    assert_user_error(merge(capsys, tmp_path / 'out', '--shards', tmp_path / 'notashard'), 'notashard')
+    assert_user_error(
+        merge(capsys, tmp_path / 'out', '--shards', tmp_path / 'notashard'), 'notashard'
+    )
     assert (tmp_path / 'notashard' / 'x.txt').read_text() == 'x'
 
 
