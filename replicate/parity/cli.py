@@ -267,6 +267,9 @@ def main(argv=None):
             raise ParityError('--sample {}: give a positive number, with --save-reference'
                               .format(args.sample))
         check_device(args.device)
+        if os.path.lexists(args.out) and not os.path.isdir(args.out):
+            raise ParityError('--out {}: not a folder; pass a folder for the report (made if '
+                              'missing)'.format(args.out))
         if args.save_reference:
             return save_reference_run(args)
         return compare_run(args)
