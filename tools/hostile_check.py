@@ -51,7 +51,8 @@ def main(argv=None):
         for k, (folder, nodes) in enumerate(sorted(groups.items())):
             report = os.path.join(tmp, '{}.xml'.format(k))
             command = [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
-                       '--disable-warnings', '--junitxml', report, *([] if args.slow else ['-m', 'not slow']),
+                       '--disable-warnings', '--junitxml', report,
+                       *([] if args.slow else ['-m', 'not slow']),
                        *(nodes or [folder])]
             code = code or subprocess.call(command, cwd=ROOT)
             if os.path.exists(report):
@@ -63,8 +64,8 @@ def main(argv=None):
     for klass, (total, ok) in sorted(counts.items()):
         print('{}: {} of {} cases held'.format(klass, ok, total))
     hunt = {node: ok for node, ok in held.items() if '/test_hunt_' in node}
-    print('hunt (tests/hostile/test_hunt_*.py): {} of {} test functions held (xfail: a known defect)'
-          .format(sum(hunt.values()), len(hunt)))
+    print('hunt (tests/hostile/test_hunt_*.py): {} of {} test functions held '
+          '(xfail: a known defect)'.format(sum(hunt.values()), len(hunt)))
     return code
 
 
