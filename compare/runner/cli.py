@@ -25,7 +25,7 @@ from compare.paths import display_path, from_run
 from compare.rundir.claim import check_out
 from compare.rundir.lock import RunLock
 from compare.runner import benchmark, command, loop, resume, shard, skipped, verify
-from compare.runner.scoring import add_scoring_options, score_run
+from compare.runner.scoring import add_scoring_options, check_annotations, score_run
 from provenance.stamp import provenance
 from replicate.errors import one_line
 
@@ -153,20 +153,11 @@ def check_counts(args):
             limits.MAX_REPEATS, limits.MAX_WARMUP, args.repeats, args.warmup))
 
 
-def check_annotations(option):
-    """Read annotations given with --annotations now, so a broken file stops the
-    run before any image is processed (found ones are read by scoring)."""
-    from compare.score.ground_truth import NO_ANNOTATIONS, load_annotations
-    if option is None or option == NO_ANNOTATIONS:
-        return
-    if not os.path.lexists(option):
-        raise UserError('--annotations {} does not exist; pass a VOC Annotations folder, a VOC '
-                        'XML file or a COCO JSON file (or none)'.format(option))
-    load_annotations(option)
-
-
 def output_folder(args):
     """The run folder: --out, else reports/compare-<images folder name>."""
+    if args.out is not None and not args.out.strip():
+        raise UserError("--out {!r} names no folder; give a folder for the run (or leave --out "
+                        'out for reports/compare-<images folder name>)'.format(args.out))
     return args.out or os.path.join('reports', 'compare-' + os.path.basename(
         os.path.abspath(args.images)))
 
@@ -210,10 +201,12 @@ def common_params(args):
     """The :class:`NMSParams` of ``--common-nms``, or None."""
     if not args.common_nms:
         return None
-    if not (0 <= args.common_iou <= 1 and 0 <= args.common_score <= 1 and args.common_cap >= 1):
+    if not (0 <= args.common_iou <= 1 and 0 <= args.common_score <= 1 and
+            1 <= args.common_cap <= limits.MAX_OBJECTS_PER_IMAGE):
         raise UserError('--common-iou and --common-score must be in [0, 1] and --common-cap '
-                        '>= 1 (got {}, {}, {})'.format(args.common_iou, args.common_score,
-                                                       args.common_cap))
+                        'in 1..{} (the most detections a record holds; got {}, {}, {})'.format(
+                            limits.MAX_OBJECTS_PER_IMAGE, args.common_iou, args.common_score,
+                            str(args.common_cap)[:20]))
     return NMSParams(args.common_iou, args.common_score, args.common_cap)
 
 
@@ -255,6 +248,8 @@ def run(args, plan=None):
     images, out = plan.select(listing), plan.folder(run_dir)
     adapters = build_all(specs, {'preset': args.preset, 'tf_zoo_dir': args.tf_zoo_dir,
                                  'keep_raw': args.keep_raw, 'common_nms': common})
+    from compare.score.pairs import check_declared
+    check_declared(args.pair, [adapter.name for adapter in adapters])
     check_annotations(args.annotations)
     prepare_output(out, args.images)
     with RunLock(out, 'compare/run.py') as lock:

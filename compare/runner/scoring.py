@@ -21,7 +21,7 @@ from compare.score.coco_eval import EVALUATORS
 from compare.score.coco_eval import HELP as COCO_HELP
 from compare.score.conventions import CONVENTIONS, DEFAULT, HELP, IOU_HELP
 from compare.score.headline import headline_lines
-from compare.score.pairs import parse_pair
+from compare.score.pairs import check_declared, parse_pair
 from compare.score.scorer import SCORE_THRESH, finish, score_tables
 from replicate.errors import one_line
 
@@ -67,6 +67,18 @@ def _pair(text):
     return text
 
 
+def check_annotations(option):
+    """Read annotations given with --annotations now, so a broken file stops the
+    run before any image is processed (found ones are read by scoring)."""
+    from compare.score.ground_truth import NO_ANNOTATIONS, load_annotations
+    if option is None or option == NO_ANNOTATIONS:
+        return
+    if not os.path.lexists(option):
+        raise UserError('--annotations {} does not exist; pass a VOC Annotations folder, a VOC '
+                        'XML file or a COCO JSON file (or none)'.format(option))
+    load_annotations(option)
+
+
 def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE_THRESH,
               nms_thresh=None, decode_score_thresh=None, log=None, pair=None, iou=None,
               coco_evaluator=None):
@@ -107,6 +119,11 @@ def main(argv=None):
                 os.path.lexists(os.path.join(args.run_dir, rundir.LOCK))):
             rundir.read_run(args.run_dir)  # refused before a lock file is made there
         check_links(args.run_dir)
+        # what can be refused is, before anything of the run's is rewritten
+        check_annotations(args.annotations)
+        meta = rundir.read_meta(args.run_dir)
+        if meta is not None:
+            check_declared(args.pair, [entry.name for entry in meta.detectors])
         with RunLock(args.run_dir, 'python -m compare.score'):
             tables = score_run(args.run_dir, args.annotations, args.box_convention,
                                score_thresh=args.score_thresh, nms_thresh=args.nms_thresh,

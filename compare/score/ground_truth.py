@@ -214,6 +214,10 @@ def read_voc_xml(path, rel, shift=-1.0):
                             .format(path, index))
         coords = [_number(_required_text(box, key, path, index), path, index, key)
                   for key in ('ymin', 'xmin', 'ymax', 'xmax')]
+        if coords[0] > coords[2] or coords[1] > coords[3]:
+            raise UserError('{}: object {} has ymin {:g} > ymax {:g} or xmin {:g} > xmax {:g}; '
+                            'fix its <bndbox> (or remove the object)'.format(
+                                path, index, coords[0], coords[2], coords[1], coords[3]))
         # shift -1: VOC 1-based pixel indices -> 0-based (as ChainerCV's VOCBboxDataset)
         boxes.append([value + shift for value in coords])
     return GroundTruth(image, _box_array(boxes), tuple(names), np.array(difficult, bool),
@@ -271,12 +275,19 @@ def read_coco_json(path):
             annotation without ``id`` is read, as nothing here needs it).
     """
     data = _json(path)
-    images, first = {}, {}
+    images, first, names = {}, {}, {}
     for k, image in enumerate(_entries(data, 'images', path)):
         where = 'images[{}]'.format(k)
         image_id = _coco_id(image, 'id', where, path, first)
-        images[image_id] = {'file_name': _coco_text(image, 'file_name', where, path),
-                            'size': _coco_size(image, where, path)}
+        file_name = _coco_text(image, 'file_name', where, path)
+        if file_name in names:
+            raise UserError('{}: {}.file_name {!r} is also images[{}]\'s (ids {!r} and {!r}): '
+                            'one image file, two entries, whose objects would be split; merge '
+                            'them into one (fix the annotation file)'.format(
+                                path, where, file_name[:80], names[file_name][0],
+                                names[file_name][1], image_id))
+        names[file_name] = (k, image_id)
+        images[image_id] = {'file_name': file_name, 'size': _coco_size(image, where, path)}
     categories, first = {}, {}
     for k, category in enumerate(_entries(data, 'categories', path)):
         where = 'categories[{}]'.format(k)
@@ -408,6 +419,10 @@ def _coco_bbox(ann, where, path):
         raise UserError('{}: {}.bbox is {}, expected [x, y, width, height]: 4 finite numbers '
                         '(fix the annotation file)'.format(path, where, str(box)[:80]))
     x, y, w, h = (float(v) for v in box)
+    if w < 0 or h < 0:  # zero is kept, as pycocotools keeps it (it never matches)
+        raise UserError('{}: {}.bbox {} has a negative width or height; COCO boxes are [x, y, '
+                        'width, height] (fix the annotation file)'.format(path, where,
+                                                                          str(box)[:80]))
     # COCO [x, y, w, h] -> (y_min, x_min, y_max, x_max)
     return [y, x, y + h, x + w]
 

@@ -74,6 +74,20 @@ def parse_pair(text):
     return a.strip(), b.strip()
 
 
+def check_declared(declared, names):
+    """UserError for a ``--pair A=B`` naming a detector that is not among
+    ``names`` (the run's detectors, whether they succeeded or not): a typo,
+    said before anything is computed or written."""
+    names = list(names)
+    for text in declared or []:
+        a, b = parse_pair(text)
+        unknown = [n for n in (a, b) if n not in names]
+        if unknown:
+            raise UserError('--pair {}: this run has no detector named {} (its detectors: {}); '
+                            'name two of them'.format(text, ' or '.join(unknown),
+                                                      ', '.join(names) or 'none'))
+
+
 def _spec_parts(spec):
     """``'tf:dir,name=x'`` -> ``('tf', 'dir', {'name': 'x'})`` (no checks: the
     run checked it)."""

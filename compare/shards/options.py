@@ -51,7 +51,7 @@ def _pair(value):
 
 
 def _annotations(value):
-    from compare.runner.cli import check_annotations
+    from compare.runner.scoring import check_annotations
     if not isinstance(value, str):
         raise UserError('--annotations must be a path, got {!r}'.format(value)[:200])
     check_annotations(value)
