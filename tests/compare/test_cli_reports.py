@@ -19,7 +19,7 @@ def run(capsys, *args):
 @pytest.mark.parametrize('bad, message', [
     (['--annotations', 'missing.json'], '--annotations missing.json does not exist'),
     (['--score-thresh', '1.5'], '--score-thresh must be between 0 and 1'),
-    (['--common-nms', '--common-cap', '0'], '--common-cap >= 1'),
+    (['--common-nms', '--common-cap', '0'], '--common-cap in 1..'),
 ])
 def test_bad_inputs_stop_before_any_image(tmp_path, capsys, bad, message):
     images = make_images(tmp_path / 'i', 1)

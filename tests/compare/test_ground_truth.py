@@ -96,7 +96,6 @@ def test_missing_image_skipped_and_boxes_clipped_or_rejected(tmp_path):
     folder = str(tmp_path / 'Annotations')
     write_voc_xml(os.path.join(folder, 'a.xml'), 'a.jpg', (40, 60),
                   [('cat', (51, 31, 71, 46), 0),    # partly outside -> clipped
-                   ('cat', (11, 11, 5, 20), 0),     # inverted -> rejected
                    ('dog', (62, 1, 70, 10), 0),     # wholly outside -> rejected
                    ('dog', (2, 2, 10, 10), 1)])
     write_voc_xml(os.path.join(folder, 'zzz.xml'), 'zzz.jpg', None, [('cat', (1, 1, 2, 2), 0)])
@@ -110,5 +109,9 @@ def test_missing_image_skipped_and_boxes_clipped_or_rejected(tmp_path):
     text = '\n'.join(warnings)
     assert 'zzz.jpg names no image of the run; skipped' in text
     assert 'clipped to (30, 50, 40, 60)' in text
-    assert 'inverted' in text and 'wholly outside' in text
-    assert len(warnings) == 4
+    assert 'wholly outside' in text
+    assert len(warnings) == 3
+    # an inverted box is a broken file, not a box to drop
+    write_voc_xml(os.path.join(folder, 'a.xml'), 'a.jpg', (40, 60), [('cat', (11, 11, 5, 20), 0)])
+    with pytest.raises(UserError, match='object 0 has ymin 11 > ymax 20 or xmin 11 > xmax 5'):
+        load_annotations(folder)
