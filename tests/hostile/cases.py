@@ -145,7 +145,7 @@ CASES = [
     ('score_missing_folder', C, (NOT_RUN,)),
     ('score_a_file', C, (NOT_RUN,)),
     ('score_bad_annotations', C,
-     (ANNOT + 'test_rescoring_with_broken_annotations_writes_the_rest_then_fails',)),
+     (ANNOT + 'test_rescoring_with_broken_annotations_is_refused_before_anything_changes',)),
     ('float_image', C, (IMAGES + 'test_float_images_are_refused',)),
     ('images_folder_unreadable', C,
      (H + 'test_user_mistakes.py::test_images_folder_unreadable',)),
