@@ -36,7 +36,6 @@ file says nothing about a model's speed.
 import collections
 import hashlib
 import json
-import math
 import os
 import posixpath
 
@@ -45,20 +44,12 @@ import numpy as np
 from compare.adapters.protocol import StageTimer
 from compare.detections import Detections, DetectorInfo, Prediction
 from compare.errors import UserError
+from compare.jsonnumbers import is_finite_number
 from compare.limits import MAX_JSON_BYTES, MAX_OBJECTS_PER_IMAGE, mib
 from compare.paths import display_path
 from replicate.errors import one_line
 
 FORMAT = 'COCO results JSON'
-
-
-def _finite(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
 
 
 def read_bytes(path, what):
@@ -106,11 +97,11 @@ def parse_results(data, path, images, categories):
                                 '(pass its COCO JSON as images=)'.format(
                                     where, key, str(value)[:50], what))
         box = entry.get('bbox')
-        if not (isinstance(box, list) and len(box) == 4 and all(_finite(v) for v in box)
+        if not (isinstance(box, list) and len(box) == 4 and all(is_finite_number(v) for v in box)
                 and box[2] >= 0 and box[3] >= 0):
             raise UserError('{}.bbox is {}, expected [x, y, width, height]: 4 finite numbers, '
                             'width and height >= 0'.format(where, str(box)[:80]))
-        if not _finite(entry.get('score')) or not 0 <= entry['score'] <= 1:
+        if not is_finite_number(entry.get('score')) or not 0 <= entry['score'] <= 1:
             raise UserError('{}.score is {!r}, expected a finite number in [0, 1] (a '
                             'confidence)'.format(where, str(entry.get('score'))[:50]))
         rows = found[entry['image_id']]

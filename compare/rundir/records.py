@@ -15,7 +15,6 @@ naming the file, its line, the image and the fix; nothing is changed.
 """
 import dataclasses
 import json
-import math
 import os
 import re
 import typing
@@ -24,6 +23,7 @@ import numpy as np
 
 from compare.detections import BOX_KEYS, ROW_KEYS, STAGES, Detections
 from compare.errors import UserError
+from compare.jsonnumbers import is_finite_number
 from compare.limits import MAX_OBJECTS_PER_IMAGE
 from compare.rundir import files
 from compare.rundir.files import read_file
@@ -64,16 +64,6 @@ class ImageRecord:
                            'sha256': self.sha256}, sort_keys=True)
 
 
-def _number(value):
-    """Whether ``value`` is a finite JSON number (not a bool, not a string)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:  # an integer beyond float range
-        return False
-
-
 def _side(data, key):
     value = data[key]
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_SIDE:
@@ -86,7 +76,7 @@ def _row_problem(row):
     if not isinstance(row, dict) or set(row) != set(ROW_KEYS):
         return 'not an object with exactly the keys {}'.format(', '.join(ROW_KEYS))
     for key in BOX_KEYS + ('score',):
-        if not _number(row[key]):
+        if not is_finite_number(row[key]):
             return '{} is {!r}, not a finite number'.format(key, str(row[key])[:50])
     label = row['label']
     if isinstance(label, bool) or not isinstance(label, int):
@@ -154,7 +144,7 @@ def _record(line, where):
                 raise ValueError('detection {}: {}'.format(k, problem))
         times = data['times']
         if not isinstance(times, dict) or set(times) != set(STAGES) or not all(
-                _number(times[stage]) and times[stage] >= 0 for stage in STAGES):
+                is_finite_number(times[stage]) and times[stage] >= 0 for stage in STAGES):
             raise ValueError('times {} is not {} in seconds, finite and >= 0'.format(
                 str(times)[:100], ', '.join(STAGES)))
         sha256 = data.get('sha256')

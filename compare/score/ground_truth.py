@@ -30,7 +30,6 @@ lives in :mod:`compare.score.attach`.
 """
 import dataclasses
 import json
-import math
 import os
 import xml.etree.ElementTree as ElementTree
 
@@ -39,6 +38,7 @@ import defusedxml.ElementTree
 import numpy as np
 
 from compare.errors import UserError
+from compare.jsonnumbers import is_finite_number
 from compare.limits import MAX_JSON_BYTES, MAX_OBJECTS_PER_IMAGE, MAX_XML_BYTES, mib
 from replicate.errors import one_line
 
@@ -388,18 +388,8 @@ def _coco_text(entry, key, where, path):
     return value
 
 
-def _finite(value):
-    """Whether ``value`` is a JSON number (not a bool) that is finite as a float."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:  # an integer beyond float range
-        return False
-
-
 def _positive(value):
-    return _finite(value) and value > 0
+    return is_finite_number(value) and value > 0
 
 
 def _coco_size(image, where, path):
@@ -415,7 +405,7 @@ def _coco_size(image, where, path):
 def _coco_bbox(ann, where, path):
     """``[x, y, w, h]`` -> ``[y_min, x_min, y_max, x_max]``."""
     box = _coco_field(ann, 'bbox', where, path)
-    if not isinstance(box, list) or len(box) != 4 or not all(_finite(v) for v in box):
+    if not isinstance(box, list) or len(box) != 4 or not all(is_finite_number(v) for v in box):
         raise UserError('{}: {}.bbox is {}, expected [x, y, width, height]: 4 finite numbers '
                         '(fix the annotation file)'.format(path, where, str(box)[:80]))
     x, y, w, h = (float(v) for v in box)
@@ -440,7 +430,7 @@ def _coco_area(ann, where, path):
     if ann.get('area') is None:
         return float('nan')
     area = ann['area']
-    if not _finite(area) or area < 0:
+    if not is_finite_number(area) or area < 0:
         raise UserError('{}: {}.area is {!r}, expected a finite number >= 0 (or no area: '
                         'the box area is used)'.format(path, where, str(area)[:50]))
     return float(area)
