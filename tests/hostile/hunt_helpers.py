@@ -28,6 +28,16 @@ def make_images(folder, count=2, size=(20, 30), seed=0, ext='png'):
     return str(folder)
 
 
+def scored_fake_run(images, out):
+    """Run the fake detector on ``images`` into ``out`` and score it, without
+    annotations (the base run that cases copy and damage); returns ``out``."""
+    from compare.run import main
+
+    assert main([str(images), '-d', 'fake', '--out', str(out), '--annotations', 'none']
+                + SCORED) == 0
+    return out
+
+
 def _call(fn, args, capsys):
     try:
         code = fn([str(a) for a in args])

@@ -7,7 +7,16 @@ import json
 import os
 
 import pytest
-from hunt_helpers import QUICK, SCORED, assert_user_error, copy_run, make_images, run, score
+from hunt_helpers import (
+    QUICK,
+    SCORED,
+    assert_user_error,
+    copy_run,
+    make_images,
+    run,
+    score,
+    scored_fake_run,
+)
 
 GOOD_IMAGES = [
     {'id': 1, 'file_name': 'im0.png', 'height': 20, 'width': 30},
@@ -41,13 +50,7 @@ def coco(images=GOOD_IMAGES, categories=GOOD_CATS, annotations=None):
 def base_run(tmp_path_factory):
     """A scored fake run on two 20x30 images, with no annotations."""
     root = tmp_path_factory.mktemp('ann')
-    folder = make_images(root / 'img', 2)
-    from compare.run import main
-
-    assert (
-        main([folder, '-d', 'fake', '--out', str(root / 'run'), '--annotations', 'none'] + SCORED)
-        == 0
-    )
+    scored_fake_run(make_images(root / 'img', 2), root / 'run')
     return root
 
 

@@ -5,7 +5,16 @@ are each one ``error:`` line naming the option (exit 2), before any work."""
 import os
 
 import pytest
-from hunt_helpers import QUICK, SCORED, assert_user_error, copy_run, make_images, run, score
+from hunt_helpers import (
+    QUICK,
+    SCORED,
+    assert_user_error,
+    copy_run,
+    make_images,
+    run,
+    score,
+    scored_fake_run,
+)
 
 RUN_BAD = [
     ('--score-thresh', 'nan'),
@@ -187,14 +196,7 @@ def test_shard_with_mpi_is_contradictory(capsys, images, tmp_path):
 
 @pytest.fixture(scope='module')
 def scored_run(tmp_path_factory, images):
-    root = tmp_path_factory.mktemp('cli_run')
-    from compare.run import main
-
-    assert (
-        main([images, '-d', 'fake', '--out', str(root / 'run'), '--annotations', 'none'] + SCORED)
-        == 0
-    )
-    return root / 'run'
+    return scored_fake_run(images, tmp_path_factory.mktemp('cli_run') / 'run')
 
 
 SCORE_BAD = [

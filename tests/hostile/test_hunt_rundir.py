@@ -10,7 +10,6 @@ import shutil
 import pytest
 from hunt_helpers import (
     QUICK,
-    SCORED,
     assert_kept,
     assert_user_error,
     copy_run,
@@ -19,6 +18,7 @@ from hunt_helpers import (
     merge,
     run,
     score,
+    scored_fake_run,
     snapshot,
 )
 
@@ -26,13 +26,7 @@ from hunt_helpers import (
 @pytest.fixture(scope='module')
 def base(tmp_path_factory):
     root = tmp_path_factory.mktemp('rundir')
-    folder = make_images(root / 'img', 2)
-    from compare.run import main
-
-    assert (
-        main([folder, '-d', 'fake', '--out', str(root / 'run'), '--annotations', 'none'] + SCORED)
-        == 0
-    )
+    scored_fake_run(make_images(root / 'img', 2), root / 'run')
     return root
 
 
