@@ -13,6 +13,8 @@ from replicate import PretrainedModelError
 from replicate.ssd import pretrained
 from replicate.tolerances import DETECTIONS_BOX_PX, DETECTIONS_SCORE
 
+pytestmark = pytest.mark.xdist_group('compare-detectors')  # one worker builds its fixtures
+
 
 @pytest.fixture
 def empty_cache(tmp_path, monkeypatch):
@@ -70,7 +72,7 @@ def test_weight_specs(tmp_path):
 def test_weight_file_is_loaded_strictly_and_recorded(tmp_path, chainer_adapters):
     """-d chainercv:FILE.npz: ChainerCV's model through our strict loader."""
     path = tmp_path / 'ours.npz'
-    chainer.serializers.save_npz(str(path), chainer_adapters['ours'].model)
+    chainer.serializers.save_npz(str(path), chainer_adapters['ours'].model, compression=False)
     adapter = build('chainercv:{},name=cv_file'.format(path))
     adapter.load()
     info = adapter.info()

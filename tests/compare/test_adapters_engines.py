@@ -13,6 +13,9 @@ from compare.errors import UserError
 pytest.importorskip('openvino', reason='the openvino extra is not installed')
 
 
+pytestmark = pytest.mark.xdist_group('compare-detectors')  # one worker builds its fixtures
+
+
 def test_engine_option_checked():
     with pytest.raises(UserError, match='engine=tf'):
         build('ours-int8:random:3,engine=tf')

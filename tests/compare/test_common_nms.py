@@ -2,9 +2,12 @@
 from its candidates, applies its cap, and takes the TF exports' pre-NMS
 outputs (the whole run with it: test_cli_reports)."""
 import numpy as np
+import pytest
 from conftest import CHAINER_THRESH, contract_images
 
 from compare.adapters.common_nms import Candidates, CommonNMS, NMSParams, suppress, variants
+
+pytestmark = pytest.mark.xdist_group('compare-detectors')  # one worker builds its fixtures
 
 
 def same_detections(mine, theirs):

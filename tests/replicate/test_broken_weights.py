@@ -26,7 +26,7 @@ def cache_root(tmp_path):
 
 def _saved(tmp_path, model, name='w.npz'):
     path = tmp_path / name
-    chainer.serializers.save_npz(str(path), model)
+    chainer.serializers.save_npz(str(path), model, compression=False)
     return path
 
 

@@ -9,6 +9,8 @@ import replicate
 from replicate.ssd.weights import seeded_random_weights
 from replicate.tolerances import PARITY_GPU
 
+pytestmark = pytest.mark.xdist_group('seeded-ssd300')  # one worker builds its fixtures
+
 
 @pytest.fixture(scope='module')
 def forward_pair(seeded_pair, smooth_image):

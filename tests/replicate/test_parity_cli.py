@@ -29,7 +29,7 @@ def reference(tmp_path_factory):
     model = models.build_reference(4)
     seeded_random_weights(model, seed=3)
     weights = str(tmp / 'weights4.npz')
-    chainer.serializers.save_npz(weights, model)
+    chainer.serializers.save_npz(weights, model, compression=False)
     ref = str(tmp / 'ref.npz')
     code = cli.main(['--save-reference', ref, '--weights', weights, '--n-fg-class', '4',
                      '--batch', '1', '--seed', '3', '--only', ONLY, '--images', IMAGE,

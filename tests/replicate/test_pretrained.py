@@ -15,6 +15,8 @@ from replicate import PretrainedModelError
 from replicate.ssd import pretrained
 from replicate.ssd.weights import param_keys
 
+pytestmark = pytest.mark.xdist_group('seeded-ssd300')  # one worker builds its fixtures
+
 
 @pytest.fixture
 def empty_cache(tmp_path, monkeypatch):
@@ -34,7 +36,7 @@ def empty_cache(tmp_path, monkeypatch):
 def voc_like_npz(seeded_pair, tmp_path_factory):
     """Bytes of an .npz with the voc0712 file's keys (seeded 20-class weights)."""
     path = tmp_path_factory.mktemp('voc') / 'w.npz'
-    chainer.serializers.save_npz(str(path), seeded_pair[1])
+    chainer.serializers.save_npz(str(path), seeded_pair[1], compression=False)
     return path.read_bytes()
 
 

@@ -8,6 +8,8 @@ import replicate
 from replicate import WeightsError, load_weights, seeded_random_weights
 from replicate.ssd.weights import param_keys
 
+pytestmark = pytest.mark.xdist_group('seeded-ssd300')  # one worker builds its fixtures
+
 
 def test_seeded_weights_identical_in_both(seeded_pair):
     theirs, ours = seeded_pair
