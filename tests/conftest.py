@@ -32,13 +32,17 @@ _GROUP = re.compile(r"pytest\.mark\.xdist_group\('([\w-]+)'\)")
 
 @functools.lru_cache(maxsize=None)
 def _file_group(path):
-    """The ``xdist_group`` a test file's source names, None if none."""
+    """The ``xdist_group`` a test file's source names; ``'tf'`` for a file
+    marked ``tf`` (TensorFlow's import, ~10 s, paid by one worker); None."""
     try:
         with open(path, encoding='utf-8') as f:
-            found = _GROUP.search(f.read())
+            source = f.read()
     except OSError:
         return None
-    return found.group(1) if found else None
+    found = _GROUP.search(source)
+    if found:
+        return found.group(1)
+    return 'tf' if re.search(r'pytest\.mark\.tf\b', source) else None
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -13,7 +13,7 @@ from replicate import PretrainedModelError
 from replicate.ssd import pretrained
 from replicate.tolerances import DETECTIONS_BOX_PX, DETECTIONS_SCORE
 
-pytestmark = pytest.mark.xdist_group('compare-detectors')  # one worker builds its fixtures
+pytestmark = pytest.mark.xdist_group('tf')  # one worker builds its fixtures
 
 
 @pytest.fixture

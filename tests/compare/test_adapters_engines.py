@@ -13,7 +13,7 @@ from compare.errors import UserError
 pytest.importorskip('openvino', reason='the openvino extra is not installed')
 
 
-pytestmark = pytest.mark.xdist_group('compare-detectors')  # one worker builds its fixtures
+pytestmark = pytest.mark.xdist_group('tf')  # one worker builds its fixtures
 
 
 def test_engine_option_checked():

@@ -16,7 +16,7 @@ from compare.adapters import build
 from compare.errors import UserError
 from compare.run import main as run_compare
 
-pytestmark = [pytest.mark.tf, pytest.mark.xdist_group('compare-detectors')]
+pytestmark = [pytest.mark.tf, pytest.mark.xdist_group('tf')]
 
 
 def _images():

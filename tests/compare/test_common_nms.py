@@ -7,7 +7,7 @@ from conftest import CHAINER_THRESH, contract_images
 
 from compare.adapters.common_nms import Candidates, CommonNMS, NMSParams, suppress, variants
 
-pytestmark = pytest.mark.xdist_group('compare-detectors')  # one worker builds its fixtures
+pytestmark = pytest.mark.xdist_group('tf')  # one worker builds its fixtures
 
 
 def same_detections(mine, theirs):

@@ -12,7 +12,7 @@ from replicate.odapi.parity.detections import align
 from replicate.parity import metrics
 from replicate.tolerances import ODAPI_FIXTURE, ODAPI_LAYER, ODAPI_PARITY, spelled
 
-pytestmark = pytest.mark.xdist_group('odapi-export')  # one worker builds its fixtures
+pytestmark = pytest.mark.xdist_group('tf')  # one worker builds its fixtures
 
 #: The fixture's tolerance (see reports/parity/README.md): its random,
 #: quarter-width network amplifies float32 rounding; the full-size export
