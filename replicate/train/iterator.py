@@ -11,6 +11,7 @@ the iterator's state is three numbers (epoch, position, is_new_epoch).
 """
 import concurrent.futures
 import random
+import threading
 
 import chainer
 import numpy as np
@@ -127,5 +128,9 @@ class SeededIterator(chainer.dataset.Iterator):
                                                  self._previous_epoch_detail)
 
     def finalize(self):
+        """Stop the worker threads, waiting for them unless this runs in one of
+        them (the garbage collector may call ``__del__`` there; a thread
+        cannot join itself)."""
         if self._pool is not None:
-            self._pool.shutdown()
+            inside = threading.current_thread() in getattr(self._pool, '_threads', ())
+            self._pool.shutdown(wait=not inside)
