@@ -11,7 +11,7 @@ from conftest import CHAINER_THRESH, contract_images, loaded, score_thresh, time
 from compare.adapters.protocol import ORDERS
 from compare.detections import STAGES, Detections, DetectorInfo, Prediction
 
-pytestmark = [pytest.mark.tf, pytest.mark.xdist_group('tf')]
+pytestmark = pytest.mark.tf
 
 
 def _check_order(detections, order):

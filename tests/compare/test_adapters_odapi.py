@@ -13,7 +13,7 @@ from compare.adapters.chainer_odapi import checkpoint_sha256
 from compare.errors import UserError, is_user_error
 from replicate.tolerances import ODAPI_PARITY
 
-pytestmark = [pytest.mark.tf, pytest.mark.xdist_group('tf')]
+pytestmark = pytest.mark.tf
 
 
 def _images():

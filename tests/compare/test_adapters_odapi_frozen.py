@@ -17,7 +17,7 @@ from compare.errors import UserError
 from compare.rundir.identity import identity
 from replicate.tolerances import ODAPI_FIXTURE, ODAPI_PARITY
 
-pytestmark = [pytest.mark.tf, pytest.mark.xdist_group('tf')]
+pytestmark = pytest.mark.tf
 IMAGES = os.path.join(os.path.dirname(__file__), '..', '..', 'images')
 #: reports/parity/odapi_ssdlite_mobilenet_v2_person_cpu.md: scaled_err <=
 #: ODAPI_PARITY (6e-6 measured end to end); boxes in pixels get the image size's share.

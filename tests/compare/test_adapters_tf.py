@@ -16,7 +16,7 @@ from compare.adapters import build
 from compare.errors import UserError
 from compare.run import main as run_compare
 
-pytestmark = [pytest.mark.tf, pytest.mark.xdist_group('tf')]
+pytestmark = pytest.mark.tf
 
 
 def _images():

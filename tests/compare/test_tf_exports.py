@@ -26,7 +26,7 @@ from PIL import Image
 from compare.images import load_image
 from replicate.tolerances import ODAPI_FIXTURE
 
-pytestmark = [pytest.mark.tf, pytest.mark.xdist_group('tf')]
+pytestmark = pytest.mark.tf
 
 ARCHIVE = os.path.join(FIXTURES, 'odapi_exports.tar.xz')
 _UNPACKED = tempfile.TemporaryDirectory(prefix='odapi_exports_')

@@ -13,7 +13,7 @@ from replicate.odapi.parity.detections import align
 from replicate.parity.metrics import errors
 from replicate.tolerances import ODAPI_PARITY
 
-pytestmark = [pytest.mark.tf, pytest.mark.xdist_group('tf')]
+pytestmark = pytest.mark.tf
 
 
 @pytest.fixture(scope='module')
