@@ -28,21 +28,13 @@ results JSON). Frameworks are imported inside each adapter's ``load``, never
 at import time.
 """
 import dataclasses
-import functools
+import importlib
 import os
 import re
 import textwrap
 import typing
 
-from compare.adapters import (
-    caffe_opencv,
-    caffe_spec,
-    caffe_ssd,
-    chainer_odapi,
-    chainer_ssd,
-    chainer_trained,
-    packaged_models,
-)
+from compare.adapters import caffe_spec, packaged_models
 from compare.adapters.coco_results import build_file
 from compare.adapters.common_nms import variants
 from compare.adapters.declared import DeclaredRandom, parse_flag
@@ -75,6 +67,16 @@ class Kind:
     uses_tf: bool = False
 
 
+def _later(module, function, *first):
+    """``compare.adapters.<module>.<function>(*first, ...)``, imported on the
+    first call: listing the kinds (``--help``, every spec check) imports no
+    framework, and a run imports only the adapters it builds."""
+    def build(*args):
+        found = getattr(importlib.import_module('compare.adapters.' + module), function)
+        return found(*first, *args)
+    return build
+
+
 _CHAINER_ARG = ('voc0712 | imagenet (cached, else downloaded) | PATH.npz | random[:SEED]; '
                 'default voc0712 if cached, else random:0 (said loudly)')
 _PRESET = ('preset=auto|visualize|evaluate (default: --preset; auto = evaluate for trained '
@@ -84,14 +86,14 @@ _PACKAGED = ', '.join(sorted(packaged_models.MODELS)) + ' (label map built in)'
 PACKAGED_KINDS = ('tf1', 'ours-odapi')
 #: kind -> :class:`Kind`; read-only.
 KINDS = {
-    'ours': Kind(functools.partial(chainer_ssd.build, 'ours'), _CHAINER_ARG, _PRESET),
-    'chainercv': Kind(functools.partial(chainer_ssd.build, 'chainercv'), _CHAINER_ARG, _PRESET),
+    'ours': Kind(_later('chainer_ssd', 'build', 'ours'), _CHAINER_ARG, _PRESET),
+    'chainercv': Kind(_later('chainer_ssd', 'build', 'chainercv'), _CHAINER_ARG, _PRESET),
     # ours with the network run by ONNX Runtime (CPU): the fast path beside Chainer's
-    'ours-onnx': Kind(functools.partial(chainer_ssd.build, 'ours-onnx'), _CHAINER_ARG, _PRESET),
+    'ours-onnx': Kind(_later('chainer_ssd', 'build', 'ours-onnx'), _CHAINER_ARG, _PRESET),
     # the same export run by OpenVINO (float32), and quantized to int8 at load
-    'ours-openvino': Kind(functools.partial(chainer_ssd.build, 'ours-openvino'), _CHAINER_ARG,
+    'ours-openvino': Kind(_later('chainer_ssd', 'build', 'ours-openvino'), _CHAINER_ARG,
                           _PRESET),
-    'ours-int8': Kind(functools.partial(chainer_ssd.build, 'ours-int8'), _CHAINER_ARG,
+    'ours-int8': Kind(_later('chainer_ssd', 'build', 'ours-int8'), _CHAINER_ARG,
                       _PRESET + ', engine=openvino|onnx (default openvino: NNCF + OpenVINO; '
                       "onnx: ONNX Runtime's quantization tools); calibrated at load on 16 "
                       'generated images'),
@@ -103,20 +105,22 @@ KINDS = {
     'tf1': Kind(build_tf1, 'a TF1 OD API frozen_inference_graph.pb or the export folder '
                 'holding it, or a packaged model: ' + _PACKAGED, LABELS_OPTION + ', ' +
                 DECODE_OPTION, takes_path=True, uses_tf=True),
-    'ours-odapi': Kind(chainer_odapi.build, 'an OD API TF2 export folder (pipeline.config, '
-                       'saved_model/ or checkpoint/) or a TF1 frozen_inference_graph.pb (or its '
+    'ours-odapi': Kind(_later('chainer_odapi', 'build'),
+                       'an OD API TF2 export folder (pipeline.config, saved_model/ or '
+                       'checkpoint/) or a TF1 frozen_inference_graph.pb (or its '
                        'folder) run by our Chainer port of its SSD-MobileNetV2 / SSDLite, or a '
                        'packaged model: ' + _PACKAGED, 'labels=PATH|coco (default: '
                        'label_map.pbtxt in the export folder), device=@numpy|@cupy:N (default '
                        '@numpy)', takes_path=True,
                        uses_tf=True),  # it reads the export's variables / graph with TF
-    'trained': Kind(chainer_trained.build, 'the model.npz (or a snapshot_iter_N.npz) written by '
-                    'python -m replicate.train; architecture and class names come from it',
+    'trained': Kind(_later('chainer_trained', 'build'),
+                    'the model.npz (or a snapshot_iter_N.npz) written by python -m '
+                    'replicate.train; architecture and class names come from it',
                     'preset=auto|visualize|evaluate (default: --preset; auto = evaluate)',
                     takes_path=True),
     # a Caffe SSD in Chainer (replicate.caffe), and the same files in OpenCV's DNN
-    'caffe': Kind(caffe_ssd.build, caffe_spec.ARG, caffe_spec.OPTIONS),
-    'opencv-dnn': Kind(caffe_opencv.build, caffe_spec.ARG, caffe_spec.OPTIONS),
+    'caffe': Kind(_later('caffe_ssd', 'build'), caffe_spec.ARG, caffe_spec.OPTIONS),
+    'opencv-dnn': Kind(_later('caffe_opencv', 'build'), caffe_spec.ARG, caffe_spec.OPTIONS),
     'fake': Kind(build_fake, 'a seed (synthetic detections, no model; default 0)',
                  'count=N (default 3), delay=SECONDS per image, fail=MESSAGE (load fails)'),
     'file': Kind(build_file, 'a COCO results JSON ([{image_id, category_id, bbox, score}]) '

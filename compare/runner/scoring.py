@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from compare import report, rundir
+from compare import rundir
 from compare.errors import EXIT_OK, EXIT_USER_ERROR, UserError, describe_os_error
 from compare.rundir.claim import check_links
 from compare.rundir.lock import RunLock
@@ -20,9 +20,8 @@ from compare.score.coco_eval import DEFAULT as COCO_DEFAULT
 from compare.score.coco_eval import EVALUATORS
 from compare.score.coco_eval import HELP as COCO_HELP
 from compare.score.conventions import CONVENTIONS, DEFAULT, HELP, IOU_HELP
-from compare.score.headline import headline_lines
+from compare.score.operating_point import SCORE_THRESH
 from compare.score.pairs import check_declared, parse_pair
-from compare.score.scorer import SCORE_THRESH, finish, score_tables
 from replicate.errors import one_line
 
 DESCRIPTION = '''\
@@ -89,6 +88,10 @@ def score_run(run_dir, annotations=None, box_convention=None, score_thresh=SCORE
         UserError: the run folder cannot be read; or, after every table and
             report is written, ``annotations`` given explicitly cannot be read.
     """
+    # here, not at the top: every command's options are parsed (and --help
+    # printed) without importing the scorer and the report's plotting
+    from compare import report
+    from compare.score.scorer import finish, score_tables
     scored = score_tables(run_dir, annotations, box_convention, score_thresh=score_thresh,
                           nms_thresh=nms_thresh, decode_score_thresh=decode_score_thresh,
                           log=log, pair=pair, iou=iou, coco_evaluator=coco_evaluator)
@@ -136,6 +139,7 @@ def main(argv=None):
     except OSError as exc:
         _log('error: {}'.format(describe_os_error(exc)))
         return EXIT_USER_ERROR
+    from compare.score.headline import headline_lines
     print('\n'.join(headline_lines(tables,
                                    os.path.join(args.run_dir, rundir.REPORT))))
     return EXIT_OK

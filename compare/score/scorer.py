@@ -76,16 +76,12 @@ from compare.score.ground_truth import (
 )
 from compare.score.inputs import read_run
 from compare.score.matching import match_table
+from compare.score.operating_point import SCORE_THRESH
 from compare.score.speed import speed_table
 from compare.score.tide import tide_table
 
 LOG = logging.getLogger('compare.score')
 
-#: The operating point: every detector's detections with ``score >= SCORE_THRESH``
-#: are compared (agreement, precision, recall, F1, errors, confusion) unless
-#: ``--score-thresh`` says otherwise. 0.5 is the TF OD API's visualisation
-#: threshold (``min_score_thresh``); the mAP uses every detection kept.
-SCORE_THRESH = 0.5
 
 
 @dataclasses.dataclass

@@ -1,0 +1,28 @@
+"""Parsing a command's options imports no framework: ``--help`` and every
+refused option answer without loading Chainer, ChainerCV, TensorFlow or
+matplotlib (they load with the detectors, the scorer and the report). Each
+module is imported in a fresh interpreter, which then lists the heavy
+packages it holds."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HEAVY = ('chainer', 'chainercv', 'tensorflow', 'matplotlib', 'onnxruntime', 'openvino', 'cv2')
+#: the modules whose parser every command builds before anything else
+PARSERS = ('compare.runner.cli', 'compare.runner.scoring', 'compare.shards.merge',
+           'compare.export.__main__')
+
+
+@pytest.mark.parametrize('module', PARSERS)
+def test_building_the_options_imports_no_framework(module):
+    code = ('import importlib, json, sys; importlib.import_module({!r}); '
+            'print(json.dumps(sorted(m for m in {!r} if m in sys.modules)))').format(
+                module, HEAVY)
+    done = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == []
