@@ -6,7 +6,8 @@ of vector pipes differ between processors of one kind, and a virtual
 machine may run at any clock): :file:`peak_kernels.c` holds tight loops of
 independent fused multiply-adds (float32) and int8 dot products
 (``VPDPBUSD`` with VNNI; ``VPMADDUBSW`` + ``VPMADDWD`` + ``VPADDD``, the
-sequence int8 GEMMs use without it). It is compiled at benchmark time with
+sequence int8 GEMMs use without it; ``TDPBUSD`` on the AMX tiles where the
+processor has them). It is compiled at benchmark time with
 the C compiler on ``PATH`` (``$CC``, else ``cc``), each kernel for its own
 instruction set, and only kernels whose flags the processor lists are run.
 
@@ -42,7 +43,14 @@ KERNELS = {
     'vnni_avx256': ('int8', ('avx2', 'avx_vnni'), 12 * 32, ctypes.c_int),
     'madd_avx512': ('int8', ('avx512f', 'avx512bw'), 16 * 64, ctypes.c_int),
     'madd_avx2': ('int8', ('avx2',), 12 * 32, ctypes.c_int),
+    'amx_int8': ('int8', ('amx_tile', 'amx_int8'), 4 * 16 * 16 * 64, ctypes.c_int),
 }
+#: Kernels that need the operating system's leave first: the C function of
+#: that name returns 0 where it is given.
+PERMITS = {'amx_int8': 'amx_permit'}
+#: Compiler options tried in turn: an older compiler lacks the AMX or the
+#: AVX-VNNI target, and the kernels it cannot build are left out.
+_FALLBACKS = ([], ['-DPEAK_NO_AMX'], ['-DPEAK_NO_AMX', '-DPEAK_NO_AVXVNNI'])
 
 
 class PeakUnavailable(Exception):
@@ -66,8 +74,7 @@ def build(folder):
         raise PeakUnavailable('no C compiler ({} not on PATH)'.format(os.environ.get('CC', 'cc')))
     library = os.path.join(folder, 'peak_kernels.so')
     error = ''
-    # older compilers lack the AVX-VNNI target: build without that kernel then
-    for extra in ([], ['-DPEAK_NO_AVXVNNI']):
+    for extra in _FALLBACKS:
         try:
             done = subprocess.run([cc, '-O2', '-shared', '-fPIC', *extra, '-o', library,
                                    SOURCE], capture_output=True, text=True, timeout=120)
@@ -144,9 +151,20 @@ def measure(threads, seconds=0.01, trials=40, flags=None):
         rows = []
         for name in names:
             kind, _, macs, restype = KERNELS[name]
+            if not _usable(library, name):
+                continue
             fn = getattr(library, name)
             fn.restype, fn.argtypes = restype, [ctypes.c_long]
             best, median = rate(fn, macs, threads, seconds, trials)
             rows.append({'kernel': name, 'kind': kind, 'threads': threads,
                          'gmacs_best': best, 'gmacs_median': median})
     return rows, cc
+
+
+def _usable(library, name):
+    """Whether ``library`` was built with kernel ``name`` (a fallback build
+    leaves some out) and the operating system lets it run."""
+    if not hasattr(library, name):
+        return False
+    permit = PERMITS.get(name)
+    return permit is None or (hasattr(library, permit) and getattr(library, permit)() == 0)

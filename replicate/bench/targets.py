@@ -59,8 +59,9 @@ NOTES = """Notes on reading the targets:
   times the float32 path (the row says it). The int8 peak over the float32
   one is what bounds it: about 4x with VNNI (AVX-512 or AVX-VNNI), about
   1.8x on AVX2 alone (measured on a 2-core AMD EPYC: `VPMADDUBSW` +
-  `VPMADDWD` instead of one `VPDPBUSD`). There, 2x over a float32 path at
-  ~90% of its peak needs the int8 path at ~99% of its own.
+  `VPMADDWD` instead of one `VPDPBUSD`; there, 2x over a float32 path at
+  ~90% of its peak needs the int8 path at ~99% of its own), and far more
+  with AMX tiles (`amx_int8`: one `TDPBUSD` is 16,384 products).
 - Post-processing on the trained-like distribution: the greedy per-class
   NMS of ~1,500 candidates in 20 short lists is one compiled call (numba,
   `replicate/ssd/nms_compiled.py`; `nms` under Provenance names the

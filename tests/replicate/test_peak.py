@@ -1,10 +1,12 @@
 """The CPU facts and the peak microbenchmark: flags read from cpuinfo text,
 kernels chosen by flags, and (where a C compiler exists) kernels that run and
 report positive rates. No speed is asserted."""
+import ctypes
+
 import pytest
 
 from replicate.bench import floor, peak
-from replicate.cpuinfo import cpu_facts, read_cpuinfo
+from replicate.cpuinfo import cpu_facts, cpu_flags, read_cpuinfo
 
 CPUINFO = """processor\t: 0
 vendor_id\t: AuthenticAMD
@@ -35,6 +37,24 @@ def test_kernels_chosen_by_flags():
         'fma_avx512', 'fma_avx2', 'vnni_avx512', 'madd_avx512', 'madd_avx2'}
     with pytest.raises(peak.PeakUnavailable, match='no peak kernel'):
         peak.measure(1, flags={'sse2'})
+
+
+def test_amx_chosen_by_its_flags():
+    assert peak.runnable({'amx_tile', 'amx_int8'}) == ['amx_int8']
+    assert 'amx_int8' not in peak.runnable({'avx2', 'fma', 'amx_tile'})
+
+
+@pytest.mark.skipif(peak.compiler() is None or 'amx_int8' not in peak.runnable(cpu_flags()),
+                    reason='no C compiler on PATH, or no AMX tiles on this processor')
+def test_amx_kernel_does_the_products_it_is_counted_for(tmp_path):
+    library, _ = peak.build(str(tmp_path))
+    if library.amx_permit() != 0:
+        pytest.skip('Linux does not let this process use the AMX tiles')
+    kernel = library.amx_int8
+    kernel.restype, kernel.argtypes = ctypes.c_int, [ctypes.c_long]
+    # every product is 3 x -2: the sum is -6 per MAC the table counts per round
+    macs_per_round = peak.KERNELS['amx_int8'][2]
+    assert kernel(10) == -6 * 10 * macs_per_round
 
 
 @pytest.mark.skipif(peak.compiler() is None, reason='no C compiler on PATH')
