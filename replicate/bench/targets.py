@@ -15,6 +15,8 @@ Writes, under ``--out``:
   the effect of the Caffe-style caps;
 * ``cpu_scaling.*``: per-image forward time at batch 8 against batch 1,
   three consecutive rounds;
+* ``cpu_forward_split.*``: ours in Chainer, part by part (im2row copies,
+  matrix multiply and bias, the rest), per image at each batch size;
 * ``cpu_targets.*``: each target, its measured value and whether it is met,
   with each exported path's agreement with Chainer (raw outputs and
   detections; on random weights the int8 rows say how far quantization moves
@@ -23,7 +25,15 @@ Writes, under ``--out``:
 import copy
 import os
 
-from replicate.bench import agreement, machine, measure, postprocess, report, scaling
+from replicate.bench import (
+    agreement,
+    forward_split,
+    machine,
+    measure,
+    postprocess,
+    report,
+    scaling,
+)
 from replicate.bench.errors import BenchError
 from replicate.tolerances import ONNX
 
@@ -76,13 +86,15 @@ NOTES = """Notes on reading the targets:
 - Batch scaling is also judged in CPU time (all threads of the process):
   on a machine shared with other work, wall-clock times of multithreaded
   matrix multiplies depend on the others' load, CPU time much less.
-- Batch scaling of ours in Chainer, where batch 8 costs more per image: the
-  matrix multiplies are not the cause (numpy's GEMM on the SSD300 layer
-  shapes, timed alone: 0.84-1.04x per image at batch 8 against batch 1);
-  the channels-last copies that build them are part of it (1.11-1.74x per
-  image: the block of one output row, 5.3 MB at batch 8, outgrows a 1 MiB
-  L2 cache), about 16 ms per image of the difference; measured once on the
-  2-core AMD EPYC (AVX2). The rest is not attributed yet.
+- Batch scaling of ours in Chainer: `cpu_forward_split.md` times each part
+  of the forward per image at each batch size (im2row copies, matrix
+  multiply and bias, the rest). The matrix multiplies cost the same per
+  image at batch 8 as at batch 1; the im2row copies did not: written one
+  output row of all 8 images at a time (5.5 MB, over a 1-2 MiB L2 cache),
+  they took 0.35 s per image against 0.19 s at batch 1 (Intel Xeon with
+  AVX-512, 2 cores), the whole difference. They are now written one image's
+  row at a time where a row of several would not fit in 1 MiB
+  (`replicate/ssd/channels_last.py`, same values, bit-identical outputs).
 - Batch scaling: the run keeps freed memory for reuse (`--malloc keep`,
   `malloc` in the Machine table; `replicate/memory.py`), for every system
   timed. With glibc's defaults every array above 32 MB is unmapped when
@@ -254,6 +266,16 @@ def write_scaling(main, pipelines, images, facts):
                         'Forward per image by batch size, three consecutive rounds',
                         [(None, scaling.__doc__.split('\n\n', 1)[1]),
                          measure.settings_section(meta)], rows, scaling.COLUMNS, meta)
+    ours = next(p for p in pipelines if p.name == 'ours-chainer')
+    state = machine.machine_state('start.')
+    split = forward_split.run(ours, images, main.batch_sizes, repeats=main.repeats)
+    state.update(machine.machine_state('end.'))
+    meta = measure.metadata(main, {k: v for k, v in facts.items() if k.startswith('cpu.')},
+                            state)
+    report.write_report(os.path.join(main.out, 'cpu_forward_split'),
+                        'Our Chainer forward, part by part, per image by batch size',
+                        [(None, forward_split.__doc__.replace('``', '`')),
+                         measure.settings_section(meta)], split, forward_split.COLUMNS, meta)
     return rows
 
 

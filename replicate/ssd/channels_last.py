@@ -91,6 +91,12 @@ def _padded(x, top, bottom, left, right, value):
     return out
 
 
+#: Bytes of the im2row matrix written as one block (one output row of one or
+#: more images): under the L2 cache of one core (1 MiB on the 2-core AMD EPYC
+#: measured, 2 MiB on the Intel Xeon), so a block is still cached when written.
+_BLOCK_BYTES = 1 << 20
+
+
 def im2row(x, kh, kw, sy, sx, ph, pw, dy, dx, oh, ow):
     """The matrix of a convolution as one row per output pixel.
 
@@ -108,12 +114,18 @@ def im2row(x, kh, kw, sy, sx, ph, pw, dy, dx, oh, ow):
         return x.reshape(b * oh * ow, c)
     xp = _padded(x, ph, ph, pw, pw, 0)
     rows = _scratch('rows', (b, oh, ow, c, kh, kw), x.dtype)
-    # output row by output row, so each block is written while in cache
-    for y in range(oh):
-        for j in range(kh):
-            line = xp[:, y * sy + j * dy]  # (B, W + 2pw, C)
-            for i in range(kw):
-                rows[:, y, :, :, j, i] = line[:, i * dx:i * dx + sx * ow:sx]
+    # output row by output row, so each block is written while in cache; a
+    # block holds the row of as many images as fit in _BLOCK_BYTES (one, on
+    # SSD300's large layers: the row of 8 outgrows L2 and cost 1.8x per image)
+    per_image = ow * c * kh * kw * x.itemsize
+    step = max(1, _BLOCK_BYTES // per_image)
+    for first in range(0, b, step):
+        images = slice(first, min(b, first + step))
+        for y in range(oh):
+            for j in range(kh):
+                line = xp[images, y * sy + j * dy]  # (images, W + 2pw, C)
+                for i in range(kw):
+                    rows[images, y, :, :, j, i] = line[:, i * dx:i * dx + sx * ow:sx]
     return rows.reshape(b * oh * ow, c * kh * kw)
 
 

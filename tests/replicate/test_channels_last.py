@@ -9,6 +9,7 @@ import chainer.functions as F
 import numpy as np
 import pytest
 
+from replicate.ssd import channels_last
 from replicate.ssd.channels_last import Convolution2D, max_pooling_2d
 
 
@@ -41,6 +42,20 @@ def test_convolution_identical(layout, b, c, size, out_c, ksize, stride, pad, di
     np.testing.assert_array_equal(got, expected)
     # the result lies channels-last in memory, as Chainer's does
     assert got.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+@pytest.mark.parametrize('block_bytes', [1, 2 * 17 * 16 * 9 * 4])
+def test_convolution_identical_written_in_blocks_of_fewer_images(monkeypatch, block_bytes):
+    # one image per block, and two per block with a last block of one: the
+    # blocks large layers get at batch 8 (channels_last._BLOCK_BYTES)
+    monkeypatch.setattr(channels_last, '_BLOCK_BYTES', block_bytes)
+    rng = np.random.default_rng(1)
+    x = inputs(rng, 3, 16, 16, 17, 'nhwc')
+    link = Convolution2D(16, 8, 3, stride=1, pad=1)
+    per_image = 17 * 16 * 3 * 3 * 4  # output width x C x kh x kw x 4 bytes
+    assert max(1, block_bytes // per_image) < 3  # so the blocks do split the batch
+    expected = F.convolution_2d(x, link.W, link.b, 1, 1).array
+    np.testing.assert_array_equal(link(x).array, expected)
 
 
 def test_convolution_gradients_unchanged():
