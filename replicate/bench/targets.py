@@ -94,7 +94,15 @@ NOTES = """Notes on reading the targets:
   they took 0.35 s per image against 0.19 s at batch 1 (Intel Xeon with
   AVX-512, 2 cores), the whole difference. They are now written one image's
   row at a time where a row of several would not fit in 1 MiB
-  (`replicate/ssd/channels_last.py`, same values, bit-identical outputs).
+  (`replicate/ssd/channels_last.py`, same values, bit-identical outputs):
+  timed alone, batch 8 then costs 0-7% more per image, in the copies. The
+  rounds of `cpu_scaling.md` interleave ours with the engines, and there
+  batch 8 still costs more (0.66 against 0.54 s per image with ONNX
+  Runtime's calls between ours, 0.53 against 0.50 s without, one process,
+  measured once on that Xeon); the CPU time per image is the same at both
+  batch sizes, so the extra wall-clock time is cores left idle after the
+  other engine's calls, not extra work; which threads wait is not
+  attributed.
 - Batch scaling: the run keeps freed memory for reuse (`--malloc keep`,
   `malloc` in the Machine table; `replicate/memory.py`), for every system
   timed. With glibc's defaults every array above 32 MB is unmapped when
