@@ -99,10 +99,10 @@ NOTES = """Notes on reading the targets:
   rounds of `cpu_scaling.md` interleave ours with the engines, and there
   batch 8 still costs more (0.66 against 0.54 s per image with ONNX
   Runtime's calls between ours, 0.53 against 0.50 s without, one process,
-  measured once on that Xeon); the CPU time per image is the same at both
-  batch sizes, so the extra wall-clock time is cores left idle after the
-  other engine's calls, not extra work; which threads wait is not
-  attributed.
+  measured once on that Xeon). There the CPU time per image grows far
+  less than the wall-clock time (the `CPU time` rows): most of the extra
+  time is cores left idle around the other engines' calls, not extra work;
+  which threads wait is not attributed.
 - Batch scaling: the run keeps freed memory for reuse (`--malloc keep`,
   `malloc` in the Machine table; `replicate/memory.py`), for every system
   timed. With glibc's defaults every array above 32 MB is unmapped when
