@@ -45,7 +45,8 @@ def __getattr__(name):
     not imported yet: both on first use."""
     if name in _HOME:
         value = getattr(importlib.import_module(_HOME[name]), name)
-    elif not name.startswith('_') and importlib.util.find_spec('replicate.' + name):
+    elif name.isidentifier() and not name.startswith('_') and \
+            importlib.util.find_spec('replicate.' + name):
         value = importlib.import_module('replicate.' + name)
     else:
         raise AttributeError('module {!r} has no attribute {!r}'.format(__name__, name))

@@ -2,7 +2,8 @@
 refused option answer without loading Chainer, ChainerCV, TensorFlow or
 matplotlib (they load with the detectors, the scorer and the report). Each
 module is imported in a fresh interpreter, which then lists the heavy
-packages it holds."""
+packages it holds. ``import replicate`` itself loads Chainer only when one
+of its public names is first used."""
 import json
 import os
 import subprocess
@@ -26,3 +27,21 @@ def test_building_the_options_imports_no_framework(module):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+def test_replicate_names_load_on_first_use():
+    code = ('import sys, replicate; before = "chainer" in sys.modules; '
+            'names = [getattr(replicate, n) for n in replicate.__all__]; '
+            'print(before, "chainer" in sys.modules, len(names), '
+            'hasattr(replicate, "no_such_name"), replicate.train.__name__)')
+    done = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # Chainer only when a public name is asked for; every public name resolves
+    assert done.stdout.split() == ['False', 'True', str(len(_all_names())), 'False',
+                                   'replicate.train']
+
+
+def _all_names():
+    import replicate
+    return replicate.__all__
