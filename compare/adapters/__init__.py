@@ -24,8 +24,9 @@ input type: it composes :mod:`~compare.adapters.tf_locate`,
 (caffe, opencv-dnn: a Caffe SSD in Chainer and in OpenCV's DNN, sharing
 :mod:`~compare.adapters.caffe_spec`), :mod:`~compare.adapters.fake` (no
 model), :mod:`~compare.adapters.coco_results` (file: detections from a COCO
-results JSON). Frameworks are imported inside each adapter's ``load``, never
-at import time.
+results JSON). The Chainer adapters' modules are imported when a detector
+of their kind is first built (:func:`_later`), TensorFlow, OpenCV and the
+engines inside each adapter's ``load``: listing the kinds imports none of them.
 """
 import dataclasses
 import importlib
