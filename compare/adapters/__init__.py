@@ -127,7 +127,8 @@ KINDS = {
     'file': Kind(build_file, 'a COCO results JSON ([{image_id, category_id, bbox, score}]) '
                  'from any framework or python -m compare.export; not timed',
                  'images=COCO.json (required: the COCO JSON whose image and category ids it '
-                 'uses; default name file_<stem>)', takes_path=True),
+                 'uses), classes=NAME+NAME (its classes: default every category of '
+                 'images=; default name file_<stem>)', takes_path=True),
 }
 #: A detector name: it names raw/<name>.jsonl and the columns of tables, so a
 #: letter, digit or "_" first (a leading "." would hide the file from scoring),

@@ -22,6 +22,12 @@ the run that the images file does not list fails the detector (its status
 says which; the file cannot speak for it); one listed without detections has
 none.
 
+The detector's classes are every category of the images file, or those
+``classes=NAME+NAME`` names (a detector of fewer classes than the ground
+truth: ``python -m compare.export`` writes this option for each such
+detector in ``detectors.json``); detections of other categories are then
+left out and counted (``detections_outside_classes`` in meta.json).
+
 The file is untrusted: read once, at most :data:`compare.limits.MAX_JSON_BYTES`,
 every field used checked (a one-line :class:`~compare.errors.UserError`
 naming the file and the entry, ``[12].bbox``), at most
@@ -50,6 +56,8 @@ from compare.paths import display_path
 from replicate.errors import one_line
 
 FORMAT = 'COCO results JSON'
+#: Joins the names of ``classes=`` (``,`` separates a spec's options).
+CLASS_SEPARATOR = '+'
 
 
 def read_bytes(path, what):
@@ -149,7 +157,7 @@ class CocoResultsAdapter:
     reads_names = True
     timed = False
 
-    def __init__(self, name, path, images_path):
+    def __init__(self, name, path, images_path, classes=None):
         if not path:
             raise UserError('detector {}: give the file, file:RESULTS.json,images=COCO.json'
                             .format(name))
@@ -159,9 +167,10 @@ class CocoResultsAdapter:
                             'file, or ground_truth.json of python -m compare.export)'.format(
                                 name, path))
         self.name, self.path, self.images_path = name, path, images_path
+        self.classes = classes
         self.sha256 = self.images_sha256 = None
         self.by_image, self.index, self.label_of, self.label_names = {}, None, {}, ()
-        self.count = 0
+        self.count = self.outside = 0
 
     def load(self):
         from compare.score.ground_truth import read_coco_index
@@ -171,8 +180,14 @@ class CocoResultsAdapter:
         data = read_bytes(self.path, 'COCO results file')
         self.sha256 = hashlib.sha256(data).hexdigest()
         self.by_image = parse_results(data, self.path, images, categories)
+        ordered = _chosen(sorted(categories, key=_id_order), categories, self.classes,
+                          self.name, self.images_path)
+        kept = set(ordered)
+        total = sum(len(rows) for rows in self.by_image.values())
+        self.by_image = {image: [row for row in rows if row[4] in kept]
+                         for image, rows in self.by_image.items()}
         self.count = sum(len(rows) for rows in self.by_image.values())
-        ordered = sorted(categories, key=_id_order)
+        self.outside = total - self.count
         self.label_of = {cat_id: label for label, cat_id in enumerate(ordered)}
         self.label_names = tuple(categories[cat_id] for cat_id in ordered)
         self.index = NameIndex(images)
@@ -205,13 +220,34 @@ class CocoResultsAdapter:
             'none (detections read from a file)', '-', self.label_names,
             {'format': FORMAT, 'weights_path': display_path(self.path),
              'label_map': display_path(self.images_path), 'images_sha256': self.images_sha256,
-             'detections_in_file': self.count})
+             'detections_in_file': self.count + self.outside,
+             'detections_outside_classes': self.outside})
 
 
 def build_file(arg, options, settings):
-    """``file:RESULTS.json,images=COCO.json[,name=NAME]``."""
+    """``file:RESULTS.json,images=COCO.json[,classes=NAME+NAME][,name=NAME]``."""
     name = options.pop('name', None) or 'file_' + _stem(arg)
-    return CocoResultsAdapter(name, arg, options.pop('images', None))
+    classes = options.pop('classes', None)
+    if classes is not None:
+        classes = tuple(part.strip() for part in classes.split(CLASS_SEPARATOR))
+        if not all(classes) or len(set(classes)) != len(classes):
+            raise UserError('detector {}: classes= takes distinct category names joined by '
+                            '"{}", e.g. classes=face+person'.format(name, CLASS_SEPARATOR))
+    return CocoResultsAdapter(name, arg, options.pop('images', None), classes)
+
+
+def _chosen(ordered, categories, classes, name, images_path):
+    """The category ids of the detector's classes, in id order: all of
+    ``ordered``, or those named by ``classes``, every name one of them."""
+    if classes is None:
+        return ordered
+    missing = [c for c in classes if c not in set(categories[cat] for cat in ordered)]
+    if missing:
+        raise UserError('detector {}: classes= names {} that {} does not define (its '
+                        'categories: {}); name its categories'.format(
+                            name, ', '.join(repr(c) for c in missing), images_path,
+                            ', '.join(sorted(set(categories.values())))[:400]))
+    return [cat for cat in ordered if categories[cat] in classes]
 
 
 def _stem(path):

@@ -12,9 +12,12 @@ Write a run folder's detections as COCO results JSON, one file per detector
 (OUT/<detector>.results.json, category and image ids of the ground truth),
 and, when the ground truth is VOC XML, the ground truth as OUT/ground_truth.json
 (boxes as scoring reads them under --box-convention). pycocotools, FiftyOne
-or any COCO tool opens them; compare/run.py -d file:RESULTS.json,images=GT.json
-reads them back as a detector. OUT ending in .json is the results file of one
-detector (--detector). Exit status: 0 written; 2 a user error (one line).'''
+or any COCO tool opens them (set pycocotools' params.catIds to a detector's
+category_ids in OUT/detectors.json to score it on its own classes, as the run
+does); compare/run.py -d file:RESULTS.json,images=GT.json[,classes=A+B] reads
+them back as a detector (OUT/detectors.json: the spec per detector). OUT
+ending in .json is the results file of one detector (--detector). Exit
+status: 0 written; 2 a user error (one line).'''
 
 
 def main(argv=None):

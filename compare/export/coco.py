@@ -23,13 +23,25 @@ What is written into ``OUT`` (a folder; :func:`export`):
   the annotation file's own and nothing else is written: the results open
   against that file.
 
+- ``detectors.json``: per detector exported, its results file, the ids of
+  the categories it can detect (``category_ids``: the ground truth's that
+  its vocabulary names) and ``read_back``, the ``-d`` spec that reads it
+  back as a detector (``file:...,images=...``, with ``classes=`` where it
+  detects fewer classes than the ground truth defines), so the comparison
+  of the read-back run gives the run's tables. pycocotools gives the run's
+  ``coco_summary`` when its ``params.catIds`` are those ``category_ids``
+  (the run scores each detector on the classes it can detect; pycocotools
+  by default averages over every category of the ground truth).
+
 ``OUT`` ending in ``.json`` names the results file of the one detector to
 export (``--detector`` or a run with one detector); the ground truth then goes
-beside it as ``ground_truth.json``.
+beside it as ``ground_truth.json``, and ``detectors.json`` is not written (the
+read-back spec is printed).
 """
 import json
 import os
 
+from compare.adapters.coco_results import CLASS_SEPARATOR
 from compare.errors import UserError
 from compare.score import conventions
 from compare.score.attach import attach
@@ -44,6 +56,7 @@ from compare.score.inputs import read_run
 
 GROUND_TRUTH = 'ground_truth.json'
 SUFFIX = '.results.json'
+DETECTORS = 'detectors.json'
 
 
 def _annotations(run, annotations):
@@ -157,6 +170,10 @@ def export(run_dir, out, annotations=None, box_convention=None, detectors=None, 
         written.append(_write(os.path.join(folder, GROUND_TRUTH), dataset))
     else:
         image_ids, category_ids = coco_ids(path, truths)
+    images_file = os.path.join(folder, GROUND_TRUTH) if annotation_format(path) == 'voc' \
+        else path
+    names_of = {cat: name for name, cat in category_ids.items()}
+    listed = {}
     for name in chosen:
         found, left_out = results(run, name, image_ids, category_ids)
         target = out if single else os.path.join(folder, name + SUFFIX)
@@ -164,4 +181,28 @@ def export(run_dir, out, annotations=None, box_convention=None, detectors=None, 
         if left_out:
             log('note: {}: {} detections left out (classes the ground truth does not define, '
                 'or images it does not annotate)'.format(name, left_out))
+        listed[name] = read_back(name, target, images_file, run.label_names(name),
+                                 category_ids, _category_names(images_file, names_of))
+    if single:
+        log('read back with: -d ' + listed[chosen[0]]['read_back'])
+    else:
+        written.append(_write(os.path.join(folder, DETECTORS), listed))
     return written
+
+
+def _category_names(images_file, fallback):
+    """``{category id: name as the images file spells it}``."""
+    if os.path.exists(images_file) and annotation_format(images_file) == 'coco':
+        return read_coco_index(images_file)[1]
+    return fallback
+
+
+def read_back(name, results_path, images_file, vocabulary, category_ids, spelled):
+    """The entry of ``detectors.json`` for one detector (see module doc)."""
+    mine = sorted({category_ids[canonical(n)] for n in vocabulary
+                   if canonical(n) in category_ids}, key=lambda cat: (str(type(cat)), cat))
+    spec = 'file:{},images={}'.format(results_path, images_file)
+    if set(mine) != set(category_ids.values()):
+        spec += ',classes=' + CLASS_SEPARATOR.join(spelled[cat] for cat in mine)
+    return {'results': os.path.basename(results_path), 'category_ids': mine,
+            'read_back': spec + ',name=' + name}

@@ -66,8 +66,8 @@ def test_export_then_file_detectors_give_identical_tables(tmp_path, capsys):
     assert code == 0
     out = str(tmp_path / 'coco')
     assert export_main([first, '--coco', out]) == 0
-    assert sorted(os.listdir(out)) == ['fake.results.json', 'ground_truth.json',
-                                       'other.results.json']
+    assert sorted(os.listdir(out)) == ['detectors.json', 'fake.results.json',
+                                       'ground_truth.json', 'other.results.json']
     gt = os.path.join(out, 'ground_truth.json')
     second = str(tmp_path / 'run2')
     specs = ['-d', 'file:{},images={},name=fake'.format(os.path.join(out, 'fake.results.json'),
@@ -105,6 +105,68 @@ def test_export_then_file_detectors_give_identical_tables(tmp_path, capsys):
         json.dump(changed, f)
     code, err = main(capsys, images, '--out', second, *specs, '--no-progress', '--no-score')
     assert code == 2 and '--force' in error_line(err) and 'fake' in error_line(err)
+
+
+def test_a_detector_of_fewer_classes_than_the_ground_truth_reads_back_the_same(
+        tmp_path, capsys):
+    # the ground truth also has faces, which the fake detectors (cat, dog,
+    # person) cannot detect: the run scores them on their own classes, and so
+    # must the read-back detector and pycocotools
+    images, first = str(tmp_path / 'images'), str(tmp_path / 'run1')
+    images_with_voc(images, first, capsys)
+    xml = os.path.join(images, 'Annotations', 'im0.xml')
+    with open(xml) as f:
+        text = f.read()
+    face = VOC_OBJECT.format(name='face', hard=0, x0=5, y0=5, x1=30, y1=40)
+    with open(xml, 'w') as f:
+        f.write(text.replace('</annotation>', face + '</annotation>'))
+    code, _ = main(capsys, images, '--out', first, '-d', 'fake:1,count=8', '-d',
+                   'fake:2,count=8,name=other', '--no-progress', '--no-speed')
+    assert code == 0
+    out = str(tmp_path / 'coco')
+    assert export_main([first, '--coco', out]) == 0
+    with open(os.path.join(out, 'detectors.json')) as f:
+        listed = json.load(f)
+    with open(os.path.join(out, 'ground_truth.json')) as f:
+        categories = {c['name']: c['id'] for c in json.load(f)['categories']}
+    assert 'face' in categories
+    for name in ('fake', 'other'):
+        assert categories['face'] not in listed[name]['category_ids']
+        assert ',classes=' in listed[name]['read_back'] and 'face' not in listed[name][
+            'read_back']
+    second = str(tmp_path / 'run2')
+    specs = [arg for name in ('fake', 'other') for arg in ('-d', listed[name]['read_back'])]
+    code, err = main(capsys, images, '--out', second, *specs, '--no-progress')
+    assert code == 0, err
+    before, after = tables_of(first), tables_of(second)
+    for table in SAME:
+        pd.testing.assert_frame_equal(before[table], after[table], check_exact=True, obj=table)
+    # pycocotools over the detector's categories: the run's coco_summary
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO(os.path.join(out, 'ground_truth.json'))
+        evaluator = COCOeval(coco, coco.loadRes(os.path.join(out, 'fake.results.json')), 'bbox')
+        evaluator.params.catIds = listed['fake']['category_ids']
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    row = before['coco_summary'].set_index('detector').loc['fake']
+    for stat, value in zip(COCO_STATS, evaluator.stats, strict=True):
+        assert row[stat] == pytest.approx(value, abs=1e-6), stat
+
+
+def test_file_classes_must_name_categories_of_the_images_file(tmp_path, capsys):
+    images, first = str(tmp_path / 'images'), str(tmp_path / 'run1')
+    images_with_voc(images, first, capsys)
+    out = str(tmp_path / 'coco')
+    assert export_main([first, '--coco', out]) == 0
+    spec = 'file:{},images={},classes=cat+unicorn'.format(
+        os.path.join(out, 'fake.results.json'), os.path.join(out, 'ground_truth.json'))
+    code, err = main(capsys, images, '--out', str(tmp_path / 'run2'), '-d', spec,
+                     '--no-progress', '--no-speed')
+    assert code == 2 and "'unicorn'" in err and 'ground_truth.json' in err
+    code, err = main(capsys, images, '--out', str(tmp_path / 'run3'), '-d', spec.replace(
+        'cat+unicorn', 'cat++dog'), '--no-progress', '--no-speed')
+    assert code == 2 and 'classes=face+person' in error_line(err)
 
 
 def test_export_with_coco_ground_truth_keeps_its_ids(tmp_path, capsys):
