@@ -242,8 +242,9 @@ def parse(text, path='<prototxt>'):
     try:
         net_message = textproto.parse(text, path)
     except ConfigError as exc:
-        raise CaffeError(str(exc).replace('(not an OD API pipeline)', '(not a Caffe net)')) \
-            from None
+        message = str(exc).replace('(not an OD API pipeline)', '(not a Caffe net)')
+        raise CaffeError(message + '; pass the deploy prototxt of a Caffe net (protobuf text '
+                         'format, the file beside its .caffemodel)') from None
     net = Params(net_message, path, _NET_FIELDS)
     if net.has('layer') and net.has('layers'):
         raise CaffeError('{}: mixes layer and layers (V1) entries; upgrade it with Caffe\'s '

@@ -49,7 +49,7 @@ def test_v1_layers_get_current_type_names():
     ('input: "data" input_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\nlayer { name: "c" $ }',
      r'user.prototxt:2: cannot read'),
     ('input: "data" input_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\nlayer { name: "c"',
-     'unexpected end of file'),
+     r"unexpected end of file, expected '}'; pass the deploy prototxt of a Caffe net"),
     ('input: "data" input_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\nlayer {} layers {}',
      'mixes layer and layers'),
     ('input: "data" input_shape { dim: 1 dim: 3 dim: 8 dim: 8 }\nsolver_mode: GPU',

@@ -245,3 +245,17 @@ def test_headline_order_trained_pairs_first_then_the_random_identity_check():
     at_75 = findings.findings(run, tables, pd.DataFrame(rows), 0.5, 'images/Annotations', iou=0.75)
     assert 'AP for `face` (VOC07 11-point, IoU >= 0.75, 3 annotated) 0.909 vs 1.000' in \
         at_75[0].text and 'IoU >= 0.75, every detection kept' in at_75[3].text
+
+
+def test_the_speed_sentence_counts_the_variants_noisy_timings():
+    # a .common_nms variant's timing is quoted in its pair's sentence: when it
+    # is noisy the headline's speed sentence must not call the timings quiet
+    order = ['ours', 'chainercv', 'ours.common_nms', 'chainercv.common_nms']
+    quiet = (500.0, False, 0.5, 1.1)
+    speeds = dict.fromkeys(order, quiet)
+    assert 'Timings quiet' in findings.speed_sentence(order, speeds)
+    speeds['chainercv.common_nms'] = (700.0, True, 1.7, 1.46)
+    text = findings.speed_sentence(order, speeds)
+    assert 'quiet (' not in text and '1 of 4 timings noisy, among them chainercv.common_nms' in text
+    assert 'up to 1.70, p90/p50 up to 1.46' in text
+    assert 'ours 500.0, chainercv 500.0.' in text  # the natives' values, none flagged
