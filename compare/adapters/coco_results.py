@@ -23,7 +23,7 @@ says which; the file cannot speak for it); one listed without detections has
 none.
 
 The detector's classes are every category of the images file, or those
-``classes=NAME+NAME`` names (a detector of fewer classes than the ground
+``classes=NAME+NAME`` names (by canonical name; a detector of fewer classes than the ground
 truth: ``python -m compare.export`` writes this option for each such
 detector in ``detectors.json``); detections of other categories are then
 left out and counted (``detections_outside_classes`` in meta.json).
@@ -53,6 +53,7 @@ from compare.errors import UserError
 from compare.jsonnumbers import is_finite_number
 from compare.limits import MAX_JSON_BYTES, MAX_OBJECTS_PER_IMAGE, mib
 from compare.paths import display_path
+from compare.score.classes import canonical
 from replicate.errors import one_line
 
 FORMAT = 'COCO results JSON'
@@ -230,7 +231,7 @@ def build_file(arg, options, settings):
     classes = options.pop('classes', None)
     if classes is not None:
         classes = tuple(part.strip() for part in classes.split(CLASS_SEPARATOR))
-        if not all(classes) or len(set(classes)) != len(classes):
+        if not all(classes) or len({canonical(c) for c in classes}) != len(classes):
             raise UserError('detector {}: classes= takes distinct category names joined by '
                             '"{}", e.g. classes=face+person'.format(name, CLASS_SEPARATOR))
     return CocoResultsAdapter(name, arg, options.pop('images', None), classes)
@@ -238,16 +239,19 @@ def build_file(arg, options, settings):
 
 def _chosen(ordered, categories, classes, name, images_path):
     """The category ids of the detector's classes, in id order: all of
-    ``ordered``, or those named by ``classes``, every name one of them."""
+    ``ordered``, or those ``classes`` names (matched by canonical name, as
+    scoring matches classes: ``tvmonitor`` is ``tv``), every name one of them."""
     if classes is None:
         return ordered
-    missing = [c for c in classes if c not in set(categories[cat] for cat in ordered)]
+    known = {canonical(categories[cat]) for cat in ordered}
+    missing = [c for c in classes if canonical(c) not in known]
     if missing:
         raise UserError('detector {}: classes= names {} that {} does not define (its '
                         'categories: {}); name its categories'.format(
                             name, ', '.join(repr(c) for c in missing), images_path,
                             ', '.join(sorted(set(categories.values())))[:400]))
-    return [cat for cat in ordered if categories[cat] in classes]
+    chosen = {canonical(c) for c in classes}
+    return [cat for cat in ordered if canonical(categories[cat]) in chosen]
 
 
 def _stem(path):

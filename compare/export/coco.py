@@ -18,16 +18,16 @@ What is written into ``OUT`` (a folder; :func:`export`):
   annotation's sorted class names) and annotations: the boxes as scoring
   read them (under ``--box-convention``: ``chainercv`` subtracts 1 px from VOC's
   1-based pixels, ``odapi`` keeps them), clipped to the image, ``area`` the
-  box's ``w * h``, ``iscrowd`` = VOC ``difficult``. pycocotools on these two
-  files gives the run's ``coco_summary``. With COCO ground truth the ids are
-  the annotation file's own and nothing else is written: the results open
-  against that file.
+  box's ``w * h``, ``iscrowd`` = VOC ``difficult``. With COCO ground truth
+  the ids are the annotation file's own and no ground truth is written: the
+  results open against that file.
 
 - ``detectors.json``: per detector exported, its results file, the ids of
   the categories it can detect (``category_ids``: the ground truth's that
   its vocabulary names) and ``read_back``, the ``-d`` spec that reads it
-  back as a detector (``file:...,images=...``, with ``classes=`` where it
-  detects fewer classes than the ground truth defines), so the comparison
+  back as a detector (``file:...,images=...``, absolute paths, with
+  ``classes=`` where it detects fewer classes than the ground truth
+  defines; null, with ``why_not``, where no spec can say it), so the comparison
   of the read-back run gives the run's tables. pycocotools gives the run's
   ``coco_summary`` when its ``params.catIds`` are those ``category_ids``
   (the run scores each detector on the classes it can detect; pycocotools
@@ -172,7 +172,7 @@ def export(run_dir, out, annotations=None, box_convention=None, detectors=None, 
         image_ids, category_ids = coco_ids(path, truths)
     images_file = os.path.join(folder, GROUND_TRUTH) if annotation_format(path) == 'voc' \
         else path
-    names_of = {cat: name for name, cat in category_ids.items()}
+    spelled = _category_names(images_file, {cat: name for name, cat in category_ids.items()})
     listed = {}
     for name in chosen:
         found, left_out = results(run, name, image_ids, category_ids)
@@ -182,8 +182,10 @@ def export(run_dir, out, annotations=None, box_convention=None, detectors=None, 
             log('note: {}: {} detections left out (classes the ground truth does not define, '
                 'or images it does not annotate)'.format(name, left_out))
         listed[name] = read_back(name, target, images_file, run.label_names(name),
-                                 category_ids, _category_names(images_file, names_of))
-    if single:
+                                 category_ids, spelled)
+        if listed[name]['read_back'] is None:
+            log('note: {}: {}'.format(name, listed[name]['why_not']))
+    if single and listed[chosen[0]]['read_back']:
         log('read back with: -d ' + listed[chosen[0]]['read_back'])
     else:
         written.append(_write(os.path.join(folder, DETECTORS), listed))
@@ -198,11 +200,25 @@ def _category_names(images_file, fallback):
 
 
 def read_back(name, results_path, images_file, vocabulary, category_ids, spelled):
-    """The entry of ``detectors.json`` for one detector (see module doc)."""
+    """The entry of ``detectors.json`` for one detector (see module doc):
+    ``read_back`` is None, and ``why_not`` says why, where no spec can say
+    it (no class in common with the ground truth; a ``,`` in a path, or a
+    ``,`` or ``+`` in a class name, which the spec syntax uses)."""
     mine = sorted({category_ids[canonical(n)] for n in vocabulary
                    if canonical(n) in category_ids}, key=lambda cat: (str(type(cat)), cat))
-    spec = 'file:{},images={}'.format(results_path, images_file)
-    if set(mine) != set(category_ids.values()):
-        spec += ',classes=' + CLASS_SEPARATOR.join(spelled[cat] for cat in mine)
-    return {'results': os.path.basename(results_path), 'category_ids': mine,
-            'read_back': spec + ',name=' + name}
+    entry = {'results': os.path.basename(results_path), 'category_ids': mine,
+             'read_back': None}
+    paths = [os.path.abspath(p) for p in (results_path, images_file)]
+    names = [spelled[cat] for cat in mine]
+    if not mine:
+        entry['why_not'] = 'no class in common with the ground truth: nothing to read back'
+    elif any(',' in p for p in paths) or any(
+            ',' in n or CLASS_SEPARATOR in n or n != n.strip() for n in names):
+        entry['why_not'] = ('a path with "," or a class name with "," or "{}" cannot be '
+                            'written as a -d spec'.format(CLASS_SEPARATOR))
+    else:
+        spec = 'file:{},images={}'.format(*paths)
+        if set(mine) != set(category_ids.values()):
+            spec += ',classes=' + CLASS_SEPARATOR.join(names)
+        entry['read_back'] = spec + ',name=' + name
+    return entry

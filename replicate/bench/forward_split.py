@@ -1,13 +1,16 @@
 """Where the time of our Chainer forward goes, by batch size: the
 convolutions' im2row copies (:func:`replicate.ssd.channels_last.im2row`,
 ``im2col_single``), the rest of the convolutions (the matrix multiply and
-the bias), and everything else (ReLU, pooling, the L2 normalisation, the
-heads' reshapes). It answers "why does a batch cost more per image?" with a
-measurement: each part per image at each batch size.
+the bias, with the two layout copies around them: the input to
+channels-last, the weights to a matrix), and everything else (ReLU,
+pooling, the L2 normalisation, the heads' reshapes). It answers "why does
+a batch cost more per image?" with a measurement: each part per image at
+each batch size.
 
 The parts are timed by wrapping those functions for the duration of the
-measurement (:func:`timed_parts`); the forward computes exactly what it
-computes without them. Medians over ``repeats`` calls after one untimed call.
+measurement (:func:`timed_parts`, for the whole process: not while another
+thread runs a forward); the forward computes exactly what it computes
+without them. Medians over ``repeats`` calls after one untimed call.
 """
 import collections
 import contextlib

@@ -9,7 +9,9 @@ independent fused multiply-adds (float32) and int8 dot products
 sequence int8 GEMMs use without it; ``TDPBUSD`` on the AMX tiles where the
 processor has them). It is compiled at benchmark time with
 the C compiler on ``PATH`` (``$CC``, else ``cc``), each kernel for its own
-instruction set, and only kernels whose flags the processor lists are run.
+instruction set, and only kernels whose flags the processor lists are run
+(and, for the AMX tiles, that Linux lets this process use: a kernel that
+cannot run is left out, so no row names it).
 
 Each kernel runs on every usable core at once (one Python thread per core;
 ctypes releases the GIL during the call), ``trials`` times for about
@@ -158,6 +160,9 @@ def measure(threads, seconds=0.01, trials=40, flags=None):
             best, median = rate(fn, macs, threads, seconds, trials)
             rows.append({'kernel': name, 'kind': kind, 'threads': threads,
                          'gmacs_best': best, 'gmacs_median': median})
+    if not rows:
+        raise PeakUnavailable('no peak kernel could run: {} built or permitted by the '
+                              'system ({})'.format(', '.join(names), cc))
     return rows, cc
 
 

@@ -190,7 +190,8 @@ int amx_int8(long iters)
     struct tile_config config;
     unsigned char a[16 * 64];
     signed char b[16 * 64];
-    int c[16 * 16], total = 0;
+    int c[16 * 16];
+    unsigned total = 0;  /* wraps, as it may: only its dependence matters */
     memset(&config, 0, sizeof config);
     config.palette_id = 1;
     for (int t = 0; t < 8; t++) {
@@ -214,11 +215,11 @@ int amx_int8(long iters)
         _tile_dpbusd(2, 5, 6);
         _tile_dpbusd(3, 5, 7);
     }
-#define SUM(t) _tile_stored(t, c, 64); for (int k = 0; k < 16 * 16; k++) total += c[k];
+#define SUM(t) _tile_stored(t, c, 64); for (int k = 0; k < 16 * 16; k++) total += (unsigned)c[k];
     SUM(0) SUM(1) SUM(2) SUM(3)
 #undef SUM
     _tile_release();
-    return total;
+    return (int)total;
 }
 
 #endif

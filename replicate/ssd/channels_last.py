@@ -117,7 +117,7 @@ def im2row(x, kh, kw, sy, sx, ph, pw, dy, dx, oh, ow):
     # output row by output row, so each block is written while in cache; a
     # block holds the row of as many images as fit in _BLOCK_BYTES (one, on
     # SSD300's large layers: the row of 8 outgrows L2 and cost 1.8x per image)
-    per_image = ow * c * kh * kw * x.itemsize
+    per_image = max(1, ow * c * kh * kw * x.itemsize)
     step = max(1, _BLOCK_BYTES // per_image)
     for first in range(0, b, step):
         images = slice(first, min(b, first + step))

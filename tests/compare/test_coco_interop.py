@@ -18,6 +18,7 @@ from runhelp import error_line, main
 
 from compare.export.__main__ import main as export_main
 from compare.score.ap import COCO_STATS
+from compare.score.classes import canonical
 from compare.score.inputs import read_run
 
 #: Tables that must be the same after the round trip (weights, timings and
@@ -285,3 +286,51 @@ def test_file_adapter_holds_the_adapter_contract(tmp_path):
     info = adapter.info()
     assert info.label_names == ('cat', 'dog') and len(info.weights_sha256) == 64
     assert len(info.info['images_sha256']) == 64 and not is_timed(adapter)
+
+
+def test_file_classes_leave_out_other_categories_and_count_them(tmp_path, capsys):
+    images = str(tmp_path / 'images')
+    os.makedirs(images)
+    Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(os.path.join(images, 'a.png'))
+    dataset = {'images': [{'id': 1, 'file_name': 'a.png'}],
+               'categories': [{'id': 1, 'name': 'cat'}, {'id': 2, 'name': 'tv'}]}
+    results = [{'image_id': 1, 'category_id': 1, 'bbox': [1, 1, 10, 10], 'score': 0.9},
+               {'image_id': 1, 'category_id': 2, 'bbox': [5, 5, 10, 10], 'score': 0.8}]
+    for name, value in (('coco.json', dataset), ('results.json', results)):
+        with open(str(tmp_path / name), 'w') as f:
+            json.dump(value, f)
+    run_dir = str(tmp_path / 'run')
+    # tvmonitor is COCO's tv by canonical name, as scoring matches classes
+    spec = 'file:{},images={},classes=tvmonitor,name=det'.format(tmp_path / 'results.json',
+                                                                 tmp_path / 'coco.json')
+    code, err = main(capsys, images, '--out', run_dir, '-d', spec, '--no-progress',
+                     '--no-speed', '--no-score')
+    assert code == 0, err
+    with open(os.path.join(run_dir, 'meta.json')) as f:
+        entry = json.load(f)['detectors'][0]
+    assert [canonical(n) for n in entry['label_names']] == [canonical('tv')]
+    assert entry['info']['detections_outside_classes'] == 1
+    assert entry['info']['detections_in_file'] == 2
+    found = read_run(run_dir).detections
+    assert [canonical(n) for n in found['class']] == [canonical('tv')]
+    assert list(found['score']) == [pytest.approx(0.8)]
+    code, err = main(capsys, images, '--out', str(tmp_path / 'run2'), '-d',
+                     spec.replace('tvmonitor', 'tv+tvmonitor'), '--no-progress', '--no-speed')
+    assert code == 2 and 'distinct category names' in error_line(err)
+
+
+def test_export_says_why_a_detector_cannot_be_read_back(tmp_path):
+    from compare.export.coco import read_back
+    ids = {'cat': 1, 'face': 2}
+    spelled = {1: 'cat', 2: 'face'}
+    none = read_back('d', 'o/d.results.json', 'o/gt.json', ('dog',), ids, spelled)
+    assert none['read_back'] is None and 'no class in common' in none['why_not']
+    comma = read_back('d', 'o,x/d.results.json', 'o/gt.json', ('cat',), ids, spelled)
+    assert comma['read_back'] is None and '","' in comma['why_not']
+    plus = read_back('d', 'o/d.results.json', 'o/gt.json', ('t+shirt',), {'t+shirt': 3},
+                     {3: 't+shirt'})
+    assert plus['read_back'] is None
+    ok = read_back('d', 'o/d.results.json', 'o/gt.json', ('cat', 'dog'), ids, spelled)
+    assert ok['category_ids'] == [1] and ok['read_back'] == 'file:{},images={},' \
+        'classes=cat,name=d'.format(os.path.abspath('o/d.results.json'), os.path.abspath(
+            'o/gt.json'))

@@ -29,6 +29,22 @@ def test_building_the_options_imports_no_framework(module):
     assert json.loads(done.stdout.splitlines()[-1]) == []
 
 
+@pytest.mark.parametrize('command', [['compare/run.py'], ['-m', 'compare.score'],
+                                     ['-m', 'compare.merge'], ['-m', 'compare.export']])
+def test_help_imports_no_framework(command):
+    # the whole command, options built and --help printed, in an interpreter
+    # that reports what it imported when it exits
+    code = ('import atexit, json, runpy, sys; atexit.register(lambda: print(json.dumps(sorted('
+            'm for m in {!r} if m in sys.modules)), file=sys.stderr)); sys.argv = {!r}; '
+            'runpy.run_path(sys.argv[0], run_name="__main__") if sys.argv[0].endswith(".py") '
+            'else runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)').format(
+                HEAVY, [command[-1], '--help'])
+    done = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and 'usage:' in done.stdout, done.stderr[-2000:]
+    assert json.loads(done.stderr.splitlines()[-1]) == []
+
+
 def test_replicate_names_load_on_first_use():
     code = ('import sys, replicate; before = "chainer" in sys.modules; '
             'names = [getattr(replicate, n) for n in replicate.__all__]; '
