@@ -264,26 +264,30 @@ def write_postprocess(main, ours, theirs, images):
     return post_rows, post_state
 
 
+def _measured_report(main, facts, stem, title, text, columns, measure_rows):
+    """Rows of ``measure_rows()`` between two machine-state readings, written
+    as ``main.out/stem.*`` with the CPU facts; returns the rows."""
+    state = machine.machine_state('start.')
+    rows = measure_rows()
+    state.update(machine.machine_state('end.'))
+    meta = measure.metadata(main, {k: v for k, v in facts.items() if k.startswith('cpu.')},
+                            state)
+    report.write_report(os.path.join(main.out, stem), title,
+                        [(None, text), measure.settings_section(meta)], rows, columns, meta)
+    return rows
+
+
 def write_scaling(main, pipelines, images, facts):
-    state = machine.machine_state('start.')
-    rows = scaling.run(pipelines, images, main.batch_sizes, repeats=main.repeats)
-    state.update(machine.machine_state('end.'))
-    meta = measure.metadata(main, {k: v for k, v in facts.items() if k.startswith('cpu.')},
-                            state)
-    report.write_report(os.path.join(main.out, 'cpu_scaling'),
-                        'Forward per image by batch size, three consecutive rounds',
-                        [(None, scaling.__doc__.split('\n\n', 1)[1]),
-                         measure.settings_section(meta)], rows, scaling.COLUMNS, meta)
+    rows = _measured_report(
+        main, facts, 'cpu_scaling', 'Forward per image by batch size, three consecutive rounds',
+        scaling.__doc__.split('\n\n', 1)[1], scaling.COLUMNS,
+        lambda: scaling.run(pipelines, images, main.batch_sizes, repeats=main.repeats))
     ours = next(p for p in pipelines if p.name == 'ours-chainer')
-    state = machine.machine_state('start.')
-    split = forward_split.run(ours, images, main.batch_sizes, repeats=main.repeats)
-    state.update(machine.machine_state('end.'))
-    meta = measure.metadata(main, {k: v for k, v in facts.items() if k.startswith('cpu.')},
-                            state)
-    report.write_report(os.path.join(main.out, 'cpu_forward_split'),
-                        'Our Chainer forward, part by part, per image by batch size',
-                        [(None, forward_split.__doc__.replace('``', '`')),
-                         measure.settings_section(meta)], split, forward_split.COLUMNS, meta)
+    _measured_report(
+        main, facts, 'cpu_forward_split',
+        'Our Chainer forward, part by part, per image by batch size',
+        forward_split.__doc__.replace('``', '`'), forward_split.COLUMNS,
+        lambda: forward_split.run(ours, images, main.batch_sizes, repeats=main.repeats))
     return rows
 
 

@@ -55,6 +55,21 @@ def images_with_voc(folder, run_dir, capsys):
             f.write(VOC_XML.format(image=image, w=120, h=90, objects=objects))
 
 
+def assert_pycocotools_agrees(row, ground_truth, results, category_ids=None):
+    """pycocotools' COCOeval on the exported files (over ``category_ids``
+    when given) gives the 12 stats of the run's ``coco_summary`` ``row``."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = COCO(ground_truth)
+        evaluator = COCOeval(coco, coco.loadRes(results), 'bbox')
+        if category_ids is not None:
+            evaluator.params.catIds = category_ids
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    for stat, value in zip(COCO_STATS, evaluator.stats, strict=True):
+        assert row[stat] == pytest.approx(value, abs=1e-6), stat
+
+
 def tables_of(run_dir):
     return {name: pd.read_csv(os.path.join(run_dir, name + '.csv')) for name in SAME}
 
@@ -84,15 +99,8 @@ def test_export_then_file_detectors_give_identical_tables(tmp_path, capsys):
     detections = [pd.read_csv(os.path.join(run, 'detections.csv')) for run in (first, second)]
     pd.testing.assert_frame_equal(detections[0], detections[1], check_exact=True)
     # pycocotools on the two exported files: the run's coco_summary
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco = COCO(gt)
-        evaluator = COCOeval(coco, coco.loadRes(os.path.join(out, 'fake.results.json')), 'bbox')
-        evaluator.evaluate()
-        evaluator.accumulate()
-        evaluator.summarize()
-    row = before['coco_summary'].set_index('detector').loc['fake']
-    for name, value in zip(COCO_STATS, evaluator.stats, strict=True):
-        assert row[name] == pytest.approx(value, abs=1e-6), name
+    assert_pycocotools_agrees(before['coco_summary'].set_index('detector').loc['fake'], gt,
+                              os.path.join(out, 'fake.results.json'))
     # the same command again resumes: nothing is read twice
     code, err = main(capsys, images, '--out', second, *specs, '--no-progress', '--no-score')
     with open(os.path.join(second, 'meta.json')) as f:
@@ -143,16 +151,10 @@ def test_a_detector_of_fewer_classes_than_the_ground_truth_reads_back_the_same(
     for table in SAME:
         pd.testing.assert_frame_equal(before[table], after[table], check_exact=True, obj=table)
     # pycocotools over the detector's categories: the run's coco_summary
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco = COCO(os.path.join(out, 'ground_truth.json'))
-        evaluator = COCOeval(coco, coco.loadRes(os.path.join(out, 'fake.results.json')), 'bbox')
-        evaluator.params.catIds = listed['fake']['category_ids']
-        evaluator.evaluate()
-        evaluator.accumulate()
-        evaluator.summarize()
-    row = before['coco_summary'].set_index('detector').loc['fake']
-    for stat, value in zip(COCO_STATS, evaluator.stats, strict=True):
-        assert row[stat] == pytest.approx(value, abs=1e-6), stat
+    assert_pycocotools_agrees(before['coco_summary'].set_index('detector').loc['fake'],
+                              os.path.join(out, 'ground_truth.json'),
+                              os.path.join(out, 'fake.results.json'),
+                              listed['fake']['category_ids'])
 
 
 def test_file_classes_must_name_categories_of_the_images_file(tmp_path, capsys):
