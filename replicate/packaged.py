@@ -69,17 +69,24 @@ def sha256_of(path):
 
 
 def packaged_path(key):
-    """The verified path of ``PACKAGED[key]``.
+    """The verified path of ``PACKAGED[key]`` (:func:`verified_path`).
 
     Raises:
-        UserError: unknown key (lists the valid ones); the distribution is not
-            installed or is another version; the file is missing; its SHA-256
-            differs from the recorded one.
+        UserError: unknown key (lists the valid ones), or as :func:`verified_path`.
     """
     if key not in PACKAGED:
         raise UserError('unknown packaged model file {!r}; valid: {}'.format(
             key, ', '.join(sorted(PACKAGED))))
-    entry = PACKAGED[key]
+    return verified_path(PACKAGED[key])
+
+
+def verified_path(entry):
+    """The path of a :class:`PackagedFile`'s file, its SHA-256 checked.
+
+    Raises:
+        UserError: the distribution is not installed or is another version;
+            the file is missing; its SHA-256 differs from the recorded one.
+    """
     fix = 'install the pinned environment ({}=={} is in uv.lock; the README\'s commands ' \
           'install it)'.format(entry.distribution, entry.version)
     try:

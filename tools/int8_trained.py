@@ -29,15 +29,17 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 
 from provenance.stamp import file_sha256, provenance  # noqa: E402
 from replicate.bench import machine, report  # noqa: E402
+from replicate.bench.int8_accuracy import (  # noqa: E402
+    AGREEMENT_IOU,
+    AGREEMENT_SCORE,
+    agreement,
+    raw_errors,
+)
 from replicate.cpuinfo import cpu_facts  # noqa: E402
 
 COLUMNS = ('path', 'map_voc07', 'map_delta_points', 'raw_max_scaled_diff', 'raw_rms_rel_diff',
            'detections_ref', 'detections_path', 'matched', 'mean_iou_matched',
            'mean_abs_score_diff', 'forward_s_per_image')
-#: Detections compared in the agreement columns: score >= this (confident ones).
-AGREEMENT_SCORE = 0.3
-#: Same label and IoU >= this: the same detection.
-AGREEMENT_IOU = 0.5
 #: The target: int8 loses at most this many mAP points (x100).
 MAX_LOSS_POINTS = 0.5
 #: ``--train-if-missing``: tools/train_benchmark.py's configuration, 800 iterations.
@@ -45,38 +47,6 @@ TRAIN_CONFIG = ['--model', 'small', '--insize', '128', '--width', '8', '--ratios
                 '--batch-size', '32', '--lr', '0.01', '--lr-steps', '600,700',
                 '--iterations', '800', '--seed', '0', '--no-augment', '--eval-interval', '400',
                 '--snapshot-interval', '400', '--log-interval', '25', '--loaders', '2']
-
-
-def _iou(a, b):
-    tl, br = np.maximum(a[:, None, :2], b[None, :, :2]), np.minimum(a[:, None, 2:],
-                                                                    b[None, :, 2:])
-    inter = np.prod(np.clip(br - tl, 0, None), axis=2)
-    area = lambda x: np.prod(x[:, 2:] - x[:, :2], axis=1)  # noqa: E731
-    return inter / (area(a)[:, None] + area(b)[None, :] - inter)
-
-
-def agreement(ref, got):
-    """(reference count, path count, matched, mean IoU, mean |score diff|) of
-    the confident detections, matched greedily by score within a label."""
-    counts, ious, diffs = [0, 0], [], []
-    for rb, rl, rs, gb, gl, gs in zip(*ref, *got, strict=True):
-        r, g = rs >= AGREEMENT_SCORE, gs >= AGREEMENT_SCORE
-        rb, rl, rs, gb, gl, gs = rb[r], rl[r], rs[r], gb[g], gl[g], gs[g]
-        counts[0] += len(rl)
-        counts[1] += len(gl)
-        for label in np.intersect1d(rl, gl):
-            i, j = np.flatnonzero(rl == label), np.flatnonzero(gl == label)
-            iou = _iou(rb[i], gb[j])
-            free = np.ones(len(j), bool)
-            for k in np.argsort(-rs[i], kind='stable'):
-                candidates = np.flatnonzero(free & (iou[k] >= AGREEMENT_IOU))
-                if len(candidates):
-                    best = candidates[np.argmax(iou[k, candidates])]
-                    free[best] = False
-                    ious.append(iou[k, best])
-                    diffs.append(abs(rs[i][k] - gs[j][best]))
-    return (counts[0], counts[1], len(ious), float(np.mean(ious)) if ious else '-',
-            float(np.mean(diffs)) if diffs else '-')
 
 
 class _Runner:
@@ -122,17 +92,6 @@ def runners(model, calibration):
     return {'chainer-fp32': _ChainerRunner(model), 'onnx-fp32': OnnxSSD(model, proto=proto),
             'openvino-fp32': ov32, 'onnx-int8': OnnxSSD(model, proto=ort8),
             'openvino-int8': OpenVinoSSD(model, network=ov8)}, facts
-
-
-def raw_errors(ref, got):
-    """(max |diff| / max |ref|, RMS diff / RMS ref), worst of the two outputs."""
-    worst_max = worst_rms = 0.0
-    for output in range(2):
-        a = np.concatenate([r[output].reshape(-1) for r in ref])
-        b = np.concatenate([g[output].reshape(-1) for g in got])
-        worst_max = max(worst_max, float(np.abs(a - b).max() / np.abs(a).max()))
-        worst_rms = max(worst_rms, float(np.sqrt(np.mean((a - b) ** 2) / np.mean(a ** 2))))
-    return worst_max, worst_rms
 
 
 def main(argv=None):

@@ -91,24 +91,41 @@ CONVERTERS = {'Reshape': convert_reshape, 'BroadcastTo': convert_broadcast_to,
               'NormalizeL2': convert_normalize}
 
 
-def export_ssd(model):
-    """The network of ``model`` as an ONNX model with a free batch size.
+class _Network(chainer.Chain):
+    """``model.forward``'s first two outputs: the traced graph's outputs."""
+
+    def __init__(self, model):
+        super().__init__()
+        with self.init_scope():
+            self.model = model
+
+    def forward(self, x):
+        return tuple(self.model.forward(x)[:2])
+
+
+def export_network(model, size):
+    """The network of a detector as an ONNX model with a free batch size.
 
     Args:
-        model: a :class:`replicate.SSD` (any Chain whose ``forward`` maps
-            float32 (B, 3, insize, insize) to (mb_locs, mb_confs)) on the CPU.
+        model: a Chain on the CPU whose ``forward`` maps float32 (B, 3, H, W)
+            to the box offsets and class scores first (e.g. a
+            :class:`replicate.SSD`; a :class:`replicate.caffe.CaffeSSD`,
+            whose third output, the constant prior boxes, is left out; a
+            :class:`replicate.odapi.SSDMobileNetV2`).
+        size: (H, W) of the input.
 
     Returns:
-        ``onnx.ModelProto``: input :data:`INPUT`, outputs :data:`OUTPUTS`,
-        dimension 0 of each named ``batch``; parameters as initializers only.
+        ``onnx.ModelProto``: input :data:`INPUT`, outputs :data:`OUTPUTS` (the
+        model's first two, in its own layout), dimension 0 of each named
+        ``batch``; parameters as initializers only.
     """
     import onnx_chainer
-    x = np.zeros((TRACE_BATCH, 3, model.insize, model.insize), dtype=np.float32)
+    x = np.zeros((TRACE_BATCH, 3) + tuple(size), dtype=np.float32)
     with chainer.using_config('train', False), warnings.catch_warnings():
         warnings.simplefilter('ignore')  # external converters are "experimental"
         proto = onnx_chainer.export(
-            model, x, opset_version=OPSET, input_names=[INPUT], output_names=list(OUTPUTS),
-            external_converters=CONVERTERS)
+            _Network(model), x, opset_version=OPSET, input_names=[INPUT],
+            output_names=list(OUTPUTS), external_converters=CONVERTERS)
     initializers = {tensor.name for tensor in proto.graph.initializer}
     inputs = [i for i in proto.graph.input if i.name not in initializers]
     del proto.graph.input[:]
@@ -118,3 +135,10 @@ def export_ssd(model):
         value.type.tensor_type.shape.dim[0].dim_param = 'batch'
     del proto.graph.value_info[:]
     return proto
+
+
+def export_ssd(model):
+    """The network of a :class:`replicate.SSD` (``forward``: float32 (B, 3,
+    insize, insize) -> (mb_locs, mb_confs)) on the CPU, as
+    :func:`export_network` returns it."""
+    return export_network(model, (model.insize, model.insize))

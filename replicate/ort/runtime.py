@@ -24,7 +24,31 @@ def session(proto, threads=None):
     return onnxruntime.InferenceSession(data, options, providers=['CPUExecutionProvider'])
 
 
-class OnnxSSD:
+class OnnxNetwork:
+    """An exported network run by ONNX Runtime: ``forward`` only.
+
+    Args:
+        proto: ``onnx.ModelProto`` or its serialized bytes, with input
+            :data:`~replicate.ort.export.INPUT` and outputs
+            :data:`~replicate.ort.export.OUTPUTS` (:func:`replicate.ort.export.export_network`).
+        threads (int or None): ONNX Runtime intra-op threads (None: default).
+
+    Attributes:
+        threads (str): the intra-op thread count in effect, for reports.
+    """
+
+    def __init__(self, proto, threads=None):
+        self.session = session(proto, threads)
+        self.threads = str(threads or 'default ({} cores)'.format(os.cpu_count()))
+
+    def forward(self, x):
+        """float32 (B, 3, H, W) -> the two outputs as numpy arrays, in the
+        layout of the model that was exported."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        return tuple(self.session.run(list(OUTPUTS), {INPUT: x}))
+
+
+class OnnxSSD(OnnxNetwork):
     """An SSD whose network runs in ONNX Runtime; everything else is the
     Chainer model's own (preprocessing, presets, decoding, NMS).
 
@@ -32,13 +56,13 @@ class OnnxSSD:
         model: a :class:`replicate.SSD` on the CPU, with its weights: it is
             exported here and used for the steps around the network.
         threads (int or None): ONNX Runtime intra-op threads (None: default).
-        proto: an export of ``model`` to reuse (``onnx.ModelProto``);
-            exported when None.
+        proto: an export of ``model`` to reuse (``onnx.ModelProto``, or the
+            bytes of a quantized one); exported when None.
 
     Attributes:
         model: the Chainer model; its ``use_preset`` sets what
             :meth:`predict` uses.
-        proto: the exported ``onnx.ModelProto``.
+        proto: the exported model.
         threads (str): the intra-op thread count in effect, for reports.
     """
 
@@ -47,14 +71,10 @@ class OnnxSSD:
             raise ValueError('OnnxSSD runs on the CPU: pass the model before to_gpu/to_device')
         self.model = model
         self.proto = proto if proto is not None else export_ssd(model)
-        self.session = session(self.proto, threads)
-        self.threads = str(threads or 'default ({} cores)'.format(os.cpu_count()))
+        super().__init__(self.proto, threads)
 
-    def forward(self, x):
-        """float32 (B, 3, insize, insize) -> numpy (mb_locs, mb_confs), as
-        :meth:`replicate.SSD.forward` returns them (as arrays)."""
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        return tuple(self.session.run(list(OUTPUTS), {INPUT: x}))
+    # forward: float32 (B, 3, insize, insize) -> numpy (mb_locs, mb_confs), as
+    # replicate.SSD.forward returns them (as arrays)
 
     def predict(self, imgs):
         """Same arguments and results as :meth:`replicate.SSD.predict`."""

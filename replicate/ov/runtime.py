@@ -18,33 +18,29 @@ from replicate.ort.export import INPUT, OUTPUTS
 CONFIG = {'INFERENCE_PRECISION_HINT': 'f32', 'PERFORMANCE_HINT': 'LATENCY'}
 
 
-class OpenVinoSSD:
-    """An SSD whose network runs in OpenVINO; the rest is the Chainer model's.
+class OpenVinoNetwork:
+    """An exported network run by OpenVINO on the CPU: ``forward`` only.
 
     Args:
-        model: a :class:`replicate.SSD` on the CPU (used for preprocessing,
-            presets, decoding and NMS; exported here unless ``network`` is given).
+        network: an ``openvino.Model`` (e.g. quantized by
+            :func:`replicate.ov.quantize.quantize`) or an ``onnx.ModelProto``
+            (or its bytes) with input :data:`~replicate.ort.export.INPUT` and
+            outputs :data:`~replicate.ort.export.OUTPUTS`.
         threads (int or None): inference threads; None: OpenVINO's default
             (one per core).
-        network: an ``openvino.Model`` (e.g. quantized by
-            :func:`replicate.ov.quantize.quantize`), an ``onnx.ModelProto``,
-            or None (export ``model``).
 
     Attributes:
-        threads (str): the thread setting in effect, for reports.
+        network (``openvino.Model``); threads (str): the thread setting in
+        effect, for reports.
     """
 
-    def __init__(self, model, threads=None, network=None):
+    def __init__(self, network, threads=None):
         import openvino
-        if model.xp is not np:
-            raise ValueError('OpenVinoSSD runs on the CPU: pass the model before to_device')
-        self.model = model
         self.core = openvino.Core()
         if threads:
             self.core.set_property('CPU', {'INFERENCE_NUM_THREADS': int(threads)})
-        if network is None or not isinstance(network, openvino.Model):
-            network = read_onnx(self.core, network if network is not None
-                                else _export(model))
+        if not isinstance(network, openvino.Model):
+            network = read_onnx(self.core, network)
         self.network = network
         self.threads = str(threads or 'default ({} cores)'.format(os.cpu_count()))
         self._compiled = {}
@@ -58,11 +54,35 @@ class OpenVinoSSD:
         return self._compiled[batch]
 
     def forward(self, x):
-        """float32 (B, 3, insize, insize) -> numpy (mb_locs, mb_confs)."""
+        """float32 (B, 3, H, W) -> the two outputs as numpy arrays, in the
+        layout of the model that was exported."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         compiled = self._compiled_for(x.shape)
         result = compiled({INPUT: x})
         return tuple(np.array(result[compiled.output(name)]) for name in OUTPUTS)
+
+
+class OpenVinoSSD(OpenVinoNetwork):
+    """An SSD whose network runs in OpenVINO; the rest is the Chainer model's.
+
+    Args:
+        model: a :class:`replicate.SSD` on the CPU (used for preprocessing,
+            presets, decoding and NMS; exported here unless ``network`` is given).
+        threads (int or None): inference threads; None: OpenVINO's default
+            (one per core).
+        network: as :class:`OpenVinoNetwork`'s, or None (export ``model``).
+
+    Attributes:
+        threads (str): the thread setting in effect, for reports.
+    """
+
+    def __init__(self, model, threads=None, network=None):
+        if model.xp is not np:
+            raise ValueError('OpenVinoSSD runs on the CPU: pass the model before to_device')
+        self.model = model
+        super().__init__(network if network is not None else _export(model), threads)
+
+    # forward: float32 (B, 3, insize, insize) -> numpy (mb_locs, mb_confs)
 
     def predict(self, imgs):
         """Same arguments and results as :meth:`replicate.SSD.predict`."""
