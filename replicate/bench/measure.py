@@ -42,7 +42,8 @@ def apply_malloc(choice):
     if choice == 'keep':
         from replicate.memory import keep_freed_memory
         if keep_freed_memory():
-            return 'freed memory kept for reuse (mallopt M_MMAP_MAX=0, M_TRIM_THRESHOLD=2^31-1)'
+            return ('freed memory kept for reuse (mallopt M_MMAP_MAX=0, M_TRIM_THRESHOLD=-1: '
+                    'never trimmed)')
         return 'default (keeping freed memory is not supported by this C library)'
     return 'default'
 

@@ -3,10 +3,12 @@ batch 1, in several consecutive rounds of one run.
 
 One round: for each batch size, one untimed call of every pipeline, then
 ``repeats`` timed forward calls, the pipelines taking turns; the median per
-image, wall clock and CPU time (all threads). ``rounds`` rounds follow each
+image, wall clock, CPU time (all threads) and the kernel's share of it
+(``sys_per_image_s``: page faults, thread wake-ups). ``rounds`` rounds follow each
 other, so "batch 8 costs no more per image than batch 1" is judged as held
 in every round, not in one lucky median.
 """
+import resource
 import time
 
 import numpy as np
@@ -14,13 +16,16 @@ import numpy as np
 from replicate.bench import machine
 
 COLUMNS = ('round', 'pipeline', 'batch_size', 'repeats', 'median_per_image_s',
-           'cpu_per_image_s', 'load_average_1_5_15')
+           'cpu_per_image_s', 'sys_per_image_s', 'load_average_1_5_15')
 
 
 def _forward_seconds(pipeline, x):
+    """(wall, CPU, kernel CPU) seconds of one forward call."""
     start, cpu = time.perf_counter(), time.process_time()
+    kernel = resource.getrusage(resource.RUSAGE_SELF).ru_stime
     pipeline.forward(x)
-    return time.perf_counter() - start, time.process_time() - cpu
+    return (time.perf_counter() - start, time.process_time() - cpu,
+            resource.getrusage(resource.RUSAGE_SELF).ru_stime - kernel)
 
 
 def run(pipelines, images, batch_sizes, rounds=3, repeats=5, progress=print):
@@ -39,11 +44,12 @@ def run(pipelines, images, batch_sizes, rounds=3, repeats=5, progress=print):
                         _forward_seconds(pipeline, inputs[pipeline.name]))
             load = machine.load_average()
             for pipeline in pipelines:
-                wall, cpu = np.median(np.array(samples[pipeline.name]), axis=0) / batch_size
+                wall, cpu, kernel = (np.median(np.array(samples[pipeline.name]), axis=0)
+                                     / batch_size)
                 rows.append({'round': number, 'pipeline': pipeline.name,
                              'batch_size': batch_size, 'repeats': repeats,
                              'median_per_image_s': float(wall), 'cpu_per_image_s': float(cpu),
-                             'load_average_1_5_15': load})
+                             'sys_per_image_s': float(kernel), 'load_average_1_5_15': load})
         progress('batch scaling: round {} of {} done'.format(number, rounds))
     return sorted(rows, key=lambda r: (r['round'], [p.name for p in pipelines].index(
         r['pipeline']), r['batch_size']))

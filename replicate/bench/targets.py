@@ -95,20 +95,26 @@ NOTES = """Notes on reading the targets:
   AVX-512, 2 cores), the whole difference. They are now written one image's
   row at a time where a row of several would not fit in 1 MiB
   (`replicate/ssd/channels_last.py`, same values, bit-identical outputs):
-  timed alone, batch 8 then costs 0-7% more per image, in the copies. The
-  rounds of `cpu_scaling.md` interleave ours with the engines, and there
-  batch 8 still costs more (0.66 against 0.54 s per image with ONNX
-  Runtime's calls between ours, 0.53 against 0.50 s without, one process,
-  measured once on that Xeon). There the CPU time per image grows far
-  less than the wall-clock time (the `CPU time` rows): most of the extra
-  time is cores left idle around the other engines' calls, not extra work;
-  which threads wait is not attributed.
-- Batch scaling: the run keeps freed memory for reuse (`--malloc keep`,
-  `malloc` in the Machine table; `replicate/memory.py`), for every system
-  timed. With glibc's defaults every array above 32 MB is unmapped when
-  freed and faulted in again by the next call; a batch of 8 has many more
-  such arrays than one image, and its forward then costs more per image
-  (`--malloc default` shows it).
+  timed alone, batch 8 then costs 0-7% more per image, in the copies.
+- Batch scaling, interleaved (the rounds of `cpu_scaling.md`): the run keeps
+  freed memory for reuse (`--malloc keep`, `malloc` in the Machine table;
+  `replicate/memory.py`), for every system timed. With glibc's defaults
+  every array above 32 MB is unmapped when freed and faulted in again by
+  the next call, and a batch of 8 has many more such arrays than one image.
+  Keeping them needs trimming off, not a large threshold: a batch-8 forward
+  of ours frees over 2 GiB at once, so with the largest positive threshold
+  (2^31 - 1, used before) glibc still returned it to the OS after each
+  call, and every call faulted in about 1,100 huge pages again
+  (`sys_per_image_s` holds the kernel's share). Measured on the Xeon with
+  ONNX Runtime float32's batch-8 calls between ours: 0.72-0.82 s per image
+  at batch 8 against 0.54-0.58 s alone; with trimming off (now), 0.53-0.55 s
+  either way, under batch 1's 0.57 s. That was the whole interleaved
+  penalty of ours in Chainer.
+- Batch scaling of the ONNX Runtime float32 path: its convolutions already
+  reach about 70% of the float32 peak at batch 1, and a batch reuses no
+  more of the weights (each is already reused over the whole feature map):
+  per image, batch 8 and batch 1 are equal within the rounds' spread
+  (about 3%), so "batch 8 <= batch 1" in every round is decided by noise.
 """
 
 

@@ -4,6 +4,8 @@ ones, from either memory layout, at batch 1 (Chainer's operand layout for
 small products, the channels-last rows for large ones) and above; gradients
 unchanged. With OPENBLAS_CORETYPE unset on an AVX-512 machine, OpenBLAS's
 small-matrix kernels make the small batch-1 cases fail if the layout differs."""
+import sys
+
 import chainer
 import chainer.functions as F
 import numpy as np
@@ -117,3 +119,34 @@ def test_keep_freed_memory_on_glibc():
                            'print(m.keep_freed_memory())'], capture_output=True, text=True,
                           timeout=120)
     assert done.stdout.strip() == 'True', done.stderr
+
+
+#: MB the heap holds from the OS (glibc's ``mallinfo2().arena``) after a
+#: 2.25 GiB block is freed: more than a batch-8 forward frees at once, and
+#: more than any positive int threshold (with 2^31 - 1, glibc trimmed it:
+#: the heap fell back to a few MB).
+_HEAP_AFTER_FREE = """
+import ctypes
+import numpy as np
+import replicate.memory
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        'arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost').split()]
+libc = ctypes.CDLL('libc.so.6')
+libc.mallinfo2.restype = Info
+assert replicate.memory.keep_freed_memory()
+block = np.empty(9 * 2 ** 28, dtype=np.uint8)
+del block
+print(libc.mallinfo2().arena // 2 ** 20)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc')
+def test_freed_gigabytes_stay_in_the_process():
+    import subprocess
+    done = subprocess.run([sys.executable, '-c', _HEAP_AFTER_FREE], capture_output=True,
+                          text=True, timeout=120)
+    if 'mallinfo2' in done.stderr:
+        pytest.skip('glibc before 2.33 has no mallinfo2')
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 2200  # kept for the next forward
