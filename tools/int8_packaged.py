@@ -18,7 +18,6 @@ post-processing; the table sets them against Chainer float32's.
 Writes ``<out>/int8_packaged.md``, ``.csv`` and ``.meta.json``.
 """
 import argparse
-import glob
 import os
 import statistics
 import sys
@@ -39,9 +38,11 @@ from replicate.cpuinfo import cpu_facts  # noqa: E402
 
 COLUMNS = ('detector', 'path', 'calibration', 'raw_max_scaled_diff', 'raw_rms_rel_diff',
            *AGREEMENT_COLUMNS, 'forward_ms_per_image')
+#: Suffixes of the photographs read from ``--images`` (any case).
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png')
 #: Calibration sets: name -> what it is, in words.
-CALIBRATIONS = {'photos': 'six views each of china.jpg and flower.jpg (scikit-learn 1.7.2, '
-                          'CC BY 2.0): 12 inputs with no face and no person',
+CALIBRATIONS = {'photos': 'six views each of two photographs that scikit-learn ships, with no '
+                          'face and no person (12 inputs)',
                 'in-sample': 'the measured inputs themselves (an upper bound)'}
 
 
@@ -102,20 +103,63 @@ def measure(detector, images, calibration_photos):
 
 
 def summary(rows):
-    """One sentence per detector: the worst int8 path on the photos' calibration."""
+    """One line per detector: what each int8 path keeps under each calibration."""
     lines = []
     for name in dict.fromkeys(r['detector'] for r in rows):
-        int8 = [r for r in rows if r['detector'] == name and r['path'].endswith('int8')]
-        honest = [r for r in int8 if r['calibration'] == 'photos']
-        worst = min(honest, key=lambda r: r['matched'] / max(1, r['detections_ref']))
-        best = max(int8, key=lambda r: r['matched'] / max(1, r['detections_ref']))
-        lines.append('- `{}`: {} of {} confident float32 detections kept by {} calibrated on '
-                     'the photos (the worse int8 path), {} of {} by the best int8 path ({}, '
-                     'calibration {}).'.format(
-                         name, worst['matched'], worst['detections_ref'], worst['path'],
-                         best['matched'], best['detections_ref'], best['path'],
-                         best['calibration']))
+        parts = []
+        for calibration in CALIBRATIONS:
+            int8 = [r for r in rows if r['detector'] == name and r['calibration'] == calibration]
+            parts.append('calibrated on {}: {}'.format(
+                'the photos' if calibration == 'photos' else 'the inputs (in-sample)',
+                ', '.join('{} {} of {}'.format(r['path'], r['matched'], r['detections_ref'])
+                          for r in int8)))
+        lines.append('- `{}`: confident float32 detections that int8 keeps, {}.'.format(
+            name, '; '.join(parts)))
     return '\n'.join(lines) + '\n'
+
+
+def image_paths(folder):
+    """The photographs of ``folder`` (.jpg, .jpeg, .png in any case), sorted.
+
+    Raises:
+        UserError: ``folder`` is not a folder, or holds none.
+    """
+    from replicate.errors import UserError
+    if not os.path.isdir(folder):
+        raise UserError('--images {}: no such folder; pass --images FOLDER of photographs '
+                        '(.jpg, .jpeg, .png)'.format(folder))
+    paths = sorted(os.path.join(folder, n) for n in os.listdir(folder)
+                   if n.lower().endswith(IMAGE_SUFFIXES))
+    if not paths:
+        raise UserError('--images {}: no .jpg, .jpeg or .png in it; pass --images FOLDER of '
+                        'photographs'.format(folder))
+    return paths
+
+
+def read_images(paths):
+    """(H, W, 3) uint8 RGB of each path.
+
+    Raises:
+        UserError: a file that is not a readable image (named, with the fix).
+    """
+    from replicate.bench.int8_detectors import read_rgb
+    from replicate.errors import UserError
+    images = []
+    for path in paths:
+        try:
+            images.append(read_rgb(path))
+        except (OSError, ValueError, SyntaxError) as exc:  # PIL: corrupt or truncated files
+            raise UserError('{}: not a readable image ({}); remove or replace it, or pass '
+                            '--images another folder'.format(path, exc)) from exc
+    return images
+
+
+def calibration_words():
+    """The calibration photographs as the report names them: origin, licence, SHA-256."""
+    from replicate.bench.int8_detectors import CALIBRATION_PHOTOS
+    return '; '.join('`{}` ({} {} `{}`, {}, SHA-256 {})'.format(
+        name, f.distribution, f.version, f.path, f.licence, f.sha256)
+        for name, f in sorted(CALIBRATION_PHOTOS.items()))
 
 
 def main(argv=None):
@@ -127,20 +171,17 @@ def main(argv=None):
                         help='comma-separated, of res10-face, ssdlite-person (default both)')
     parser.add_argument('--out', default=os.path.join('reports', 'bench'))
     args = parser.parse_args(argv)
-    from replicate.bench.int8_detectors import DETECTORS, calibration_photos, read_rgb
+    from replicate.bench.int8_detectors import DETECTORS, calibration_photos
     from replicate.errors import UserError
     names = [n for n in args.detectors.split(',') if n]
     unknown = [n for n in names if n not in DETECTORS]
-    paths = sorted(glob.glob(os.path.join(args.images, '*.jpg')))
     if unknown or not names:
         print('error: --detectors {}: use a comma-separated list of {}'.format(
             args.detectors, ', '.join(DETECTORS)), file=sys.stderr)
         return 2
-    if not paths:
-        print('error: no *.jpg in {}: pass --images FOLDER'.format(args.images), file=sys.stderr)
-        return 2
     try:
-        images = [read_rgb(p) for p in paths]
+        paths = image_paths(args.images)
+        images = read_images(paths)
         photos = calibration_photos()
         detectors = [DETECTORS[n]() for n in names]
     except (UserError, OSError) as exc:
@@ -159,17 +200,23 @@ def main(argv=None):
         'mirrored) of each of the {n} photographs in `{folder}` ({stems}): {views} inputs, '
         'batch 1. The reference is Chainer float32; every path runs its network on the same '
         'inputs and the detector\'s own post-processing after it. Calibration `photos`: {cal}. '
-        '`in-sample`: {ins}. `raw_*`: the network outputs over all inputs against Chainer '
-        'float32 (worst of the two outputs; the face SSD\'s second output is softmax '
-        'scores, the SSDLite\'s logits). Agreement: detections with score >= {score:g}, '
-        'matched within a label by IoU >= {iou:g} (greedy by score). '
+        '`in-sample`: {ins}. The photographs: {photos}. `raw_max_scaled_diff`: the largest '
+        'absolute difference of a network output over all inputs from Chainer float32\'s, '
+        'divided by that output\'s largest absolute value; `raw_rms_rel_diff`: the RMS '
+        'difference over the RMS value (each the worse of the two outputs; the face SSD\'s '
+        'second output is softmax scores, where ONNX Runtime\'s int8 network quantizes the '
+        'softmax itself to steps of 1/255, the SSDLite\'s logits). Agreement: confident '
+        'detections (score >= {score:g}), matched within a label by IoU >= {iou:g} (greedy '
+        'by score). '
         '`forward_ms_per_image`: median network time at batch 1 on this machine, for '
-        'orientation only. The photographs hold 3 faces and 3 people, too few for an AP: '
+        'orientation only (the load average is under Machine; the speed report is '
+        '`cpu_targets.md`). The photographs hold 3 faces and 3 people, too few for an AP: '
         'the agreement is the measure here; int8 against mAP on trained weights with many '
         'objects is `int8_trained.md`.\n\n{summary}\n'.format(
             n=len(paths), folder=args.images,
             stems=', '.join(os.path.splitext(os.path.basename(p))[0] for p in paths),
             views=6 * len(paths), cal=CALIBRATIONS['photos'], ins=CALIBRATIONS['in-sample'],
+            photos=calibration_words(),
             score=AGREEMENT_SCORE, iou=AGREEMENT_IOU, summary=summary(rows)))
     meta = {'provenance': provenance(device='@numpy', extra=dict(cpu_facts(), **facts)),
             'machine': state, 'command': 'python tools/int8_packaged.py ' + ' '.join(
