@@ -234,7 +234,8 @@ class ChainerSSDAdapter:
             random_weights=self.choice.random_weights,
             device='CPU (@numpy)' if self.runtime is None else 'CPU ({})'.format(
                 {'ours-onnx': 'ONNX Runtime', 'ours-openvino': 'OpenVINO'}.get(
-                    self.kind, 'int8, ' + self.engine)),
+                    self.kind, 'int8, {}, calibrated on {} generated images'.format(
+                        self.engine, CALIBRATION))),
             threads=numpy_threads(), label_names=VOC_NAMES,
             info={'library': '{} {}'.format(library, getattr(loaded, '__version__',
                                                              '(this repository)')),

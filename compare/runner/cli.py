@@ -27,6 +27,7 @@ from compare.rundir.lock import RunLock
 from compare.runner import benchmark, command, loop, resume, shard, skipped, verify
 from compare.runner.scoring import add_scoring_options, check_annotations, score_run
 from provenance.stamp import provenance
+from replicate.cpuinfo import cpu_facts
 from replicate.errors import one_line
 
 #: What runs when no --detector is given.
@@ -356,7 +357,9 @@ def _meta(args, adapters, statuses, loaded, images_info, state, counts, uses_tf)
                                        counts['done'].get(adapter.name, 0),
                                        counts['new'].get(adapter.name, 0), is_loaded)
     entries = tuple(entry(a) for a in adapters)
-    extra = {'detectors': ', '.join('{}={}'.format(d.name, d.weights) for d in entries)}
+    extra = {'detectors': ', '.join('{}={}'.format(d.name, d.weights) for d in entries),
+             # the instruction sets behind every speed number (int8 above all)
+             'cpu.isa': cpu_facts()['cpu.isa']}
     return rundir.RunMeta(provenance(import_tensorflow=uses_tf, extra=extra), args, images_info,
                           state, entries)
 

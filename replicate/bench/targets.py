@@ -1,7 +1,7 @@
 """``python -m replicate.bench --targets``: every measurement of
 reports/bench/ in one run, and a table saying which speed target is met.
 
-Writes, under ``--out``:
+This run wrote these files, under ``--out``, from one process:
 
 * ``cpu_random_evaluate.*``: stages of ours (Chainer), the same export run by
   ONNX Runtime and by OpenVINO in float32, and quantized to int8 by each
@@ -242,8 +242,8 @@ def _int8_bound(speedup, share):
     one (AVX2 without VNNI), even a perfect int8 path misses 2x."""
     if not isinstance(share, float) or share <= 0:
         return 'int8 peak not measured'
-    return '{:.1%} of the int8 peak, so at most {:.2f}x at the peak'.format(share,
-                                                                         speedup / share)
+    return '{:.1%} of the int8 peak; the same path at the peak would be {:.2f}x'.format(
+        share, speedup / share)
 
 
 def _scaling_targets(rows):
@@ -252,10 +252,14 @@ def _scaling_targets(rows):
         sizes = sorted({r['batch_size'] for r in rows})
         for field, label in (('median_per_image_s', ''), ('cpu_per_image_s', ', CPU time')):
             ok, pairs = scaling.held(rows, name, field)
+            ratios = [large / small for large, small in pairs]
+            worst = max(range(len(ratios)), key=ratios.__getitem__)
             out.append(_row('forward per image at batch {} <= batch {}, in each of {} '
                             'consecutive rounds'.format(sizes[-1], sizes[0], len(pairs)),
                             name + label,
-                            '; '.join('{:.3f} vs {:.3f} s'.format(*p) for p in pairs), '<=', ok))
+                            '{}; largest batch {} / batch {}: {:.3f} (round {})'.format(
+                                '; '.join('{:.3f} vs {:.3f} s'.format(*p) for p in pairs),
+                                sizes[-1], sizes[0], ratios[worst], worst + 1), '<=', ok))
     return out
 
 

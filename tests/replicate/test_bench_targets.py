@@ -44,6 +44,9 @@ def test_judge():
                     for r, b, t in ((1, 1, 1.0), (1, 8, 0.9), (2, 1, 1.0), (2, 8, 1.1))]
     rows = targets.judge(stage_rows, stage_rows, post_rows, agree_rows, (1, 8), scaling_rows)
     met = {(r['target'].split(' ')[0], r['case']): r['met'] for r in rows}
+    measured = {(r['target'].split(' ')[0], r['case']): r['measured'] for r in rows}
+    assert measured[('forward', 'ours-chainer')] == (
+        '0.900 vs 1.000 s; 1.100 vs 1.000 s; largest batch 8 / batch 1: 1.100 (round 2)')
     assert met[('post-processing', 'untrained')] == 'yes'
     assert met[('post-processing', 'trained-like')] == 'NO'  # fast but not identical
     assert met[('predict', 'random weights, batch 1')] == 'yes'  # 1.5 <= 2 x 1.0
