@@ -142,8 +142,8 @@ def read_images(paths):
     Raises:
         UserError: a file that is not a readable image (named, with the fix).
     """
-    from replicate.bench.int8_detectors import read_rgb
     from replicate.errors import UserError
+    from replicate.parity.inputs import read_rgb
     images = []
     for path in paths:
         try:

@@ -9,6 +9,8 @@ for both sides), int (R,) labels, float32 (R,) scores.
 """
 import numpy as np
 
+from replicate.ssd.boxes import bbox_iou
+
 #: Detections compared in the agreement columns: score >= this (confident ones).
 AGREEMENT_SCORE = 0.3
 #: Same label and IoU >= this: the same detection.
@@ -16,16 +18,6 @@ AGREEMENT_IOU = 0.5
 #: Column names of :func:`agreement`'s result, in its order.
 AGREEMENT_COLUMNS = ('detections_ref', 'detections_path', 'matched', 'mean_iou_matched',
                      'mean_abs_score_diff')
-
-
-def iou(a, b):
-    """IoU of every box of ``a`` (N, 4) with every box of ``b`` (M, 4): (N, M)."""
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return inter / (area_a[:, None] + area_b[None, :] - inter)
 
 
 def agreement(ref, got, score=AGREEMENT_SCORE, min_iou=AGREEMENT_IOU):
@@ -49,7 +41,7 @@ def agreement(ref, got, score=AGREEMENT_SCORE, min_iou=AGREEMENT_IOU):
         counts[1] += len(gl)
         for label in np.intersect1d(rl, gl):
             i, j = np.flatnonzero(rl == label), np.flatnonzero(gl == label)
-            overlap = iou(rb[i], gb[j])
+            overlap = bbox_iou(rb[i], gb[j])
             free = np.ones(len(j), bool)
             for k in np.argsort(-rs[i], kind='stable'):
                 candidates = np.flatnonzero(free & (overlap[k] >= min_iou))

@@ -22,6 +22,7 @@ import chainer
 import numpy as np
 
 from replicate.packaged import PackagedFile, verified_path
+from replicate.parity.inputs import read_rgb
 
 #: name -> the photograph inside scikit-learn (CC BY 2.0; attribution in its
 #: ``sklearn/datasets/images/README.txt``).
@@ -38,13 +39,6 @@ CALIBRATION_PHOTOS = {
 
 #: Centre crops of :func:`views`: the kept fraction of each side.
 CROPS = (1.0, 0.75, 0.5)
-
-
-def read_rgb(path):
-    """(H, W, 3) uint8 RGB of an image file."""
-    from PIL import Image
-    with Image.open(path) as image:
-        return np.asarray(image.convert('RGB'))
 
 
 def calibration_photos():

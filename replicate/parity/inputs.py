@@ -1,7 +1,8 @@
 """The images both models are fed: generated (seeded) or read from files.
 
 All images are float32 arrays of shape ``(3, H, W)``, RGB, values in
-``[0, 255]``, the layout ChainerCV's ``predict`` takes.
+``[0, 255]``, the layout ChainerCV's ``predict`` takes; :func:`read_rgb`
+alone gives a photograph as it is stored, ``(H, W, 3)`` uint8.
 """
 import os
 
@@ -59,6 +60,19 @@ def read_images(paths):
             raise ParityError('cannot read image {} ({}): pass a JPEG/PNG file'
                               .format(path, exc)) from exc
     return images
+
+
+def read_rgb(path):
+    """(H, W, 3) uint8 RGB of an image file, its EXIF orientation applied
+    (as compare/ decodes images).
+
+    Raises:
+        OSError, ValueError: PIL's, for a missing or unreadable file (the
+            callers turn them into their own one-line errors).
+    """
+    from PIL import Image, ImageOps
+    with Image.open(path) as image:
+        return np.asarray(ImageOps.exif_transpose(image).convert('RGB'))
 
 
 def prepared_batch(images, mean, insize=300):

@@ -8,10 +8,11 @@ import os
 import numpy as np
 import pytest
 
-from replicate.bench.int8_detectors import FaceSSD, calibration_photos, read_rgb, views
+from replicate.bench.int8_detectors import FaceSSD, calibration_photos, views
 from replicate.ort.export import export_network
 from replicate.ort.quantize import quantize
 from replicate.ort.runtime import OnnxNetwork
+from replicate.parity.inputs import read_rgb
 from replicate.tolerances import ONNX
 
 IMAGES = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, 'images')

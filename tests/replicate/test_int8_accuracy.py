@@ -4,7 +4,8 @@ answers are worked out by hand."""
 import numpy as np
 import pytest
 
-from replicate.bench.int8_accuracy import agreement, iou, raw_errors
+from replicate.bench.int8_accuracy import agreement, raw_errors
+from replicate.ssd.boxes import bbox_iou
 
 
 def dets(*rows):
@@ -20,7 +21,7 @@ def images(*per_image):
 def test_iou_of_known_boxes():
     a = np.array([[0, 0, 10, 10]], np.float32)
     b = np.array([[0, 0, 10, 10], [0, 5, 10, 15], [20, 20, 30, 30]], np.float32)
-    np.testing.assert_allclose(iou(a, b), [[1, 50 / 150, 0]])
+    np.testing.assert_allclose(bbox_iou(a, b), [[1, 50 / 150, 0]])
 
 
 def test_identical_detections_all_match():

@@ -62,12 +62,11 @@ def parse_mean(text):
 
 def read_bgr(paths):
     """Image files -> (H, W, 3) uint8 BGR arrays (EXIF orientation applied)."""
-    from PIL import Image, ImageOps
+    from replicate.parity.inputs import read_rgb
     images = []
     for path in paths:
         try:
-            with Image.open(path) as image:
-                rgb = np.asarray(ImageOps.exif_transpose(image).convert('RGB'))
+            rgb = read_rgb(path)
         except (OSError, ValueError) as exc:
             raise UserError('cannot read image {} ({}): pass JPEG/PNG files to --images'.format(
                 path, exc)) from None
